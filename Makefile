@@ -1,0 +1,61 @@
+# Mina: `make run` to try it, `make test` for the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.8
+# The PostgreSQL server the suite runs against (each run creates and drops its own database).
+MINA_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export MINA_TEST_DATABASE_URL
+
+.PHONY: install install-dev run test lint bench services lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	@touch $@
+
+## install: create .venv and install the pinned dependencies and Mina (quick when nothing changed)
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+## run: serve Mina on http://127.0.0.1:8000 with SQLite in ./data
+run: install
+	$(BIN)/mina serve
+
+## services: make sure PostgreSQL runs and Chromium, ffmpeg, sox and espeak-ng are installed
+services:
+	@scripts/services.sh
+
+## test: the whole suite, on SQLite and PostgreSQL
+test: install-dev services
+	$(BIN)/pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
+
+## lint: ruff and mypy (strict)
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## bench: benchmarks, printing their figures
+bench: install-dev services
+	$(BIN)/python -m bench
+
+## lock: re-pin every dependency after editing pyproject.toml
+lock: $(UV)
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml --extra dev -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from mina.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""Settings read from the environment (``MINA_*``) and validated when constructed."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+WEAK_SECRETS = {"", "secret", "changeme", "change-me", "dev", "development", "mina", "password"}
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting Mina reads. The README's configuration table lists each one."""
+
+    model_config = SettingsConfigDict(env_prefix="MINA_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="Audio, SQLite file, models.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; SQLite in data_dir if empty."
+    )
+    secret_key: str = Field(
+        default="", description="Signs cookies; generated into data_dir if empty."
+    )
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    engine: str = "whisper"
+    model: str = "tiny.en"
+    max_upload_mb: int = Field(default=500, ge=1)
+    resume_grace_s: float = Field(default=120.0, ge=0)
+    session_max_age_days: int = Field(default=14, ge=1)
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    allow_signup: bool = True
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser()
+        self.database_url = normalise_database_url(self.database_url) if self.database_url else ""
+        self.log_level = self.log_level.upper()
+        if self.log_level not in logging.getLevelNamesMapping():
+            raise ValueError(f"MINA_LOG_LEVEL: unknown level {self.log_level!r}")
+        if self.secret_key and self.is_production and is_weak_secret(self.secret_key):
+            raise ValueError(
+                f"MINA_SECRET_KEY is too weak for production: use at least "
+                f"{MIN_SECRET_LENGTH} random characters (python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in effect: the configured one, or SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mina.db').resolve()}"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    def prepare_data_dir(self) -> None:
+        """Create the data directory tree (idempotent)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.audio_dir.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        if self.is_production:
+            raise ValueError("MINA_SECRET_KEY must be set in production")
+        self.prepare_data_dir()
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        logger.info("generated a new secret key in %s", path)
+        return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting providers hand out and pick the psycopg 3 driver for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_weak_secret(secret: str) -> bool:
+    return secret.lower() in WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH

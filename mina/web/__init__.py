@@ -1,0 +1,1 @@
+"""HTTP and WebSocket surface: pages, JSON API, live streams."""

@@ -1,0 +1,139 @@
+"""Request dependencies: the database session, who is asking, and CSRF checks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from mina import security, store
+from mina.models import User
+from mina.settings import Settings
+from mina.web.errors import ApiError, LoginRequired
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session for this request. Handlers that write call ``db.commit()`` themselves."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def session_data(request: Request) -> dict[str, Any]:
+    data: dict[str, Any] = request.scope["session"]
+    return data
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (anonymous visitors get one too)."""
+    data = session_data(request)
+    token = data.get("csrf")
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(24)
+        data["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = session_data(request).get("csrf")
+    if not expected or not submitted or not security.tokens_equal(str(expected), submitted):
+        raise ApiError(
+            403, "csrf_failed", "The form expired or came from another site. Reload and try again."
+        )
+
+
+def login(request: Request, user: User) -> None:
+    """Start a fresh signed-in session (new CSRF token, so a planted one is useless)."""
+    data = session_data(request)
+    data.clear()
+    data["uid"] = user.id
+    data["pf"] = security.password_fingerprint(user.password_hash)
+    data["csrf"] = secrets.token_urlsafe(24)
+
+
+def logout(request: Request) -> None:
+    session_data(request).clear()
+
+
+def cookie_user(db: Session, data: dict[str, Any]) -> User | None:
+    """The user a session cookie names, if still active and their password unchanged."""
+    uid = data.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = store.get_user(db, user_id=uid)
+    if user is None or not user.is_active:
+        return None
+    if data.get("pf") != security.password_fingerprint(user.password_hash):
+        return None
+    return user
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def api_principal(request: Request, db: Db) -> store.Principal:
+    """Who calls the API: a Bearer token, or the session cookie plus a CSRF header on writes."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        token = bearer_token(authorization)
+        user = store.get_user_by_token(db, token=token) if token else None
+        if user is None:
+            raise ApiError(
+                401,
+                "invalid_token",
+                "The API token is missing, malformed or revoked.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    else:
+        user = cookie_user(db, session_data(request))
+        if user is None:
+            raise ApiError(
+                401,
+                "unauthenticated",
+                "Sign in or send an API token (Authorization: Bearer).",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if request.method not in SAFE_METHODS:
+            check_csrf(request, request.headers.get(CSRF_HEADER))
+    principal = store.get_principal(db, user=user)
+    db.commit()
+    return principal
+
+
+def page_principal(request: Request, db: Db) -> store.Principal:
+    """Who is looking at a page; anyone else is sent to /login and brought back afterwards."""
+    user = cookie_user(db, session_data(request))
+    if user is None:
+        next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(next_path)
+    principal = store.get_principal(db, user=user)
+    db.commit()
+    return principal
+
+
+ApiPrincipal = Annotated[store.Principal, Depends(api_principal)]
+PagePrincipal = Annotated[store.Principal, Depends(page_principal)]

@@ -1,0 +1,95 @@
+"""The signed-in pages. Each reads its workspace's data through store functions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from mina import store
+from mina.models import utcnow
+from mina.web.deps import Db, PagePrincipal, check_csrf
+from mina.web.errors import NotFound
+from mina.web.rendering import flash, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, db: Db, principal: PagePrincipal) -> Response:
+    workspace_id = principal.workspace.id
+    context = {
+        "recent": store.list_recent_meetings(db, workspace_id=workspace_id, limit=5),
+        "total": store.count_meetings(db, workspace_id=workspace_id),
+        "this_week": store.count_meetings(
+            db, workspace_id=workspace_id, since=utcnow() - timedelta(days=7)
+        ),
+    }
+    return render(request, "dashboard.html", context, principal=principal)
+
+
+@router.get("/dashboard/meetings")
+def meetings(request: Request, db: Db, principal: PagePrincipal) -> Response:
+    items = store.list_recent_meetings(db, workspace_id=principal.workspace.id, limit=50)
+    return render(request, "meetings.html", {"meetings": items}, principal=principal)
+
+
+@router.get("/dashboard/meeting/{meeting_id}")
+def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int) -> Response:
+    found = store.get_meeting(db, workspace_id=principal.workspace.id, meeting_id=meeting_id)
+    if found is None:
+        raise NotFound("Meeting")
+    return render(request, "meeting.html", {"meeting": found}, principal=principal)
+
+
+@router.get("/live")
+def live(request: Request, principal: PagePrincipal) -> Response:
+    return render(request, "live.html", principal=principal)
+
+
+@router.get("/analytics")
+def analytics(request: Request, db: Db, principal: PagePrincipal) -> Response:
+    total = store.count_meetings(db, workspace_id=principal.workspace.id)
+    return render(request, "analytics.html", {"total": total}, principal=principal)
+
+
+@router.get("/settings")
+def settings_page(request: Request, db: Db, principal: PagePrincipal) -> Response:
+    tokens = store.list_api_tokens(db, user=principal.user)
+    new_token = request.scope["session"].pop("new_token", None)
+    context = {"tokens": tokens, "new_token": new_token}
+    return render(request, "settings.html", context, principal=principal)
+
+
+@router.post("/settings/tokens")
+def create_token(
+    request: Request,
+    db: Db,
+    principal: PagePrincipal,
+    name: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    token, plain = store.create_api_token(db, user=principal.user, name=name)
+    db.commit()
+    # Shown exactly once, on the next page view; only its hash is stored.
+    request.scope["session"]["new_token"] = {"name": token.name, "value": plain}
+    return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request,
+    db: Db,
+    principal: PagePrincipal,
+    token_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    if not store.revoke_api_token(db, user=principal.user, token_id=token_id):
+        raise NotFound("Token")
+    db.commit()
+    flash(request, "Token revoked. Scripts using it stop working now.", "success")
+    return RedirectResponse("/settings", status_code=303)

@@ -1,0 +1,69 @@
+"""Jinja2 templates served from the package, with the helpers every page uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from mina import __version__, store
+from mina.web.deps import csrf_token, session_data
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def format_duration(ms: int | None) -> str:
+    """``1:02:03`` or ``4:05`` for a duration in milliseconds; an en dash when unknown."""
+    if ms is None:
+        return "–"
+    seconds = ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def create_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    templates.env.filters["duration"] = format_duration
+    templates.env.filters["datetime"] = format_datetime
+    templates.env.globals["version"] = __version__
+    return templates
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    """A one-time message shown on the next page."""
+    data = session_data(request)
+    data["flash"] = [*data.get("flash", []), [kind, message]]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    principal: store.Principal | None = None,
+    status_code: int = 200,
+) -> Response:
+    data = session_data(request)
+    messages = data.pop("flash", []) if "flash" in data else []
+    full_context = {
+        "principal": principal,
+        "csrf_token": csrf_token(request),
+        "messages": messages,
+        "active": request.url.path,
+        **(context or {}),
+    }
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(request, template, full_context, status_code=status_code)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

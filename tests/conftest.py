@@ -1,0 +1,180 @@
+"""Fixtures: every test that touches the database runs on a real, migrated SQLite file and, when
+``MINA_TEST_DATABASE_URL`` names a PostgreSQL server, again on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from mina.db import create_db_engine, create_session_factory
+from mina.migrate import upgrade_database
+from mina.models import Base
+from mina.settings import Settings, normalise_database_url
+from mina.web.app import create_app
+
+TEST_SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+def _pg_server_url() -> str | None:
+    url = os.environ.get("MINA_TEST_DATABASE_URL", "")
+    return normalise_database_url(url) if url.startswith(("postgres", "postgresql")) else None
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "mina.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test run, migrated once, dropped at the end."""
+    server = _pg_server_url()
+    if server is None:
+        pytest.skip("MINA_TEST_DATABASE_URL is not set to a PostgreSQL server")
+    name = f"mina_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_db_engine(server)
+    admin = admin.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    engine = create_db_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_db_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty, migrated database of each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "mina.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+    else:
+        url: str = request.getfixturevalue("postgres_database")
+        try:
+            yield url
+        finally:
+            _truncate_all(url)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        engine="fake",
+    )
+
+
+@pytest.fixture
+def db_engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_db_engine(settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_sessions(db_engine: Engine) -> sessionmaker[Session]:
+    return create_session_factory(db_engine)
+
+
+@pytest.fixture
+def db(db_sessions: sessionmaker[Session]) -> Iterator[Session]:
+    session = db_sessions()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def signup(client: TestClient, email: str, name: str = "", password: str = PASSWORD) -> None:
+    token = csrf_from(client.get("/signup").text)
+    response = client.post(
+        "/signup",
+        data={"name": name, "email": email, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> int:
+    token = csrf_from(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    return response.status_code
+
+
+@pytest.fixture
+def user_client(app: FastAPI) -> Iterator[TestClient]:
+    """A client signed in as a fresh user, ada@example.com."""
+    with TestClient(app) as test_client:
+        signup(test_client, "ada@example.com", "Ada Lovelace")
+        yield test_client
+
+
+@pytest.fixture
+def other_client(app: FastAPI) -> Iterator[TestClient]:
+    """A second user in a workspace of their own."""
+    with TestClient(app) as test_client:
+        signup(test_client, "grace@example.com", "Grace Hopper")
+        yield test_client

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mina.cli import main
+from mina.models import ApiToken, User
+from mina.security import hash_token
+from tests.conftest import PASSWORD, TEST_SECRET, csrf_from
+
+
+@pytest.fixture
+def cli_env(settings: object, tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {
+        "MINA_DATA_DIR": str(tmp_path / "data"),
+        "MINA_DATABASE_URL": database_url,
+        "MINA_SECRET_KEY": TEST_SECRET,
+        "MINA_LOG_LEVEL": "WARNING",
+    }
+
+
+def test_user_create_with_password_stdin(cli_env: dict[str, str], db: Session) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["user", "create", "ops@example.com", "--name", "Ops", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=cli_env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "created user ops@example.com" in result.output
+    user = db.scalar(select(User).where(User.email == "ops@example.com"))
+    assert user is not None and user.name == "Ops" and user.password_hash.startswith("$argon2id$")
+    again = CliRunner().invoke(
+        main,
+        ["user", "create", "ops@example.com", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=cli_env,
+    )
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_user_create_prompts_for_the_password(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        main, ["user", "create", "p@example.com"], input=f"{PASSWORD}\n{PASSWORD}\n", env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+
+
+def test_token_create_prints_only_the_token(cli_env: dict[str, str], db: Session) -> None:
+    CliRunner().invoke(
+        main,
+        ["user", "create", "ops@example.com", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=cli_env,
+    )
+    result = CliRunner().invoke(
+        main, ["token", "create", "ops@example.com", "--name", "ci"], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("mina_") and "\n" not in token
+    stored = db.scalar(select(ApiToken).where(ApiToken.name == "ci"))
+    assert stored is not None and stored.token_hash == hash_token(token)
+    missing = CliRunner().invoke(main, ["token", "create", "nobody@example.com"], env=cli_env)
+    assert missing.exit_code != 0 and "no user" in missing.output
+
+
+def test_invalid_settings_give_a_clear_error(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={**cli_env, "MINA_PORT": "nope"})
+    assert result.exit_code != 0 and "invalid settings" in result.output and "port" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """``mina serve`` as a real process on an empty data directory (SQLite, as `make run` does)."""
+    port = _free_port()
+    env = {**os.environ, "MINA_DATA_DIR": str(tmp_path / "fresh"), "MINA_LOG_LEVEL": "INFO"}
+    env.pop("MINA_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mina", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            process.kill()
+            pytest.fail("mina serve did not come up:\n" + (process.communicate()[0] or ""))
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=15)[0]
+        assert "Traceback" not in output, output
+
+
+def test_serve_on_an_empty_data_dir(served: str, tmp_path: Path) -> None:
+    assert (tmp_path / "fresh" / "mina.db").exists()
+    with httpx.Client(base_url=served, follow_redirects=True) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+        token = csrf_from(client.get("/signup").text)
+        response = client.post(
+            "/signup",
+            data={
+                "name": "New User",
+                "email": "new@example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+            },
+        )
+        assert response.status_code == 200 and str(response.url).endswith("/dashboard")
+        assert "No meetings yet: start a recording" in response.text
