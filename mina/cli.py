@@ -23,6 +23,8 @@ def _configure_logging(level: str) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # faster-whisper logs a line per decode at INFO
+    logging.getLogger("faster_whisper").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _load_settings() -> Settings:
@@ -76,6 +78,98 @@ def db_upgrade() -> None:
     upgrade_database(engine)
     engine.dispose()
     click.echo("database is up to date")
+
+
+@main.command()
+@click.option(
+    "--stale-after",
+    type=float,
+    default=None,
+    help="Seconds without a heartbeat before a recording counts as dead (MINA_STALE_AFTER_S).",
+)
+def recover(stale_after: float | None) -> None:
+    """Complete recordings whose server died: transcribe their saved audio, close the meetings."""
+    from mina.engines import load_engine
+    from mina.recovery import recover_stale
+    from mina.streaming import StreamConfig
+
+    settings = _load_settings()
+    engine = create_db_engine(settings.sqlalchemy_url)
+    try:
+        speech = load_engine(settings.engine, model=settings.model, data_dir=settings.data_dir)
+        done = recover_stale(
+            create_session_factory(engine),
+            speech,
+            stale_after_s=settings.stale_after_s if stale_after is None else stale_after,
+            config=StreamConfig(vad=settings.vad),
+        )
+    finally:
+        engine.dispose()
+    for item in done:
+        click.echo(
+            f"recovered session {item.external_id}: meeting {item.meeting_id}, "
+            f"{item.audio_bytes / 32000:.1f} s of audio, {item.new_segments} new segments"
+        )
+    click.echo(f"{len(done)} recording(s) recovered")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", default=None, help="Speech model: tiny.en (bundled) or base (MINA_MODEL).")
+@click.option("--json", "as_json", is_flag=True, help="Print segments and words as JSON.")
+def transcribe(file: str, model: str | None, as_json: bool) -> None:
+    """Transcribe an audio or video file offline, without a server."""
+    import json
+
+    from mina.audio import AudioDecodeError, decode_file
+    from mina.engines import EngineError, load_engine
+    from mina.streaming import StreamConfig
+    from mina.transcription import transcribe_audio
+
+    settings = _load_settings()
+    try:
+        speech = load_engine(
+            settings.engine, model=model or settings.model, data_dir=settings.data_dir
+        )
+        audio = decode_file(file, sample_rate=speech.sample_rate)
+    except (AudioDecodeError, EngineError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    segments = transcribe_audio(speech, audio, config=StreamConfig(vad=settings.vad))
+    if not as_json:
+        for segment in segments:
+            click.echo(f"[{_clock(segment.start)} - {_clock(segment.end)}] {segment.text}")
+        return
+    document = {
+        "file": file,
+        "engine": speech.name,
+        "model": speech.model_name,
+        "duration_s": round(audio.size / speech.sample_rate, 3),
+        "text": " ".join(s.text for s in segments),
+        "segments": [
+            {
+                "start": round(s.start, 3),
+                "end": round(s.end, 3),
+                "text": s.text,
+                "confidence": None if s.confidence is None else round(s.confidence, 4),
+                "words": [
+                    {
+                        "text": w.text.strip(),
+                        "start": round(w.start, 3),
+                        "end": round(w.end, 3),
+                        "probability": round(w.probability, 4),
+                    }
+                    for w in s.words
+                ],
+            }
+            for s in segments
+        ],
+    }
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{secs:06.3f}"
 
 
 @main.group()

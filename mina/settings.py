@@ -33,9 +33,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     engine: str = "whisper"
+    vad: Literal["silero", "energy"] = "silero"
     model: str = "tiny.en"
     max_upload_mb: int = Field(default=500, ge=1)
     resume_grace_s: float = Field(default=120.0, ge=0)
+    decode_workers: int = Field(default=2, ge=1, le=64)
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    stale_after_s: float = Field(default=30.0, gt=0)
     session_max_age_days: int = Field(default=14, ge=1)
     login_attempts_per_minute: int = Field(default=10, ge=1)
     secure_cookies: Literal["auto", "always", "never"] = "auto"
@@ -54,6 +58,12 @@ class Settings(BaseSettings):
                 f"{MIN_SECRET_LENGTH} random characters (python -c 'import secrets; "
                 f"print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_liveness(self) -> Settings:
+        if self.stale_after_s <= self.heartbeat_s * 2:
+            raise ValueError("MINA_STALE_AFTER_S must exceed twice MINA_HEARTBEAT_S")
         return self
 
     @property

@@ -6,14 +6,30 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mina import security
-from mina.models import ApiToken, Meeting, Membership, Role, User, Workspace, utcnow
+from mina.audiostore import session_audio_path
+from mina.models import (
+    ApiToken,
+    Meeting,
+    MeetingStatus,
+    Membership,
+    RecordingSession,
+    Role,
+    Segment,
+    SessionStatus,
+    User,
+    Workspace,
+    utcnow,
+)
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -220,3 +236,332 @@ def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meet
     return session.scalar(
         select(Meeting).where(Meeting.id == meeting_id, Meeting.workspace_id == workspace_id)
     )
+
+
+def list_meetings(
+    session: Session,
+    *,
+    workspace_id: int,
+    status: MeetingStatus | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Meeting], int]:
+    """A page of the workspace's meetings, newest first, and the total that match."""
+    query = select(Meeting).where(Meeting.workspace_id == workspace_id)
+    if status is not None:
+        query = query.where(Meeting.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(
+        query.order_by(Meeting.created_at.desc(), Meeting.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(items), total
+
+
+def update_meeting(
+    session: Session, *, meeting: Meeting, title: str | None = None, description: str | None = None
+) -> Meeting:
+    if title is not None:
+        meeting.title = title.strip() or meeting.title
+    if description is not None:
+        meeting.description = description
+    meeting.updated_at = utcnow()
+    return meeting
+
+
+def delete_meeting(session: Session, *, meeting: Meeting) -> list[Path]:
+    """Delete a meeting with its sessions and segments; returns its audio files to remove."""
+    paths = [
+        Path(p)
+        for p in session.scalars(
+            select(RecordingSession.audio_path).where(RecordingSession.meeting_id == meeting.id)
+        )
+        if p
+    ]
+    session.execute(delete(Segment).where(Segment.meeting_id == meeting.id))
+    session.execute(delete(RecordingSession).where(RecordingSession.meeting_id == meeting.id))
+    session.delete(meeting)
+    return paths
+
+
+@dataclass(frozen=True)
+class MeetingStats:
+    segment_count: int
+    word_count: int
+    average_confidence: float | None
+    audio_ms: int = 0
+
+
+def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
+    """How long a meeting lasted: its recorded audio once it ended, wall time while live."""
+    if meeting.status is not MeetingStatus.LIVE and stats.audio_ms > 0:
+        return stats.audio_ms
+    return meeting.duration_ms
+
+
+def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, MeetingStats]:
+    """Segment and word counts per meeting, from the session totals (one query)."""
+    if not meeting_ids:
+        return {}
+    rows = session.execute(
+        select(
+            RecordingSession.meeting_id,
+            func.sum(RecordingSession.total_segments),
+            func.sum(RecordingSession.total_words),
+            func.avg(RecordingSession.average_confidence),
+            func.sum(RecordingSession.audio_bytes * 500 / RecordingSession.sample_rate),
+        )
+        .where(RecordingSession.meeting_id.in_(meeting_ids))
+        .group_by(RecordingSession.meeting_id)
+    )
+    stats = {
+        meeting_id: MeetingStats(
+            int(segments or 0), int(words or 0), confidence, int(audio_ms or 0)
+        )
+        for meeting_id, segments, words, confidence, audio_ms in rows
+    }
+    return {m: stats.get(m, MeetingStats(0, 0, None)) for m in meeting_ids}
+
+
+# --- recording sessions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartedRecording:
+    meeting: Meeting
+    recording: RecordingSession
+    resume_token: str
+
+
+def start_recording(
+    session: Session,
+    *,
+    principal: Principal,
+    audio_dir: Path,
+    title: str | None,
+    language: str,
+    sample_rate: int,
+    engine: str,
+    model: str,
+    meeting_id: int | None = None,
+) -> StartedRecording:
+    """Create (or take a scheduled) meeting and its recording session in one transaction.
+
+    The meeting is ``live`` from this instant, so the dashboard shows it at once.
+    """
+    now = utcnow()
+    if meeting_id is not None:
+        meeting = get_meeting(session, workspace_id=principal.workspace.id, meeting_id=meeting_id)
+        if meeting is None:
+            raise StoreError("meeting_not_found", "Meeting not found.")
+        if meeting.status not in (MeetingStatus.SCHEDULED,):
+            raise StoreError("meeting_not_recordable", "Only a scheduled meeting can be started.")
+    else:
+        meeting = Meeting(
+            workspace_id=principal.workspace.id,
+            organizer_id=principal.user.id,
+            title=(title or "").strip()[:300] or f"Meeting {now:%d %b %Y %H:%M}",
+            language=language,
+        )
+        session.add(meeting)
+    meeting.status = MeetingStatus.LIVE
+    meeting.actual_start = meeting.actual_start or now
+    meeting.actual_end = None
+    session.flush()
+    external_id = str(uuid.uuid4())
+    token = security.new_resume_token()
+    recording = RecordingSession(
+        external_id=external_id,
+        meeting_id=meeting.id,
+        user_id=principal.user.id,
+        workspace_id=principal.workspace.id,
+        status=SessionStatus.ACTIVE,
+        started_at=now,
+        last_heartbeat=now,
+        sample_rate=sample_rate,
+        audio_path=str(session_audio_path(audio_dir, principal.workspace.id, external_id)),
+        engine=engine,
+        model=model,
+        resume_token_hash=security.hash_token(token),
+    )
+    session.add(recording)
+    session.flush()
+    return StartedRecording(meeting=meeting, recording=recording, resume_token=token)
+
+
+def get_recording(session: Session, *, external_id: str) -> RecordingSession | None:
+    return session.scalar(
+        select(RecordingSession).where(RecordingSession.external_id == external_id)
+    )
+
+
+@dataclass(frozen=True)
+class NewSegment:
+    seq: int
+    text: str
+    start_ms: int
+    end_ms: int
+    confidence: float | None
+    words: list[dict[str, Any]] = field(default_factory=list)
+    speaker: str | None = None
+
+
+def add_segments(
+    session: Session, *, recording_id: int, meeting_id: int, segments: list[NewSegment]
+) -> list[Segment]:
+    """Insert final segments (a batch commits together)."""
+    rows = [
+        Segment(
+            session_id=recording_id,
+            meeting_id=meeting_id,
+            seq=s.seq,
+            text=s.text,
+            start_ms=s.start_ms,
+            end_ms=s.end_ms,
+            avg_confidence=s.confidence,
+            speaker=s.speaker,
+            words=s.words,
+        )
+        for s in segments
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def touch_recording(session: Session, *, recording_id: int, audio_bytes: int) -> bool:
+    """Heartbeat: the recording is alive and this much audio is durable. False if it ended."""
+    result = session.execute(
+        update(RecordingSession)
+        .where(
+            RecordingSession.id == recording_id,
+            RecordingSession.status == SessionStatus.ACTIVE,
+        )
+        .values(last_heartbeat=utcnow(), audio_bytes=audio_bytes)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def recording_progress(session: Session, *, recording_id: int) -> tuple[int, int]:
+    """(next segment seq, end of the last segment in ms) of a recording."""
+    row = session.execute(
+        select(func.max(Segment.seq), func.max(Segment.end_ms)).where(
+            Segment.session_id == recording_id
+        )
+    ).one()
+    last_seq, last_end = row
+    return (0 if last_seq is None else last_seq + 1), int(last_end or 0)
+
+
+def finish_recording(
+    session: Session,
+    *,
+    recording_id: int,
+    audio_bytes: int,
+    status: SessionStatus = SessionStatus.COMPLETED,
+    recovered: bool = False,
+) -> RecordingSession:
+    """Close a recording with its statistics; complete the meeting unless another one is live."""
+    recording = session.get(RecordingSession, recording_id, with_for_update=True)
+    if recording is None:
+        raise StoreError("session_not_found", "Recording session not found.")
+    now = utcnow()
+    texts = list(session.scalars(select(Segment.text).where(Segment.session_id == recording_id)))
+    confidence = session.scalar(
+        select(func.avg(Segment.avg_confidence)).where(Segment.session_id == recording_id)
+    )
+    recording.status = status
+    recording.recovered = recovered
+    recording.completed_at = now
+    recording.audio_bytes = audio_bytes
+    recording.total_segments = len(texts)
+    recording.total_words = sum(len(text.split()) for text in texts)
+    recording.average_confidence = float(confidence) if confidence is not None else None
+    meeting = session.get(Meeting, recording.meeting_id)
+    assert meeting is not None
+    others_live = session.scalar(
+        select(func.count(RecordingSession.id)).where(
+            RecordingSession.meeting_id == meeting.id,
+            RecordingSession.id != recording.id,
+            RecordingSession.status == SessionStatus.ACTIVE,
+        )
+    )
+    if not others_live:
+        audio_ms = audio_bytes * 1000 // (2 * recording.sample_rate)
+        end = now
+        if recovered:
+            # the process died: the meeting ended when its audio did, not when we noticed
+            end = min(now, recording.started_at + timedelta(milliseconds=audio_ms))
+        meeting.status = MeetingStatus.COMPLETED
+        meeting.actual_end = end
+        meeting.updated_at = now
+    return recording
+
+
+def claim_stale_recordings(session: Session, *, stale_before: datetime) -> list[RecordingSession]:
+    """Active recordings whose process stopped beating, and interrupted ones never recovered.
+
+    Each is claimed atomically (status moved to ``interrupted`` only if still stale), so two
+    processes never recover the same recording and a resumed stream wins over recovery.
+    """
+    candidates = list(
+        session.scalars(
+            select(RecordingSession).where(
+                or_(
+                    RecordingSession.status == SessionStatus.ACTIVE,
+                    (RecordingSession.status == SessionStatus.INTERRUPTED)
+                    & RecordingSession.recovered.is_(False),
+                ),
+                RecordingSession.last_heartbeat < stale_before,
+            )
+        )
+    )
+    claimed = []
+    for recording in candidates:
+        result = session.execute(
+            update(RecordingSession)
+            .where(
+                RecordingSession.id == recording.id,
+                RecordingSession.last_heartbeat < stale_before,
+                RecordingSession.status.in_([SessionStatus.ACTIVE, SessionStatus.INTERRUPTED]),
+                RecordingSession.recovered.is_(False),
+            )
+            .values(status=SessionStatus.INTERRUPTED, last_heartbeat=utcnow())
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            claimed.append(recording)
+    return claimed
+
+
+def list_transcript(session: Session, *, meeting_id: int) -> list[Segment]:
+    """The meeting's segments in spoken order (recordings in the order they started)."""
+    return list(
+        session.scalars(
+            select(Segment)
+            .join(RecordingSession, RecordingSession.id == Segment.session_id)
+            .where(Segment.meeting_id == meeting_id)
+            .order_by(RecordingSession.started_at, RecordingSession.id, Segment.seq)
+        )
+    )
+
+
+def list_recordings(session: Session, *, meeting_id: int) -> list[RecordingSession]:
+    return list(
+        session.scalars(
+            select(RecordingSession)
+            .where(RecordingSession.meeting_id == meeting_id)
+            .order_by(RecordingSession.started_at, RecordingSession.id)
+        )
+    )
+
+
+def list_recording_segments(
+    session: Session, *, recording_id: int, last: int | None = None
+) -> list[Segment]:
+    """A recording's segments in order; only the ``last`` few when given."""
+    query = select(Segment).where(Segment.session_id == recording_id)
+    if last is None:
+        return list(session.scalars(query.order_by(Segment.seq)))
+    rows = list(session.scalars(query.order_by(Segment.seq.desc()).limit(last)))
+    return rows[::-1]

@@ -104,6 +104,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         secret_key=TEST_SECRET,
         engine="fake",
+        vad="energy",
+        resume_grace_s=5,
     )
 
 

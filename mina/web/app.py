@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,16 +16,21 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mina import __version__
+from mina import __version__, recovery
 from mina.db import create_db_engine, create_session_factory
+from mina.engines import SpeechEngine, load_engine
+from mina.events import EventBus
+from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
-from mina.web import api, auth, pages
+from mina.streaming import StreamConfig
+from mina.web import api, auth, meetings_api, pages, ws
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
 from mina.web.rendering import create_templates
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
 
 SECURITY_HEADERS = {
@@ -74,11 +82,65 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.prepare_data_dir()
     engine = create_db_engine(settings.sqlalchemy_url)
+    sessions = create_session_factory(engine)
+    decode_pool = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
+    speech_engine: asyncio.Future[SpeechEngine] | None = None
+
+    async def engine_loader() -> SpeechEngine:
+        """The process's one speech model, loaded off the event loop on first use."""
+        nonlocal speech_engine
+        if speech_engine is None:
+            speech_engine = asyncio.ensure_future(
+                asyncio.to_thread(
+                    load_engine, settings.engine, model=settings.model, data_dir=settings.data_dir
+                )
+            )
+        return await asyncio.shield(speech_engine)
+
+    live = LiveServices(
+        sessions=sessions,
+        engine_loader=engine_loader,
+        decode_pool=decode_pool,
+        bus=EventBus(),
+        stream_config=StreamConfig(vad=settings.vad),
+        resume_grace_s=settings.resume_grace_s,
+        heartbeat_s=settings.heartbeat_s,
+    )
+
+    async def recover_forever() -> None:
+        """At start-up and then periodically: recover recordings whose server died."""
+        while True:
+            try:
+                speech = await engine_loader()
+                recovered = await asyncio.get_running_loop().run_in_executor(
+                    decode_pool,
+                    functools.partial(
+                        recovery.recover_stale,
+                        sessions,
+                        speech,
+                        stale_after_s=settings.stale_after_s,
+                        config=live.stream_config,
+                    ),
+                )
+                for item in recovered:
+                    logger.info("meeting %s completed by recovery", item.meeting_id)
+            except Exception:
+                logger.exception("recovery pass failed")
+            await asyncio.sleep(max(1.0, settings.stale_after_s / 3))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        recovering = asyncio.create_task(recover_forever(), name="recovery")
+        try:
+            yield
+        finally:
+            recovering.cancel()
+            with suppress(asyncio.CancelledError):
+                await recovering
+            for recorder in list(live.recorders.values()):
+                await recorder.suspend()
+            decode_pool.shutdown(wait=True, cancel_futures=True)
+            engine.dispose()
 
     app = FastAPI(
         title="Mina",
@@ -89,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = create_session_factory(engine)
+    app.state.sessions = sessions
+    app.state.live = live
     app.state.templates = create_templates()
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
@@ -99,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(meetings_api.router)
+    app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SessionCookieMiddleware, signer=signer, secure=settings.secure_cookies)

@@ -41,7 +41,18 @@ def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int)
     found = store.get_meeting(db, workspace_id=principal.workspace.id, meeting_id=meeting_id)
     if found is None:
         raise NotFound("Meeting")
-    return render(request, "meeting.html", {"meeting": found}, principal=principal)
+    segments = store.list_transcript(db, meeting_id=found.id)
+    recordings = store.list_recordings(db, meeting_id=found.id)
+    stats = store.meeting_stats(db, meeting_ids=[found.id])[found.id]
+    context = {
+        "meeting": found,
+        "segments": segments,
+        "has_audio": any(r.audio_path for r in recordings),
+        "recovered": any(r.recovered for r in recordings),
+        "words": sum(len(s.display_text.split()) for s in segments) or stats.word_count,
+        "duration_ms": store.meeting_duration_ms(found, stats),
+    }
+    return render(request, "meeting.html", context, principal=principal)
 
 
 @router.get("/live")

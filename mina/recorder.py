@@ -1,0 +1,393 @@
+"""A live recording: audio to disk, the stream session, segment commits, acks and heartbeats.
+
+The WebSocket handler owns the protocol; a ``Recorder`` owns everything that must outlive one
+connection. When the browser drops, the recorder keeps transcribing what it has and waits
+``resume_grace_s`` for a ``resume``; only then does it finalise the meeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mina import store
+from mina.audiostore import AudioWriter, audio_size, read_pcm
+from mina.db import transaction
+from mina.engines.base import SpeechEngine
+from mina.events import EventBus
+from mina.models import RecordingSession, Segment
+from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+ACK_INTERVAL_S = 1.0
+COMMIT_BATCH = 5  # DESIGN.md 4: at most 5 segments or 2 seconds per commit
+
+
+def segment_json(segment: Segment) -> dict[str, Any]:
+    """The Segment shape of the protocol and the API."""
+    return {
+        "id": segment.id,
+        "seq": segment.seq,
+        "text": segment.display_text,
+        "start_ms": segment.start_ms,
+        "end_ms": segment.end_ms,
+        "confidence": segment.avg_confidence,
+        "speaker": segment.speaker,
+        "words": segment.words,
+    }
+
+
+def to_new_segment(segment: FinalSegment, seq: int) -> store.NewSegment:
+    return store.NewSegment(
+        seq=seq,
+        text=segment.text,
+        start_ms=round(segment.start * 1000),
+        end_ms=round(segment.end * 1000),
+        confidence=segment.confidence,
+        words=[
+            {
+                "text": w.text.strip(),
+                "start_ms": round(w.start * 1000),
+                "end_ms": round(w.end * 1000),
+                "probability": round(w.probability, 4),
+            }
+            for w in segment.words
+        ],
+    )
+
+
+@dataclass
+class LiveServices:
+    """What recordings share in one process."""
+
+    sessions: sessionmaker[Session]
+    engine_loader: Callable[[], Awaitable[SpeechEngine]]
+    decode_pool: ThreadPoolExecutor
+    bus: EventBus
+    stream_config: StreamConfig
+    resume_grace_s: float
+    heartbeat_s: float
+    recorders: dict[str, Recorder] = field(default_factory=dict)
+    _restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def db(self, work: Callable[[Session], Any]) -> Any:
+        """Run ``work(session)`` in a worker thread inside one transaction."""
+
+        def run() -> Any:
+            with transaction(self.sessions) as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+
+@dataclass(frozen=True)
+class StopSummary:
+    meeting_id: int
+    duration_ms: int
+    segments: int
+    words: int
+
+
+class Recorder:
+    def __init__(
+        self,
+        services: LiveServices,
+        *,
+        recording: RecordingSession,
+        stream: StreamSession,
+        writer: AudioWriter,
+        next_seq: int,
+    ) -> None:
+        self.services = services
+        self.recording_id = recording.id
+        self.external_id = recording.external_id
+        self.meeting_id = recording.meeting_id
+        self.workspace_id = recording.workspace_id
+        self.resume_token_hash = recording.resume_token_hash
+        self.sample_rate = recording.sample_rate
+        self.stream = stream
+        self.writer = writer
+        self._next_seq = next_seq
+        self._send: Send | None = None
+        self._wake = asyncio.Event()
+        self._commit_wake = asyncio.Event()
+        self._unsaved: list[store.NewSegment] = []
+        self._commit_lock = asyncio.Lock()
+        self._closing = False  # no more segments will come: the commit loop ends when drained
+        self._stopping = False
+        self._stopped: asyncio.Future[StopSummary] = asyncio.get_running_loop().create_future()
+        self._acked = writer.durable
+        self._tasks: list[asyncio.Task[None]] = []
+        self._grace: asyncio.Task[None] | None = None
+        self._interim: dict[str, Any] | None = None
+        self.segments_saved = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.services.recorders[self.external_id] = self
+        self._tasks = [
+            asyncio.create_task(self._process_loop(), name=f"process {self.external_id}"),
+            asyncio.create_task(self._commit_loop(), name=f"commit {self.external_id}"),
+            asyncio.create_task(self._sync_loop(), name=f"sync {self.external_id}"),
+        ]
+
+    @property
+    def received_bytes(self) -> int:
+        return self.writer.written
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def feed(self, data: bytes) -> None:
+        """An audio frame: appended to the file at once, queued for the stream session."""
+        if self._stopping:
+            raise RuntimeError("recording is stopping")
+        self.writer.append(data)
+        self.stream.feed(data)
+        self._wake.set()
+
+    def attach(self, send: Send) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        self._send = send
+
+    def detach(self) -> None:
+        """The connection dropped: keep working, wait for a resume, then finalise."""
+        self._send = None
+        if self._stopping or self._grace is not None:
+            return
+        logger.info(
+            "recording %s lost its connection; waiting %.0f s for a resume",
+            self.external_id,
+            self.services.resume_grace_s,
+        )
+        self._grace = asyncio.create_task(self._grace_timer())
+
+    async def stop(self) -> StopSummary:
+        """Drain, finalise and complete the meeting. Safe to call more than once."""
+        if not self._stopping:
+            self._stopping = True
+            self._wake.set()
+            asyncio.create_task(self._finalise())
+        return await asyncio.shield(self._stopped)
+
+    async def suspend(self) -> None:
+        """Server shutdown: make audio and segments durable, leave the session resumable."""
+        self._stopping = True
+        self._wake.set()
+        process, commit, sync = self._tasks
+        sync.cancel()
+        await asyncio.gather(process, sync, return_exceptions=True)
+        self._closing = True
+        self._commit_wake.set()
+        await asyncio.gather(commit, return_exceptions=True)
+        await asyncio.to_thread(self.writer.close)
+        self.services.recorders.pop(self.external_id, None)
+
+    # -- loops --------------------------------------------------------------------------------
+
+    async def _process_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                result = await loop.run_in_executor(self.services.decode_pool, self.stream.step)
+            except Exception:
+                logger.exception("stream step failed for %s", self.external_id)
+                continue
+            await self._deliver(result)
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._commit_wake.wait()
+            self._commit_wake.clear()
+            await self._commit_pending()
+            if self._closing and not self._unsaved:
+                return
+
+    async def _commit_pending(self) -> None:
+        """Store queued segments in batches, then announce them. Never cancelled mid-batch."""
+        async with self._commit_lock:
+            await self._commit_queued()
+
+    async def _commit_queued(self) -> None:
+        while self._unsaved:
+            batch, self._unsaved = self._unsaved[:COMMIT_BATCH], self._unsaved[COMMIT_BATCH:]
+            try:
+                rows = await self.services.db(functools.partial(self._save, batch))
+            except Exception:
+                logger.exception("could not store segments of %s; retrying", self.external_id)
+                self._unsaved = batch + self._unsaved
+                await asyncio.sleep(1)
+                continue
+            self.segments_saved += len(rows)
+            for row in rows:
+                event = {"type": "final", "segment": row}
+                await self._send_client(event)
+                self.services.bus.publish(self.meeting_id, event)
+
+    def _save(self, batch: list[store.NewSegment], session: Session) -> list[dict[str, Any]]:
+        saved = store.add_segments(
+            session, recording_id=self.recording_id, meeting_id=self.meeting_id, segments=batch
+        )
+        return [segment_json(row) for row in saved]
+
+    async def _sync_loop(self) -> None:
+        last_beat = time.monotonic()
+        while not self._stopping:
+            await asyncio.sleep(ACK_INTERVAL_S)
+            if self.writer.written > self._acked:
+                durable = await asyncio.to_thread(self.writer.sync)
+                self._acked = durable
+                await self._send_client({"type": "ack", "received_bytes": durable})
+            if time.monotonic() - last_beat >= self.services.heartbeat_s:
+                last_beat = time.monotonic()
+                alive = await self.services.db(
+                    lambda s: store.touch_recording(
+                        s, recording_id=self.recording_id, audio_bytes=self._acked
+                    )
+                )
+                if not alive:
+                    logger.error("recording %s was closed by another process", self.external_id)
+
+    async def _grace_timer(self) -> None:
+        await asyncio.sleep(self.services.resume_grace_s)
+        logger.info("recording %s was not resumed; finalising", self.external_id)
+        self._grace = None
+        await self.stop()
+
+    async def _finalise(self) -> None:
+        try:
+            await self._tasks[0]
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self.services.decode_pool, self.stream.finish)
+            await self._deliver(result)
+            process, commit, sync = self._tasks
+            sync.cancel()
+            await asyncio.gather(sync, return_exceptions=True)
+            self._closing = True
+            self._commit_wake.set()
+            await commit
+            durable = await asyncio.to_thread(self.writer.sync)
+            await asyncio.to_thread(self.writer.close)
+            finished = await self.services.db(lambda s: _finish(s, self.recording_id, durable))
+            summary = StopSummary(
+                meeting_id=self.meeting_id,
+                duration_ms=durable * 1000 // (2 * self.sample_rate),
+                segments=finished[0],
+                words=finished[1],
+            )
+            self.services.bus.publish(
+                self.meeting_id, {"type": "stopped", "meeting_id": self.meeting_id}
+            )
+            self._stopped.set_result(summary)
+            logger.info(
+                "recording %s completed: %d ms, %d segments, %d words",
+                self.external_id,
+                summary.duration_ms,
+                summary.segments,
+                summary.words,
+            )
+        except Exception as exc:
+            logger.exception("could not finalise recording %s", self.external_id)
+            if not self._stopped.done():
+                self._stopped.set_exception(exc)
+        finally:
+            if self._grace is not None:
+                self._grace.cancel()
+            self.services.recorders.pop(self.external_id, None)
+
+    # -- output -------------------------------------------------------------------------------
+
+    async def _deliver(self, result: StepResult) -> None:
+        for segment in result.finals:
+            self._unsaved.append(to_new_segment(segment, self._next_seq))
+            self._next_seq += 1
+        if result.finals:
+            self._commit_wake.set()
+        if result.interim_changed:
+            interim = result.interim
+            event: dict[str, Any] = {
+                "type": "interim",
+                "text": interim.text if interim else "",
+                "confirmed": interim.confirmed if interim else "",
+                "start_ms": round(interim.start * 1000) if interim else None,
+                "end_ms": round(interim.end * 1000) if interim else None,
+            }
+            self._interim = event
+            await self._send_client(event)
+            self.services.bus.publish(self.meeting_id, event)
+
+    @property
+    def interim(self) -> dict[str, Any] | None:
+        return self._interim
+
+    async def _send_client(self, event: dict[str, Any]) -> None:
+        send = self._send
+        if send is None:
+            return
+        try:
+            await send(event)
+        except Exception:
+            # the socket is gone; the handler notices and detaches
+            logger.debug("could not send %s to %s", event.get("type"), self.external_id)
+
+
+def _finish(session: Session, recording_id: int, audio_bytes: int) -> tuple[int, int]:
+    recording = store.finish_recording(session, recording_id=recording_id, audio_bytes=audio_bytes)
+    return recording.total_segments, recording.total_words
+
+
+async def open_recorder(
+    services: LiveServices, recording: RecordingSession, *, restore: bool = False
+) -> Recorder:
+    """Build and start the recorder of a recording; ``restore`` continues one from disk."""
+    engine = await services.engine_loader()
+    next_seq, last_end_ms = 0, 0
+    prompt = ""
+    if restore:
+        next_seq, last_end_ms, prompt = await services.db(
+            lambda s: _progress_and_prompt(s, recording.id)
+        )
+    start_sample = last_end_ms * recording.sample_rate // 1000
+    stream = StreamSession(engine, services.stream_config, start_sample=start_sample, prompt=prompt)
+    path = Path(recording.audio_path)
+    writer = await asyncio.to_thread(AudioWriter, path)
+    if restore:
+        backlog = await asyncio.to_thread(read_pcm, path, start_sample * 2, audio_size(path))
+        if backlog:
+            stream.feed(backlog)
+    recorder = Recorder(
+        services, recording=recording, stream=stream, writer=writer, next_seq=next_seq
+    )
+    recorder.start()
+    return recorder
+
+
+def _progress_and_prompt(session: Session, recording_id: int) -> tuple[int, int, str]:
+    next_seq, last_end = store.recording_progress(session, recording_id=recording_id)
+    texts = [
+        s.text for s in store.list_recording_segments(session, recording_id=recording_id, last=5)
+    ]
+    return next_seq, last_end, " ".join(texts)

@@ -1,0 +1,261 @@
+"""The meetings API: list, read, rename, delete, transcript, audio (with HTTP Range)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from mina import store
+from mina.audiostore import BYTES_PER_SAMPLE, audio_size, wav_header
+from mina.models import Meeting, MeetingStatus, Segment
+from mina.web.deps import ApiPrincipal, Db
+from mina.web.errors import ApiError, ErrorResponse, NotFound
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["meetings"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
+    404: {"model": ErrorResponse, "description": "No such meeting in your workspace"},
+}
+
+
+class MeetingOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    status: MeetingStatus
+    language: str
+    created_at: datetime
+    actual_start: datetime | None
+    actual_end: datetime | None
+    duration_ms: int | None
+    segment_count: int
+    word_count: int
+    average_confidence: float | None
+
+
+class MeetingPage(BaseModel):
+    items: list[MeetingOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class MeetingUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class WordOut(BaseModel):
+    text: str
+    start_ms: int
+    end_ms: int
+    probability: float | None
+
+
+class SegmentOut(BaseModel):
+    id: int
+    seq: int
+    text: str
+    start_ms: int
+    end_ms: int
+    confidence: float | None
+    speaker: str | None
+    words: list[WordOut]
+
+
+class Transcript(BaseModel):
+    meeting_id: int
+    segments: list[SegmentOut]
+
+
+def meeting_out(meeting: Meeting, stats: store.MeetingStats) -> MeetingOut:
+    return MeetingOut(
+        id=meeting.id,
+        title=meeting.title,
+        description=meeting.description,
+        status=meeting.status,
+        language=meeting.language,
+        created_at=meeting.created_at,
+        actual_start=meeting.actual_start,
+        actual_end=meeting.actual_end,
+        duration_ms=store.meeting_duration_ms(meeting, stats),
+        segment_count=stats.segment_count,
+        word_count=stats.word_count,
+        average_confidence=stats.average_confidence,
+    )
+
+
+def segment_out(segment: Segment) -> SegmentOut:
+    return SegmentOut(
+        id=segment.id,
+        seq=segment.seq,
+        text=segment.display_text,
+        start_ms=segment.start_ms,
+        end_ms=segment.end_ms,
+        confidence=segment.avg_confidence,
+        speaker=segment.speaker,
+        words=[WordOut(**w) for w in segment.words],
+    )
+
+
+def load_meeting(db: Db, principal: store.Principal, meeting_id: int) -> Meeting:
+    meeting = store.get_meeting(db, workspace_id=principal.workspace.id, meeting_id=meeting_id)
+    if meeting is None:
+        raise NotFound("Meeting")
+    return meeting
+
+
+@router.get("/meetings", response_model=MeetingPage, responses=ERRORS)
+def list_meetings(
+    db: Db,
+    principal: ApiPrincipal,
+    status: MeetingStatus | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> MeetingPage:
+    """The workspace's meetings, newest first."""
+    items, total = store.list_meetings(
+        db, workspace_id=principal.workspace.id, status=status, page=page, per_page=per_page
+    )
+    stats = store.meeting_stats(db, meeting_ids=[m.id for m in items])
+    return MeetingPage(
+        items=[meeting_out(m, stats[m.id]) for m in items],
+        total=total,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@router.get("/meetings/{meeting_id}", response_model=MeetingOut, responses=ERRORS)
+def get_meeting(meeting_id: int, db: Db, principal: ApiPrincipal) -> MeetingOut:
+    meeting = load_meeting(db, principal, meeting_id)
+    return meeting_out(meeting, store.meeting_stats(db, meeting_ids=[meeting.id])[meeting.id])
+
+
+@router.patch("/meetings/{meeting_id}", response_model=MeetingOut, responses=ERRORS)
+def update_meeting(
+    meeting_id: int, body: MeetingUpdate, db: Db, principal: ApiPrincipal
+) -> MeetingOut:
+    meeting = load_meeting(db, principal, meeting_id)
+    store.update_meeting(db, meeting=meeting, title=body.title, description=body.description)
+    db.commit()
+    return meeting_out(meeting, store.meeting_stats(db, meeting_ids=[meeting.id])[meeting.id])
+
+
+@router.delete("/meetings/{meeting_id}", status_code=204, responses=ERRORS)
+def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal) -> Response:
+    meeting = load_meeting(db, principal, meeting_id)
+    if meeting.status is MeetingStatus.LIVE:
+        raise ApiError(409, "meeting_live", "Stop the recording before deleting the meeting.")
+    paths = store.delete_meeting(db, meeting=meeting)
+    db.commit()
+    for path in paths:
+        path.unlink(missing_ok=True)
+    logger.info("meeting %s deleted with %d audio files", meeting_id, len(paths))
+    return Response(status_code=204)
+
+
+@router.get("/meetings/{meeting_id}/transcript", response_model=Transcript, responses=ERRORS)
+def get_transcript(meeting_id: int, db: Db, principal: ApiPrincipal) -> Transcript:
+    meeting = load_meeting(db, principal, meeting_id)
+    segments = store.list_transcript(db, meeting_id=meeting.id)
+    return Transcript(meeting_id=meeting.id, segments=[segment_out(s) for s in segments])
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 64 * 1024
+
+
+def _parts(files: list[tuple[Path, int]], header: bytes, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end] of header + the concatenated PCM files."""
+    position = 0
+    pieces: list[tuple[bytes | Path, int]] = [(header, len(header)), *files]
+    for piece, size in pieces:
+        piece_start, piece_end = position, position + size
+        position = piece_end
+        if piece_end <= start or piece_start > end:
+            continue
+        lo = max(start, piece_start) - piece_start
+        hi = min(end + 1, piece_end) - piece_start
+        if isinstance(piece, bytes):
+            yield piece[lo:hi]
+            continue
+        with piece.open("rb") as handle:
+            handle.seek(lo)
+            remaining = hi - lo
+            while remaining > 0:
+                chunk = handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+
+
+@router.get(
+    "/meetings/{meeting_id}/audio",
+    responses={**ERRORS, 200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial"}},
+    response_class=Response,
+)
+def get_audio(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal) -> Response:
+    """The meeting's audio as WAV (16 kHz mono), every acknowledged byte; supports Range."""
+    meeting = load_meeting(db, principal, meeting_id)
+    recordings = store.list_recordings(db, meeting_id=meeting.id)
+    files = []
+    rate = 16000
+    for recording in recordings:
+        path = Path(recording.audio_path)
+        size = audio_size(path) if recording.audio_path else 0
+        size -= size % BYTES_PER_SAMPLE
+        if size:
+            files.append((path, size))
+            rate = recording.sample_rate
+    if not files:
+        raise ApiError(404, "no_audio", "This meeting has no audio.")
+    data_bytes = sum(size for _, size in files)
+    header = wav_header(data_bytes, rate)
+    total = len(header) + data_bytes
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
+    range_header = request.headers.get("range")
+    start, end, status = 0, total - 1, 200
+    if range_header:
+        match = _RANGE.match(range_header.strip())
+        if not match or (not match.group(1) and not match.group(2)):
+            raise ApiError(
+                416,
+                "bad_range",
+                "Unsupported Range header.",
+                headers={"Content-Range": f"bytes */{total}"},
+            )
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), total - 1) if match.group(2) else total - 1
+        else:
+            start = max(0, total - int(match.group(2)))
+        if start >= total or start > end:
+            raise ApiError(
+                416,
+                "range_not_satisfiable",
+                "Range outside the audio.",
+                headers={"Content-Range": f"bytes */{total}"},
+            )
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+    headers["Content-Length"] = str(end - start + 1)
+    filename = re.sub(r"[^\w.-]+", "-", meeting.title).strip("-")[:80] or "meeting"
+    headers["Content-Disposition"] = f'inline; filename="{filename}.wav"'
+    return StreamingResponse(
+        _parts(files, header, start, end),
+        status_code=status,
+        media_type="audio/wav",
+        headers=headers,
+    )

@@ -1,0 +1,385 @@
+"""WebSockets: ``/ws/transcribe`` (streaming protocol v1) and ``/ws/meetings/{id}/live`` (viewers).
+
+The transcribe handler is an explicit state machine: AWAIT_START -> STREAMING -> CLOSED. Only
+known message types are accepted; a bad frame gets a typed ``error`` and a close code, never a
+traceback. Whatever happens, ``finally`` hands the recording back to its recorder, which either
+gets resumed or finalises the meeting after the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.orm import Session
+from starlette.websockets import WebSocketState
+
+from mina import security, store
+from mina.models import SessionStatus
+from mina.recorder import LiveServices, Recorder, open_recorder, segment_json
+from mina.web.cookies import read_session_cookie
+from mina.web.deps import bearer_token, cookie_user
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+MAX_FRAME_BYTES = 64 * 1024
+IDLE_TIMEOUT_S = 60.0
+SUPPORTED_RATES = (16000,)
+SUPPORTED_ENCODINGS = ("pcm_s16le",)
+
+# close codes of protocol v1
+BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4400, 4401, 4403, 4404
+IDLE_TIMEOUT, FRAME_TOO_LARGE, SERVER_FAULT, NORMAL = 4408, 4413, 1011, 1000
+
+
+class ProtocolError(Exception):
+    def __init__(self, close_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.code = code
+        self.message = message
+
+
+class State(enum.Enum):
+    AWAIT_START = "await_start"
+    STREAMING = "streaming"
+    CLOSED = "closed"
+
+
+def _origin_ok(websocket: WebSocket) -> bool:
+    """Cookie-authenticated sockets must come from our own pages (no cross-site hijacking)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookie risk
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+def authenticate(websocket: WebSocket, session: Session) -> store.Principal:
+    authorization = websocket.headers.get("authorization")
+    if authorization:
+        token = bearer_token(authorization)
+        user = store.get_user_by_token(session, token=token) if token else None
+        if user is None:
+            raise ProtocolError(UNAUTHENTICATED, "invalid_token", "The API token is not valid.")
+    else:
+        signer = websocket.app.state.cookie_signer
+        data = read_session_cookie(signer, websocket.headers.get("cookie"))
+        user = cookie_user(session, data)
+        if user is None:
+            raise ProtocolError(UNAUTHENTICATED, "unauthenticated", "Sign in first.")
+        if not _origin_ok(websocket):
+            raise ProtocolError(FORBIDDEN, "bad_origin", "Cross-origin connection refused.")
+    return store.get_principal(session, user=user)
+
+
+class TranscribeConnection:
+    """One client connection of protocol v1."""
+
+    def __init__(self, websocket: WebSocket, services: LiveServices) -> None:
+        self.ws = websocket
+        self.services = services
+        self.state = State.AWAIT_START
+        self.principal: store.Principal | None = None
+        self.recorder: Recorder | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, event: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_text(json.dumps(event, separators=(",", ":")))
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        try:
+            self.principal = await self.services.db(lambda s: authenticate(self.ws, s))
+            while self.state is not State.CLOSED:
+                try:
+                    message = await asyncio.wait_for(self.ws.receive(), timeout=IDLE_TIMEOUT_S)
+                except TimeoutError:
+                    raise ProtocolError(
+                        IDLE_TIMEOUT,
+                        "idle_timeout",
+                        f"Nothing received for {IDLE_TIMEOUT_S:.0f} s.",
+                    ) from None
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    self.on_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    await self.on_text(message["text"])
+        except ProtocolError as exc:
+            logger.info("closing stream: %s (%s)", exc.code, exc.message)
+            await self.close_with_error(exc.close_code, exc.code, exc.message)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            logger.exception("stream failed")
+            await self.close_with_error(
+                SERVER_FAULT, "server_error", "The server failed; resume to continue."
+            )
+        finally:
+            if self.recorder is not None and self.state is State.STREAMING:
+                self.recorder.detach()
+
+    async def close_with_error(self, close_code: int, code: str, message: str) -> None:
+        try:
+            await self.send({"type": "error", "code": code, "message": message})
+            await self.ws.close(close_code)
+        except Exception:
+            logger.debug("socket already gone")
+        self.state = State.CLOSED
+
+    # -- messages -----------------------------------------------------------------------
+
+    def on_audio(self, data: bytes) -> None:
+        if len(data) > MAX_FRAME_BYTES:
+            raise ProtocolError(
+                FRAME_TOO_LARGE,
+                "frame_too_large",
+                f"Audio frames are at most {MAX_FRAME_BYTES} bytes.",
+            )
+        if self.state is not State.STREAMING or self.recorder is None:
+            raise ProtocolError(BAD_REQUEST, "not_started", "Send start (or resume) before audio.")
+        if not data:
+            return
+        self.recorder.feed(data)
+
+    async def on_text(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            raise ProtocolError(BAD_REQUEST, "bad_json", "Messages must be JSON objects.") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise ProtocolError(BAD_REQUEST, "bad_message", "A message needs a string 'type'.")
+        kind = message["type"]
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "start":
+            await self.on_start(message)
+        elif kind == "resume":
+            await self.on_resume(message)
+        elif kind == "stop":
+            await self.on_stop()
+        else:
+            raise ProtocolError(BAD_REQUEST, "unknown_type", f"Unknown message type {kind!r}.")
+
+    async def on_start(self, message: dict[str, Any]) -> None:
+        if self.state is not State.AWAIT_START:
+            raise ProtocolError(BAD_REQUEST, "already_started", "This connection already streams.")
+        rate = message.get("sample_rate", 16000)
+        encoding = message.get("encoding", "pcm_s16le")
+        if rate not in SUPPORTED_RATES or encoding not in SUPPORTED_ENCODINGS:
+            raise ProtocolError(
+                BAD_REQUEST,
+                "unsupported_audio",
+                f"Send {SUPPORTED_ENCODINGS[0]} at {SUPPORTED_RATES[0]} Hz mono "
+                f"(got {encoding!r} at {rate!r}).",
+            )
+        title = message.get("title")
+        language = message.get("language") or "en"
+        meeting_id = message.get("meeting_id")
+        if (
+            (title is not None and not isinstance(title, str))
+            or not isinstance(language, str)
+            or (
+                meeting_id is not None
+                and (not isinstance(meeting_id, int) or isinstance(meeting_id, bool))
+            )
+        ):
+            raise ProtocolError(
+                BAD_REQUEST,
+                "bad_start",
+                "start: title and language are strings, meeting_id an integer.",
+            )
+        principal = self.principal
+        assert principal is not None
+        if principal.role.value == "viewer":
+            raise ProtocolError(FORBIDDEN, "forbidden", "Viewers cannot record.")
+        settings = self.ws.app.state.settings
+
+        def create(session: Session) -> store.StartedRecording:
+            return store.start_recording(
+                session,
+                principal=principal,
+                audio_dir=settings.audio_dir,
+                title=title,
+                language=language[:16],
+                sample_rate=rate,
+                engine=settings.engine,
+                model=settings.model,
+                meeting_id=meeting_id,
+            )
+
+        try:
+            started = await self.services.db(create)
+        except store.StoreError as exc:
+            close = NOT_FOUND if exc.code == "meeting_not_found" else BAD_REQUEST
+            raise ProtocolError(close, exc.code, exc.message) from None
+        self.recorder = await open_recorder(self.services, started.recording)
+        self.recorder.attach(self.send)
+        self.state = State.STREAMING
+        logger.info(
+            "recording %s started (meeting %s)", started.recording.external_id, started.meeting.id
+        )
+        self.services.bus.publish(
+            started.meeting.id, {"type": "started", "meeting_id": started.meeting.id}
+        )
+        await self.send(
+            {
+                "type": "started",
+                "meeting_id": started.meeting.id,
+                "session_id": started.recording.external_id,
+                "resume_token": started.resume_token,
+                "engine": settings.engine,
+                "model": settings.model,
+                "sample_rate": rate,
+            }
+        )
+
+    async def on_resume(self, message: dict[str, Any]) -> None:
+        if self.state is not State.AWAIT_START:
+            raise ProtocolError(BAD_REQUEST, "already_started", "This connection already streams.")
+        session_id, token = message.get("session_id"), message.get("resume_token")
+        if not isinstance(session_id, str) or not isinstance(token, str):
+            raise ProtocolError(
+                BAD_REQUEST, "bad_resume", "resume needs session_id and resume_token."
+            )
+        principal = self.principal
+        assert principal is not None
+        recorder = self.services.recorders.get(session_id)
+        if recorder is None:
+            recorder = await self._restore(session_id, token, principal)
+        elif recorder.workspace_id != principal.workspace.id or not security.tokens_equal(
+            recorder.resume_token_hash, security.hash_token(token)
+        ):
+            raise ProtocolError(NOT_FOUND, "session_not_found", "No such recording session.")
+        if recorder.stopping:
+            raise ProtocolError(NOT_FOUND, "session_ended", "This recording has already ended.")
+        self.recorder = recorder
+        recorder.attach(self.send)
+        self.state = State.STREAMING
+        logger.info("recording %s resumed at byte %d", session_id, recorder.received_bytes)
+        await self.send(
+            {
+                "type": "resumed",
+                "session_id": session_id,
+                "meeting_id": recorder.meeting_id,
+                "received_bytes": recorder.received_bytes,
+            }
+        )
+        if recorder.interim is not None:
+            await self.send(recorder.interim)
+
+    async def _restore(self, session_id: str, token: str, principal: store.Principal) -> Recorder:
+        """A recording this process does not hold (the server restarted): continue it from disk."""
+        async with self.services._restore_lock:
+            existing = self.services.recorders.get(session_id)
+            if existing is not None:
+                return existing
+
+            def claim(session: Session) -> Any:
+                recording = store.get_recording(session, external_id=session_id)
+                if (
+                    recording is None
+                    or recording.workspace_id != principal.workspace.id
+                    or not security.tokens_equal(
+                        recording.resume_token_hash, security.hash_token(token)
+                    )
+                ):
+                    return "missing"
+                if recording.status is not SessionStatus.ACTIVE:
+                    return "ended"
+                if not store.touch_recording(
+                    session, recording_id=recording.id, audio_bytes=recording.audio_bytes
+                ):
+                    return "ended"
+                return recording
+
+            found = await self.services.db(claim)
+            if found == "missing":
+                raise ProtocolError(NOT_FOUND, "session_not_found", "No such recording session.")
+            if found == "ended":
+                raise ProtocolError(NOT_FOUND, "session_ended", "This recording has already ended.")
+            logger.info("restoring recording %s from disk", session_id)
+            return await open_recorder(self.services, found, restore=True)
+
+    async def on_stop(self) -> None:
+        if self.state is not State.STREAMING or self.recorder is None:
+            raise ProtocolError(BAD_REQUEST, "not_started", "Nothing to stop.")
+        summary = await self.recorder.stop()
+        await self.send(
+            {
+                "type": "stopped",
+                "meeting_id": summary.meeting_id,
+                "duration_ms": summary.duration_ms,
+                "segments": summary.segments,
+                "words": summary.words,
+            }
+        )
+        self.state = State.CLOSED
+        await self.ws.close(NORMAL)
+
+
+@router.websocket("/ws/transcribe")
+async def transcribe(websocket: WebSocket) -> None:
+    await TranscribeConnection(websocket, websocket.app.state.live).run()
+
+
+@router.websocket("/ws/meetings/{meeting_id}/live")
+async def follow_meeting(websocket: WebSocket, meeting_id: int) -> None:
+    """Viewers: the transcript so far, then the live interim and final events."""
+    services: LiveServices = websocket.app.state.live
+    await websocket.accept()
+    try:
+        principal = await services.db(lambda s: authenticate(websocket, s))
+
+        def load(session: Session) -> Any:
+            meeting = store.get_meeting(
+                session, workspace_id=principal.workspace.id, meeting_id=meeting_id
+            )
+            if meeting is None:
+                return None
+            return meeting.status.value, [
+                segment_json(s) for s in store.list_transcript(session, meeting_id=meeting_id)
+            ]
+
+        with services.bus.subscribe(meeting_id) as queue:
+            loaded = await services.db(load)
+            if loaded is None:
+                raise ProtocolError(NOT_FOUND, "not_found", "Meeting not found.")
+            status, segments = loaded
+            await websocket.send_json(
+                {"type": "transcript", "status": status, "segments": segments}
+            )
+            seen = {s["id"] for s in segments}
+            receiver = asyncio.create_task(websocket.receive())
+            while True:
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if receiver in done:
+                    getter.cancel()
+                    message = receiver.result()
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    receiver = asyncio.create_task(websocket.receive())
+                    continue
+                event = getter.result()
+                if event.get("type") == "final":
+                    if event["segment"]["id"] in seen:
+                        continue
+                    seen.add(event["segment"]["id"])
+                await websocket.send_json(event)
+    except ProtocolError as exc:
+        await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await websocket.close(exc.close_code)
+    except WebSocketDisconnect:
+        pass

@@ -1,0 +1,107 @@
+"""The stream session and LocalAgreement, driven by the deterministic fake engine."""
+
+from __future__ import annotations
+
+from mina.engines.base import Word
+from mina.engines.fake import FakeEngine
+from mina.reconcile import LocalAgreement, TimedWord
+from mina.streaming import StreamConfig, StreamSession, segment_words
+from tests.livehelp import FRAME, sentences_pcm, words_of
+
+CONFIG = StreamConfig(vad="energy")
+
+
+def _words(*texts: str, start: float = 0.0) -> list[Word]:
+    return [Word(f" {t}", start + i * 0.5, start + i * 0.5 + 0.4, 0.9) for i, t in enumerate(texts)]
+
+
+def test_local_agreement_confirms_what_two_hypotheses_share() -> None:
+    agreement = LocalAgreement()
+    assert agreement.insert(_words("hello", "word"), 0.0) == []
+    confirmed = agreement.insert(_words("hello", "world", "again"), 0.0)
+    assert [w.text.strip() for w in confirmed] == ["hello"]
+    assert [w.text.strip() for w in agreement.tentative()] == ["world", "again"]
+    confirmed = agreement.insert(_words("Hello,", "world", "again", "today"), 0.0)
+    assert [w.text.strip() for w in confirmed] == [
+        "world",
+        "again",
+    ]  # "Hello," was confirmed already
+    assert [w.text.strip() for w in agreement.flush()] == ["today"]
+
+
+def test_local_agreement_drops_words_repeated_from_the_confirmed_tail() -> None:
+    agreement = LocalAgreement()
+    agreement.insert(_words("one", "two", "three"), 0.0)
+    agreement.insert(_words("one", "two", "three"), 0.0)
+    assert [w.text.strip() for w in agreement.flush()] == []
+    # the buffer was trimmed at 1.4 s; Whisper repeats "three" at its start: not a new word
+    repeated = [Word(" three", 0.0, 0.3, 0.9), Word(" four", 0.5, 0.9, 0.9)]
+    agreement.insert(repeated, 1.0)
+    confirmed = agreement.insert(repeated, 1.0)
+    assert [w.text.strip() for w in confirmed] == ["four"]
+
+
+def _stream(pcm: bytes, config: StreamConfig = CONFIG) -> tuple[list[str], StreamSession]:
+    session = StreamSession(FakeEngine(), config)
+    texts = []
+    for offset in range(0, len(pcm), FRAME):
+        session.feed(pcm[offset : offset + FRAME])
+        texts += [s.text for s in session.step().finals]
+    texts += [s.text for s in session.finish().finals]
+    return texts, session
+
+
+def test_every_word_reaches_a_final_segment_exactly_once() -> None:
+    sentences = ([1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11, 12])
+    texts, _ = _stream(sentences_pcm(*sentences))
+    words = [w.rstrip(".") for text in texts for w in text.split()]
+    assert words == words_of(*sentences)
+    # a pause ends a segment
+    assert len(texts) == 3
+
+
+def test_silence_costs_no_decoding() -> None:
+    pcm = b"\x00\x00" * 16000 * 20  # 20 s of silence
+    texts, session = _stream(pcm)
+    assert texts == [] and session.decodes == 0
+
+
+def test_long_speech_without_pauses_is_cut_and_bounded() -> None:
+    numbers = [n % 100 for n in range(60)]  # ~42 s of words 0.3 s apart, no pause
+    config = StreamConfig(vad="energy", max_buffer_s=8.0, max_segment_s=6.0)
+    session = StreamSession(FakeEngine(sentence_gap_s=None), config)
+    pcm = sentences_pcm(numbers)
+    texts = []
+    longest = 0
+    for offset in range(0, len(pcm), FRAME):
+        session.feed(pcm[offset : offset + FRAME])
+        texts += [s.text for s in session.step().finals]
+        longest = max(longest, session._buffer.size)
+    texts += [s.text for s in session.finish().finals]
+    assert longest <= (config.max_buffer_s + 1) * 16000
+    assert [w for t in texts for w in t.split()] == words_of(numbers)
+    assert len(texts) >= 5
+
+
+def test_resumed_stream_continues_the_clock() -> None:
+    pcm = sentences_pcm([3, 4, 5])
+    session = StreamSession(FakeEngine(), CONFIG, start_sample=16000 * 60)
+    for offset in range(0, len(pcm), FRAME):
+        session.feed(pcm[offset : offset + FRAME])
+        session.step()
+    (segment,) = session.finish().finals
+    assert 60.0 < segment.start < 61.0
+
+
+def test_segment_words_cuts_at_sentences_and_pauses() -> None:
+    words = [
+        TimedWord(" Hello", 0.0, 0.5, 0.9),
+        TimedWord(" there,", 0.6, 1.0, 0.9),
+        TimedWord(" friend.", 1.1, 1.7, 0.9),
+        TimedWord(" After", 1.8, 2.1, 0.9),
+        TimedWord(" a", 2.2, 2.3, 0.9),
+        TimedWord(" pause", 4.0, 4.5, 0.9),
+    ]
+    segments = segment_words(words, StreamConfig())
+    assert [s.text for s in segments] == ["Hello there, friend.", "After a", "pause"]
+    assert segments[0].start == 0.0 and segments[0].end == 1.7
