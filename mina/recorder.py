@@ -133,6 +133,7 @@ class Recorder:
         self._grace: asyncio.Task[None] | None = None
         self._interim: dict[str, Any] | None = None
         self.segments_saved = 0
+        self.db_seconds = 0.0  # time spent in database work (statements and commits)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -235,7 +236,7 @@ class Recorder:
         while self._unsaved:
             batch, self._unsaved = self._unsaved[:COMMIT_BATCH], self._unsaved[COMMIT_BATCH:]
             try:
-                rows = await self.services.db(functools.partial(self._save, batch))
+                rows = await self._db(functools.partial(self._save, batch))
             except Exception:
                 logger.exception("could not store segments of %s; retrying", self.external_id)
                 self._unsaved = batch + self._unsaved
@@ -246,6 +247,19 @@ class Recorder:
                 event = {"type": "final", "segment": row}
                 await self._send_client(event)
                 self.services.bus.publish(self.meeting_id, event)
+
+    async def _db(self, work: Callable[[Session], Any]) -> Any:
+        """A unit of database work off the event loop; its time counts towards ``db_seconds``."""
+
+        def timed(session: Session) -> Any:
+            started = time.perf_counter()
+            try:
+                return work(session)
+            finally:
+                session.commit()
+                self.db_seconds += time.perf_counter() - started
+
+        return await self.services.db(timed)
 
     def _save(self, batch: list[store.NewSegment], session: Session) -> list[dict[str, Any]]:
         saved = store.add_segments(
@@ -263,7 +277,7 @@ class Recorder:
                 await self._send_client({"type": "ack", "received_bytes": durable})
             if time.monotonic() - last_beat >= self.services.heartbeat_s:
                 last_beat = time.monotonic()
-                alive = await self.services.db(
+                alive = await self._db(
                     lambda s: store.touch_recording(
                         s, recording_id=self.recording_id, audio_bytes=self._acked
                     )
@@ -291,7 +305,7 @@ class Recorder:
             await commit
             durable = await asyncio.to_thread(self.writer.sync)
             await asyncio.to_thread(self.writer.close)
-            finished = await self.services.db(lambda s: _finish(s, self.recording_id, durable))
+            finished = await self._db(lambda s: _finish(s, self.recording_id, durable))
             summary = StopSummary(
                 meeting_id=self.meeting_id,
                 duration_ms=durable * 1000 // (2 * self.sample_rate),
@@ -302,12 +316,16 @@ class Recorder:
                 self.meeting_id, {"type": "stopped", "meeting_id": self.meeting_id}
             )
             self._stopped.set_result(summary)
+            per_minute = self.db_seconds * 1000 / max(summary.duration_ms / 60000, 1e-9)
             logger.info(
-                "recording %s completed: %d ms, %d segments, %d words",
+                "recording %s completed: %d ms audio, %d segments, %d words, "
+                "database %.1f ms (%.2f ms per recorded minute)",
                 self.external_id,
                 summary.duration_ms,
                 summary.segments,
                 summary.words,
+                self.db_seconds * 1000,
+                per_minute,
             )
         except Exception as exc:
             logger.exception("could not finalise recording %s", self.external_id)
