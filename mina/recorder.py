@@ -80,7 +80,7 @@ class LiveServices:
     resume_grace_s: float
     heartbeat_s: float
     recorders: dict[str, Recorder] = field(default_factory=dict)
-    _restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def db(self, work: Callable[[Session], Any]) -> Any:
         """Run ``work(session)`` in a worker thread inside one transaction."""

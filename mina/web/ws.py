@@ -279,7 +279,7 @@ class TranscribeConnection:
 
     async def _restore(self, session_id: str, token: str, principal: store.Principal) -> Recorder:
         """A recording this process does not hold (the server restarted): continue it from disk."""
-        async with self.services._restore_lock:
+        async with self.services.restore_lock:
             existing = self.services.recorders.get(session_id)
             if existing is not None:
                 return existing
@@ -358,28 +358,42 @@ async def follow_meeting(websocket: WebSocket, meeting_id: int) -> None:
             await websocket.send_json(
                 {"type": "transcript", "status": status, "segments": segments}
             )
-            seen = {s["id"] for s in segments}
-            receiver = asyncio.create_task(websocket.receive())
-            while True:
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait(
-                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if receiver in done:
-                    getter.cancel()
-                    message = receiver.result()
-                    if message["type"] == "websocket.disconnect":
-                        return
-                    receiver = asyncio.create_task(websocket.receive())
-                    continue
-                event = getter.result()
-                if event.get("type") == "final":
-                    if event["segment"]["id"] in seen:
-                        continue
-                    seen.add(event["segment"]["id"])
-                await websocket.send_json(event)
+            if status != "live":
+                await websocket.close(NORMAL)
+                return
+            await _relay(websocket, queue, seen={s["id"] for s in segments})
     except ProtocolError as exc:
         await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await websocket.close(exc.close_code)
     except WebSocketDisconnect:
         pass
+
+
+async def _relay(
+    websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], *, seen: set[int]
+) -> None:
+    """Forward bus events to a viewer until it leaves or the recording stops."""
+    receiver = asyncio.ensure_future(websocket.receive())
+    getter: asyncio.Future[dict[str, Any]] | None = None
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                if receiver.result()["type"] == "websocket.disconnect":
+                    return
+                receiver = asyncio.ensure_future(websocket.receive())  # viewers' pings: ignored
+                continue
+            event = getter.result()
+            if event.get("type") == "final":
+                if event["segment"]["id"] in seen:
+                    continue
+                seen.add(event["segment"]["id"])
+            await websocket.send_json(event)
+            if event.get("type") == "stopped":
+                await websocket.close(NORMAL)
+                return
+    finally:
+        for task in (receiver, getter):
+            if task is not None and not task.done():
+                task.cancel()
