@@ -162,13 +162,19 @@ class Recorder:
         self._wake.set()
 
     def attach(self, send: Send) -> None:
+        """Send events to this connection from now on (a resume supersedes an older one)."""
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
         self._send = send
 
-    def detach(self) -> None:
+    def is_attached(self, send: Send) -> bool:
+        return self._send is not None and self._send == send
+
+    def detach(self, send: Send) -> None:
         """The connection dropped: keep working, wait for a resume, then finalise."""
+        if not self.is_attached(send):
+            return  # an older connection, already superseded by a resume
         self._send = None
         if self._stopping or self._grace is not None:
             return

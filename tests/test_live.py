@@ -223,6 +223,27 @@ def test_resume_after_a_drop_loses_and_duplicates_nothing(user_client: TestClien
     assert stopped["duration_ms"] == pytest.approx(len(audio) / 32, abs=1)
 
 
+def test_a_resume_supersedes_a_half_open_connection(user_client: TestClient) -> None:
+    first = sentences_pcm([1, 2])
+    with user_client.websocket_connect("/ws/transcribe") as old:
+        started = start(old)
+        send_pcm(old, first)
+        with user_client.websocket_connect("/ws/transcribe") as new:
+            new.send_json(
+                {
+                    "type": "resume",
+                    "session_id": started["session_id"],
+                    "resume_token": started["resume_token"],
+                }
+            )
+            assert new.receive_json()["type"] == "resumed"
+            old.send_bytes(b"\x00\x00" * 1600)  # the old socket wakes up: refused, not recorded
+            assert receive_until(old, "error")[-1]["code"] == "superseded"
+            send_pcm(new, sentences_pcm([3]))
+            stopped, _ = stop(new)
+    assert stopped["words"] == 3
+
+
 def test_resume_needs_the_right_token_and_workspace(
     user_client: TestClient, other_client: TestClient
 ) -> None:

@@ -126,7 +126,7 @@ class TranscribeConnection:
             )
         finally:
             if self.recorder is not None and self.state is State.STREAMING:
-                self.recorder.detach()
+                self.recorder.detach(self.send)
 
     async def close_with_error(self, close_code: int, code: str, message: str) -> None:
         try:
@@ -147,6 +147,10 @@ class TranscribeConnection:
             )
         if self.state is not State.STREAMING or self.recorder is None:
             raise ProtocolError(BAD_REQUEST, "not_started", "Send start (or resume) before audio.")
+        if not self.recorder.is_attached(self.send):
+            raise ProtocolError(
+                BAD_REQUEST, "superseded", "Another connection resumed this recording."
+            )
         if not data:
             return
         self.recorder.feed(data)
@@ -313,6 +317,10 @@ class TranscribeConnection:
     async def on_stop(self) -> None:
         if self.state is not State.STREAMING or self.recorder is None:
             raise ProtocolError(BAD_REQUEST, "not_started", "Nothing to stop.")
+        if not self.recorder.is_attached(self.send):
+            raise ProtocolError(
+                BAD_REQUEST, "superseded", "Another connection resumed this recording."
+            )
         summary = await self.recorder.stop()
         await self.send(
             {
