@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +90,20 @@ class StepResult:
     decoded: bool = False
 
 
+def capitalise_sentences(words: list[TimedWord], *, sentence_start: bool) -> list[TimedWord]:
+    """Upper-case the first letter of each sentence. Confirmed words come from successive
+    hypotheses, so a word after a full stop may have been decoded as the middle of a sentence."""
+    fixed = []
+    for word in words:
+        stripped = word.text.lstrip()
+        if sentence_start and stripped[:1].islower():
+            lead = word.text[: len(word.text) - len(stripped)]
+            word = replace(word, text=lead + stripped[0].upper() + stripped[1:])
+        fixed.append(word)
+        sentence_start = ends_sentence(word.text)
+    return fixed
+
+
 def join_words(words: list[TimedWord]) -> str:
     return "".join(w.text for w in words).strip()
 
@@ -119,6 +133,7 @@ class StreamSession:
         self._agreement = LocalAgreement(confirmed_until=start_sample / self._rate)
         self._open: list[TimedWord] = []  # confirmed words of the segment being built
         self._prompt = prompt[-self.config.prompt_chars :]
+        self._sentence_start = not prompt or ends_sentence(prompt.rstrip())
         self._samples_since_decode = 0
         self._last_speech_end: int | None = None  # stream sample where speech was last heard
         self._speech_since_decode = False
@@ -309,9 +324,11 @@ class StreamSession:
         self._trim_to(cut)
 
     def _emit(self, words: list[TimedWord], result: StepResult) -> None:
+        words = capitalise_sentences(words, sentence_start=self._sentence_start)
         text = join_words(words)
         if not text:
             return
+        self._sentence_start = ends_sentence(words[-1].text)
         segment = FinalSegment(text=text, start=words[0].start, end=words[-1].end, words=words)
         result.finals.append(segment)
         self._prompt = (self._prompt + " " + text).strip()[-self.config.prompt_chars :]
@@ -349,15 +366,18 @@ def segment_words(words: list[TimedWord], config: StreamConfig | None = None) ->
     segments: list[FinalSegment] = []
     current: list[TimedWord] = []
 
+    sentence_start = True
+
     def close() -> None:
+        nonlocal sentence_start
         if current:
-            text = join_words(current)
+            fixed = capitalise_sentences(current, sentence_start=sentence_start)
+            text = join_words(fixed)
             if text:
                 segments.append(
-                    FinalSegment(
-                        text=text, start=current[0].start, end=current[-1].end, words=list(current)
-                    )
+                    FinalSegment(text=text, start=fixed[0].start, end=fixed[-1].end, words=fixed)
                 )
+                sentence_start = ends_sentence(fixed[-1].text)
             current.clear()
 
     for word in words:

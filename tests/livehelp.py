@@ -54,4 +54,4 @@ def stop(ws: WebSocketTestSession) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 def final_words(messages: list[dict[str, Any]]) -> list[str]:
     segments = [m["segment"] for m in messages if m["type"] == "final"]
-    return [w["text"].rstrip(".,!?") for s in segments for w in s["words"]]
+    return [w["text"].rstrip(".,!?").lower() for s in segments for w in s["words"]]

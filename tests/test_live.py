@@ -59,14 +59,14 @@ def test_record_stop_and_find_the_meeting(user_client: TestClient, db: Session) 
     transcript = user_client.get(f"/api/meetings/{meeting_id}/transcript").json()["segments"]
     assert [s["seq"] for s in transcript] == [0, 1, 2]
     assert transcript[0]["words"][0] == {
-        "text": "word0001",
+        "text": "Word0001",
         "start_ms": transcript[0]["start_ms"],
         "end_ms": 800,
         "probability": 0.9,
     }
     assert all(s["start_ms"] < s["end_ms"] <= stopped["duration_ms"] for s in transcript)
     page = user_client.get(f"/dashboard/meeting/{meeting_id}")
-    assert "word0005 word0006 word0007" in page.text and "0:00" in page.text
+    assert "Word0005 word0006 word0007" in page.text and "0:00" in page.text
 
     recording = db.scalar(select(RecordingSession))
     assert recording is not None and recording.status is SessionStatus.COMPLETED
@@ -289,7 +289,7 @@ def test_viewers_follow_a_live_meeting(user_client: TestClient, app: FastAPI) ->
             while not events or events[-1]["type"] != "stopped":
                 events.append(viewer.receive_json())
     seen = [s for s in first["segments"]] + [e["segment"] for e in events if e["type"] == "final"]
-    assert [w["text"].rstrip(".") for s in seen for w in s["words"]] == words_of(
+    assert [w["text"].rstrip(".").lower() for s in seen for w in s["words"]] == words_of(
         [1, 2, 3], [4, 5, 6]
     )
 
@@ -407,6 +407,6 @@ def test_stale_recording_is_recovered(
     meeting = db.get(Meeting, started["meeting_id"])
     assert meeting is not None and meeting.status is MeetingStatus.COMPLETED
     segments = store.list_transcript(db, meeting_id=meeting.id)
-    assert [w["text"].rstrip(".") for s in segments for w in s.words] == words_of(
+    assert [w["text"].rstrip(".").lower() for s in segments for w in s.words] == words_of(
         [1, 2, 3], [4, 5, 6]
     )

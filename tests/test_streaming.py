@@ -54,7 +54,7 @@ def _stream(pcm: bytes, config: StreamConfig = CONFIG) -> tuple[list[str], Strea
 def test_every_word_reaches_a_final_segment_exactly_once() -> None:
     sentences = ([1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11, 12])
     texts, _ = _stream(sentences_pcm(*sentences))
-    words = [w.rstrip(".") for text in texts for w in text.split()]
+    words = [w.rstrip(".").lower() for text in texts for w in text.split()]
     assert words == words_of(*sentences)
     # a pause ends a segment
     assert len(texts) == 3
@@ -79,7 +79,7 @@ def test_long_speech_without_pauses_is_cut_and_bounded() -> None:
         longest = max(longest, session._buffer.size)
     texts += [s.text for s in session.finish().finals]
     assert longest <= (config.max_buffer_s + 1) * 16000
-    assert [w for t in texts for w in t.split()] == words_of(numbers)
+    assert [w.lower() for t in texts for w in t.split()] == words_of(numbers)
     assert len(texts) >= 5
 
 
@@ -105,3 +105,18 @@ def test_segment_words_cuts_at_sentences_and_pauses() -> None:
     segments = segment_words(words, StreamConfig())
     assert [s.text for s in segments] == ["Hello there, friend.", "After a", "pause"]
     assert segments[0].start == 0.0 and segments[0].end == 1.7
+
+
+def test_sentences_start_with_a_capital_letter() -> None:
+    words = [
+        TimedWord(" Good", 0.0, 0.3, 0.9),
+        TimedWord(" morning.", 0.3, 0.8, 0.9),
+        TimedWord(" let's", 0.9, 1.1, 0.9),
+        TimedWord(" start.", 1.1, 1.6, 0.9),
+        TimedWord(" first,", 3.0, 3.3, 0.9),
+        TimedWord(" the", 3.3, 3.5, 0.9),
+        TimedWord(" iPhone", 3.5, 4.0, 0.9),
+    ]
+    segments = segment_words(words, StreamConfig())
+    assert [s.text for s in segments] == ["Good morning. Let's start.", "First, the iPhone"]
+    assert segments[0].words[2].text == " Let's"
