@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ["http_basics"]
+BENCHMARKS = ["http_basics", "streaming"]
 
 
 def main() -> int:

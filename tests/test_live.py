@@ -66,7 +66,7 @@ def test_record_stop_and_find_the_meeting(user_client: TestClient, db: Session) 
     }
     assert all(s["start_ms"] < s["end_ms"] <= stopped["duration_ms"] for s in transcript)
     page = user_client.get(f"/dashboard/meeting/{meeting_id}")
-    assert "Word0005 word0006 word0007" in page.text and "0:00" in page.text
+    assert "word0005 word0006 word0007" in page.text.lower() and "0:00" in page.text
 
     recording = db.scalar(select(RecordingSession))
     assert recording is not None and recording.status is SessionStatus.COMPLETED
