@@ -140,6 +140,8 @@ class StreamSession:
         self._in_speech = False
         # stream samples inside pauses that were heard whole between two steps: cut points
         self._boundaries: list[int] = []
+        # where the VAD heard speech ([start, end) stream samples): words elsewhere are invented
+        self._speech_spans: list[list[int]] = []
         self._last_interim: Interim | None = None
         self.decodes = 0
 
@@ -232,6 +234,11 @@ class StreamSession:
                 self._in_speech = True
                 self._speech_since_decode = True
                 self._last_speech_end = window_end
+                spans = self._speech_spans
+                if spans and window_end - WINDOW - spans[-1][1] <= pad:
+                    spans[-1][1] = window_end
+                else:
+                    spans.append([window_end - WINDOW, window_end])
             elif probability < threshold - 0.15:
                 self._in_speech = False
 
@@ -323,8 +330,17 @@ class StreamSession:
             self._agreement.reset_hypothesis()
         self._trim_to(cut)
 
+    def _heard(self, word: TimedWord) -> bool:
+        """Whether a word overlaps speech the VAD heard (with a little slack at both ends)."""
+        slack = int(self.config.speech_pad_s * self._rate)
+        start, end = int(word.start * self._rate) - slack, int(word.end * self._rate) + slack
+        return any(a < end and start < b for a, b in self._speech_spans)
+
     def _emit(self, words: list[TimedWord], result: StepResult) -> None:
-        words = capitalise_sentences(words, sentence_start=self._sentence_start)
+        kept = [w for w in words if self._heard(w)]
+        if len(kept) < len(words):
+            logger.debug("dropped words decoded from silence: %r", join_words(words))
+        words = capitalise_sentences(kept, sentence_start=self._sentence_start)
         text = join_words(words)
         if not text:
             return
@@ -340,6 +356,9 @@ class StreamSession:
         if drop:
             self._buffer = self._buffer[drop:].copy()
             self._buffer_start += drop
+            horizon = self._buffer_start - int(self.config.max_buffer_s * self._rate)
+            while self._speech_spans and self._speech_spans[0][1] < horizon:
+                self._speech_spans.pop(0)
 
     def _set_interim(self, result: StepResult) -> None:
         open_words = self._open

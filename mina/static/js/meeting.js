@@ -52,18 +52,24 @@ function follow() {
   const state = document.getElementById("follow-state");
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
-    if (event.type === "transcript") event.segments.forEach(appendSegment);
-    else if (event.type === "final") {
+    if (event.type === "transcript") {
+      event.segments.forEach(appendSegment);
+      // the recording ended while we were away: show the completed meeting
+      if (event.status !== "live") finished();
+    } else if (event.type === "final") {
       appendSegment(event.segment);
     } else if (event.type === "interim") {
       interim.hidden = !event.text;
       interim.textContent = event.text || "";
     } else if (event.type === "stopped") {
-      interim.hidden = true;
-      if (state) state.textContent = "Recording ended";
-      setTimeout(() => location.reload(), 1500);
+      finished();
     }
   });
+  function finished() {
+    interim.hidden = true;
+    if (state) state.textContent = "Recording ended";
+    setTimeout(() => location.reload(), 1500);
+  }
   socket.addEventListener("close", () => {
     if (state && state.textContent === "Following live") {
       state.textContent = "Reconnecting…";
