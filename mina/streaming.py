@@ -268,11 +268,13 @@ class StreamSession:
         ``until`` (a stream sample inside a pause) ends the utterance there; the audio after it
         stays in the buffer for the next one.
         """
-        end = self._buffer.size if until is None else until - self._buffer_start
+        end_sample = self._buffer_start + self._buffer.size if until is None else until
         if until is not None or self._samples_since_decode > 0 or not self._agreement.tentative():
             offset = self._buffer_start / self._rate
             words = self.engine.transcribe(
-                self._buffer[:end], prompt=self._prompt, language=self.config.language
+                self._buffer[: end_sample - self._buffer_start],
+                prompt=self._prompt,
+                language=self.config.language,
             )
             self.decodes += 1
             result.decoded = True
@@ -285,7 +287,7 @@ class StreamSession:
         if until is None:
             self._samples_since_decode = 0
             self._last_speech_end = None
-            self._trim_to(self._buffer_start + end - int(self.config.speech_pad_s * self._rate))
+            self._trim_to(end_sample - int(self.config.speech_pad_s * self._rate))
         else:
             self._trim_to(until)
             self._samples_since_decode = self._buffer.size
