@@ -7,6 +7,7 @@ import sys
 
 import click
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from mina import __version__, store
 from mina.db import create_db_engine, create_session_factory, transaction
@@ -25,6 +26,14 @@ def _configure_logging(level: str) -> None:
     )
     # faster-whisper logs a line per decode at INFO
     logging.getLogger("faster_whisper").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _open_database(settings: Settings) -> Engine:
+    """The database, created and migrated if needed: every command works on a fresh data dir."""
+    settings.prepare_data_dir()
+    engine = create_db_engine(settings.sqlalchemy_url)
+    upgrade_database(engine)
+    return engine
 
 
 def _load_settings() -> Settings:
@@ -53,10 +62,7 @@ def serve(host: str | None, port: int | None) -> None:
     from mina.web.app import create_app
 
     settings = _load_settings()
-    settings.prepare_data_dir()
-    engine = create_db_engine(settings.sqlalchemy_url)
-    upgrade_database(engine)
-    engine.dispose()
+    _open_database(settings).dispose()
     app = create_app(settings)
     host = host or settings.host
     port = port or settings.port
@@ -72,11 +78,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    settings = _load_settings()
-    settings.prepare_data_dir()
-    engine = create_db_engine(settings.sqlalchemy_url)
-    upgrade_database(engine)
-    engine.dispose()
+    _open_database(_load_settings()).dispose()
     click.echo("database is up to date")
 
 
@@ -94,7 +96,7 @@ def recover(stale_after: float | None) -> None:
     from mina.streaming import StreamConfig
 
     settings = _load_settings()
-    engine = create_db_engine(settings.sqlalchemy_url)
+    engine = _open_database(settings)
     try:
         speech = load_engine(settings.engine, model=settings.model, data_dir=settings.data_dir)
         done = recover_stale(
@@ -188,7 +190,7 @@ def user_create(email: str, name: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    engine = create_db_engine(settings.sqlalchemy_url)
+    engine = _open_database(settings)
     try:
         with transaction(create_session_factory(engine)) as session:
             created = store.create_user(session, email=email, password=password, name=name)
@@ -210,7 +212,7 @@ def token() -> None:
 def token_create(email: str, name: str) -> None:
     """Create an API token for EMAIL and print only the token."""
     settings = _load_settings()
-    engine = create_db_engine(settings.sqlalchemy_url)
+    engine = _open_database(settings)
     try:
         with transaction(create_session_factory(engine)) as session:
             owner = store.get_user_by_email(session, email=email)

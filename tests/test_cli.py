@@ -137,3 +137,21 @@ def test_serve_on_an_empty_data_dir(served: str, tmp_path: Path) -> None:
         )
         assert response.status_code == 200 and str(response.url).endswith("/dashboard")
         assert "No meetings yet: start a recording" in response.text
+
+
+def test_user_create_works_on_a_fresh_data_dir(tmp_path: Path) -> None:
+    env = {
+        "MINA_DATA_DIR": str(tmp_path / "new"),
+        "MINA_DATABASE_URL": "",
+        "MINA_LOG_LEVEL": "WARNING",
+    }
+    result = CliRunner().invoke(
+        main,
+        ["user", "create", "first@example.com", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "mina.db").exists()
+    token = CliRunner().invoke(main, ["token", "create", "first@example.com"], env=env)
+    assert token.exit_code == 0 and token.output.startswith("mina_")
