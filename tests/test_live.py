@@ -20,6 +20,7 @@ from mina.recovery import recover_stale
 from mina.settings import Settings
 from mina.streaming import StreamConfig
 from mina.web.app import create_app
+from mina.web.rendering import format_duration
 from tests.conftest import csrf_from, signup
 from tests.livehelp import (
     final_words,
@@ -65,6 +66,9 @@ def test_record_stop_and_find_the_meeting(user_client: TestClient, db: Session) 
         "probability": 0.9,
     }
     assert all(s["start_ms"] < s["end_ms"] <= stopped["duration_ms"] for s in transcript)
+    # lists show the recorded duration (the audio), not the seconds the upload took
+    listed = format_duration(stopped["duration_ms"])
+    assert listed != "0:00" and f"· {listed}" in user_client.get("/dashboard/meetings").text
     page = user_client.get(f"/dashboard/meeting/{meeting_id}")
     assert "word0005 word0006 word0007" in page.text.lower() and "0:00" in page.text
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mina import store
-from mina.models import utcnow
+from mina.models import Meeting, utcnow
 from mina.web.deps import Db, PagePrincipal, check_csrf
 from mina.web.errors import NotFound
 from mina.web.rendering import flash, render
@@ -20,8 +20,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/dashboard")
 def dashboard(request: Request, db: Db, principal: PagePrincipal) -> Response:
     workspace_id = principal.workspace.id
+    recent = store.list_recent_meetings(db, workspace_id=workspace_id, limit=5)
     context = {
-        "recent": store.list_recent_meetings(db, workspace_id=workspace_id, limit=5),
+        "recent": recent,
+        "durations": _durations(db, recent),
         "total": store.count_meetings(db, workspace_id=workspace_id),
         "this_week": store.count_meetings(
             db, workspace_id=workspace_id, since=utcnow() - timedelta(days=7)
@@ -33,7 +35,14 @@ def dashboard(request: Request, db: Db, principal: PagePrincipal) -> Response:
 @router.get("/dashboard/meetings")
 def meetings(request: Request, db: Db, principal: PagePrincipal) -> Response:
     items = store.list_recent_meetings(db, workspace_id=principal.workspace.id, limit=50)
-    return render(request, "meetings.html", {"meetings": items}, principal=principal)
+    context = {"meetings": items, "durations": _durations(db, items)}
+    return render(request, "meetings.html", context, principal=principal)
+
+
+def _durations(db: Db, meetings: list[Meeting]) -> dict[int, int | None]:
+    """Each meeting's duration as the API reports it (its audio, once it has ended)."""
+    stats = store.meeting_stats(db, meeting_ids=[m.id for m in meetings])
+    return {m.id: store.meeting_duration_ms(m, stats[m.id]) for m in meetings}
 
 
 @router.get("/dashboard/meeting/{meeting_id}")
