@@ -12,7 +12,7 @@ BENCHMARKS = ["http_basics", "streaming"]
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"any of: {', '.join(BENCHMARKS)}")
-    args, _ = parser.parse_known_args()  # a benchmark may read its own options (--minutes)
+    args = parser.parse_args()
     for name in args.names or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         sys.stdout.write(f"\n== {name}: {module.__doc__.strip().splitlines()[0]}\n")

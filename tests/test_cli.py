@@ -95,13 +95,14 @@ def served(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "MINA_DATA_DIR": str(tmp_path / "fresh"), "MINA_LOG_LEVEL": "INFO"}
     env.pop("MINA_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mina", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "server.log"
+    with log.open("w") as output:  # a file, not a pipe: a chatty server never blocks on it
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mina", "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -113,12 +114,12 @@ def served(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             process.kill()
-            pytest.fail("mina serve did not come up:\n" + (process.communicate()[0] or ""))
+            pytest.fail("mina serve did not come up:\n" + log.read_text())
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=15)[0]
-        assert "Traceback" not in output, output
+        process.wait(timeout=15)
+        assert "Traceback" not in log.read_text(), log.read_text()
 
 
 def test_serve_on_an_empty_data_dir(served: str, tmp_path: Path) -> None:
