@@ -8,6 +8,7 @@ connection. When the browser drops, the recorder keeps transcribing what it has 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -131,6 +132,7 @@ class Recorder:
         self._acked = writer.durable
         self._tasks: list[asyncio.Task[None]] = []
         self._grace: asyncio.Task[None] | None = None
+        self._finalising: asyncio.Task[None] | None = None
         self._interim: dict[str, Any] | None = None
         self.segments_saved = 0
         self.db_seconds = 0.0  # wall time of database work (statements and commits)
@@ -189,14 +191,18 @@ class Recorder:
 
     async def stop(self) -> StopSummary:
         """Drain, finalise and complete the meeting. Safe to call more than once."""
-        if not self._stopping:
+        if self._finalising is None:
             self._stopping = True
             self._wake.set()
-            asyncio.create_task(self._finalise())
+            self._finalising = asyncio.create_task(self._finalise())
         return await asyncio.shield(self._stopped)
 
     async def suspend(self) -> None:
         """Server shutdown: make audio and segments durable, leave the session resumable."""
+        if self._finalising is not None:  # already stopping: let it finish
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._stopped)
+            return
         self._stopping = True
         self._wake.set()
         process, commit, sync = self._tasks
