@@ -46,7 +46,19 @@ def load_vad_model() -> Any:
         return _session()
 
 
-class StreamingVad:
+class _Windowed:
+    """Cuts a stream fed in pieces of any size into whole 512-sample windows."""
+
+    _pending: npt.NDArray[np.float32]
+
+    def _windows(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        pending = np.concatenate([self._pending, audio]) if self._pending.size else audio
+        count = pending.size // WINDOW
+        self._pending = pending[count * WINDOW :].copy()
+        return pending[: count * WINDOW].reshape(count, WINDOW)
+
+
+class StreamingVad(_Windowed):
     """Speech probability for each 32 ms window of a stream, fed in pieces of any size.
 
     ``feed()`` returns the probabilities of the windows it completed. The stream position is
@@ -62,12 +74,10 @@ class StreamingVad:
         self.samples_done = 0
 
     def feed(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        pending = np.concatenate([self._pending, audio]) if self._pending.size else audio
-        count = pending.size // WINDOW
-        self._pending = pending[count * WINDOW :].copy()
+        windows = self._windows(audio)
+        count = len(windows)
         if count == 0:
             return np.zeros(0, dtype=np.float32)
-        windows = pending[: count * WINDOW].reshape(count, WINDOW)
         contexts = np.empty((count, CONTEXT), dtype=np.float32)
         contexts[0] = self._context
         if count > 1:
@@ -81,7 +91,7 @@ class StreamingVad:
         return np.asarray(output, dtype=np.float32).reshape(-1)
 
 
-class EnergyVad:
+class EnergyVad(_Windowed):
     """A loudness gate with StreamingVad's interface: probability 1.0 for a 32 ms window whose
     RMS exceeds ``threshold``, else 0.0. For test signals (tones) and very small machines."""
 
@@ -91,12 +101,10 @@ class EnergyVad:
         self.samples_done = 0
 
     def feed(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        pending = np.concatenate([self._pending, audio]) if self._pending.size else audio
-        count = pending.size // WINDOW
-        self._pending = pending[count * WINDOW :].copy()
+        windows = self._windows(audio).astype(np.float64)
+        count = len(windows)
         if count == 0:
             return np.zeros(0, dtype=np.float32)
-        windows = pending[: count * WINDOW].reshape(count, WINDOW).astype(np.float64)
         rms = np.sqrt(np.mean(windows * windows, axis=1))
         self.samples_done += count * WINDOW
         voiced: npt.NDArray[np.float32] = (rms > self.threshold).astype(np.float32)
