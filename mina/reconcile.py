@@ -84,6 +84,12 @@ class LocalAgreement:
     def reset_hypothesis(self) -> None:
         self._previous = []
 
+    def rewind(self, confirmed_until: float, recent: list[TimedWord]) -> None:
+        """Forget confirmations after ``confirmed_until``: a final decode replaces them."""
+        self.last_confirmed_end = confirmed_until
+        self._previous = []
+        self._recent_confirmed = recent[-_MAX_NGRAM:]
+
     def _drop_repeated_prefix(self, new: list[TimedWord]) -> list[TimedWord]:
         """Whisper often re-emits the last confirmed words at the start of a decode: drop them."""
         if not new or not self._recent_confirmed:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mina.engines.base import Word
+from dataclasses import replace
+
+from mina.engines.base import AudioArray, Word
 from mina.engines.fake import FakeEngine
 from mina.reconcile import LocalAgreement, TimedWord
 from mina.streaming import StreamConfig, StreamSession, segment_words
@@ -120,3 +122,71 @@ def test_sentences_start_with_a_capital_letter() -> None:
     segments = segment_words(words, StreamConfig())
     assert [s.text for s in segments] == ["Good morning. Let's start.", "First, the iPhone"]
     assert segments[0].words[2].text == " Let's"
+
+
+class _FinalPassEngine(FakeEngine):
+    """Streaming decodes hear every word; the final decode spells them in upper case, or (with
+    ``lose_words``) hears only the first word of the utterance."""
+
+    def __init__(self, *, lose_words: bool = False) -> None:
+        super().__init__()
+        self.lose_words = lose_words
+        self.final_calls = 0
+
+    def transcribe(
+        self,
+        audio: AudioArray,
+        *,
+        prompt: str = "",
+        language: str | None = None,
+        final: bool = False,
+    ) -> list[Word]:
+        words = super().transcribe(audio, prompt=prompt, language=language)
+        if not final:
+            return words
+        self.final_calls += 1
+        if self.lose_words:
+            return words[:1]
+        return [replace(w, text=w.text.upper()) for w in words]
+
+
+def _run(engine: FakeEngine, pcm: bytes, config: StreamConfig) -> tuple[list[str], list[str]]:
+    """Final segment texts, and every interim text shown on the way."""
+    session = StreamSession(engine, config)
+    finals, interims = [], []
+    for offset in range(0, len(pcm), FRAME):
+        session.feed(pcm[offset : offset + FRAME])
+        result = session.step()
+        finals += [s.text for s in result.finals]
+        if result.interim is not None:
+            interims.append(result.interim.text)
+    finals += [s.text for s in session.finish().finals]
+    return finals, interims
+
+
+def test_final_segments_come_from_the_final_decode_of_each_utterance() -> None:
+    sentences = ([1, 2, 3, 4, 5, 6], [7, 8, 9, 10])
+    engine = _FinalPassEngine()
+    finals, interims = _run(engine, sentences_pcm(*sentences, pause_s=1.0), CONFIG)
+    assert engine.final_calls == 2  # one per utterance
+    assert [w.rstrip(".") for t in finals for w in t.split()] == [
+        w.upper() for w in words_of(*sentences)
+    ]
+    # while each utterance lasted, its streamed words were shown as interim text
+    assert any("word0003" in text for text in interims)
+
+
+def test_a_final_decode_that_loses_words_keeps_the_streamed_ones() -> None:
+    sentences = ([11, 12, 13, 14, 15, 16],)
+    engine = _FinalPassEngine(lose_words=True)
+    finals, _ = _run(engine, sentences_pcm(*sentences, pause_s=1.0), CONFIG)
+    assert engine.final_calls == 1
+    assert [w.rstrip(".").lower() for t in finals for w in t.split()] == words_of(*sentences)
+
+
+def test_one_pass_streams_the_agreed_words_as_finals() -> None:
+    sentences = ([1, 2, 3, 4, 5, 6],)
+    engine = _FinalPassEngine()
+    finals, _ = _run(engine, sentences_pcm(*sentences), replace(CONFIG, two_pass=False))
+    assert engine.final_calls == 0
+    assert [w.rstrip(".").lower() for t in finals for w in t.split()] == words_of(*sentences)

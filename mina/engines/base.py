@@ -54,6 +54,8 @@ class TranscribeOptions:
 
     language: str | None = None
     beam_size: int = 1
+    # the last decode of an utterance, which makes its final segments: worth a beam search
+    final_beam_size: int = 5
     max_new_tokens: int = 128
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
@@ -98,8 +100,9 @@ class SpeechEngine(Protocol):
     """A speech-to-text engine. Instances may be shared by all streams of a process.
 
     ``transcribe`` takes mono float32 audio in [-1, 1] at ``sample_rate`` and returns the words
-    it hears, in order, timed relative to the start of that audio. It must be safe to call from
-    several threads at once.
+    it hears, in order, timed relative to the start of that audio. ``final`` marks the decode
+    whose words become stored segments (a whole utterance, once): an engine may spend more on
+    it, such as a beam search. It must be safe to call from several threads at once.
     """
 
     @property
@@ -112,7 +115,12 @@ class SpeechEngine(Protocol):
     def model_name(self) -> str: ...
 
     def transcribe(
-        self, audio: AudioArray, *, prompt: str = "", language: str | None = None
+        self,
+        audio: AudioArray,
+        *,
+        prompt: str = "",
+        language: str | None = None,
+        final: bool = False,
     ) -> list[Word]: ...
 
 

@@ -58,9 +58,15 @@ class FakeEngine:
         self.calls = 0
 
     def transcribe(
-        self, audio: AudioArray, *, prompt: str = "", language: str | None = None
+        self,
+        audio: AudioArray,
+        *,
+        prompt: str = "",
+        language: str | None = None,
+        final: bool = False,
     ) -> list[Word]:
-        """The words of the bursts in ``audio``; ``prompt`` and ``language`` are ignored."""
+        """The words of the bursts in ``audio``; ``prompt``, ``language`` and ``final`` are
+        ignored."""
         samples = as_audio(audio)
         with self._lock:
             self.calls += 1

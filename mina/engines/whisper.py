@@ -248,9 +248,15 @@ class WhisperEngine:
         self.multilingual = bool(self._model.model.is_multilingual)
 
     def transcribe(
-        self, audio: AudioArray, *, prompt: str = "", language: str | None = None
+        self,
+        audio: AudioArray,
+        *,
+        prompt: str = "",
+        language: str | None = None,
+        final: bool = False,
     ) -> list[Word]:
-        """Words in a short buffer (up to 30 s): one greedy pass, no retries, no VAD."""
+        """Words in a short buffer (up to 30 s): one pass (greedy, or a beam search when
+        ``final``), no temperature retries, no VAD."""
         samples = as_audio(audio)
         if samples.size < MIN_AUDIO_S * self.sample_rate:
             return []
@@ -259,7 +265,7 @@ class WhisperEngine:
         segments, _ = self._model.transcribe(
             samples,
             language=self._language(language or options.language),
-            beam_size=options.beam_size,
+            beam_size=options.final_beam_size if final else options.beam_size,
             best_of=1,
             temperature=0.0,
             compression_ratio_threshold=options.compression_ratio_threshold,
