@@ -1,0 +1,433 @@
+"""Uploads and jobs over the real app and database, with the fake engine: the pipeline, bad
+uploads, the workspace boundary, and jobs that died with the server."""
+
+from __future__ import annotations
+
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mina import store
+from mina.jobs import MAX_ATTEMPTS
+from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, utcnow
+from mina.settings import Settings
+from mina.uploads import JOB_NAME
+from mina.web.app import create_app
+from tests.conftest import signup
+from tests.livehelp import sentences_pcm, words_of
+
+SENTENCES = ([1, 2, 3], [4, 5], [6, 7, 8])
+
+
+def write_wav(path: Path, pcm: bytes, rate: int = 16000) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return path
+
+
+def upload(
+    client: TestClient, path: Path, *, field: str = "file", **form: str
+) -> Any:  # an httpx.Response
+    with path.open("rb") as handle:
+        return client.post(
+            "/api/transcriptions",
+            files={field: (path.name, handle, "application/octet-stream")},
+            data=form,
+            headers=csrf_header(client),
+        )
+
+
+def csrf_header(client: TestClient) -> dict[str, str]:
+    """The CSRF header a page's script sends with cookie-authenticated writes."""
+    html = client.get("/upload").text
+    token = html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return {"X-CSRF-Token": token}
+
+
+def wait_job(
+    client: TestClient, job_id: int, timeout_s: float = 60, poll_s: float = 0.02
+) -> tuple[dict[str, Any], list[float]]:
+    """Poll the job until it ends; the last answer and every progress value seen."""
+    seen: list[float] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = client.get(f"/api/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job = response.json()
+        seen.append(job["progress"])
+        if job["status"] in ("done", "failed"):
+            return job, seen
+        assert time.monotonic() < deadline, f"job still {job['status']} after {timeout_s} s"
+        time.sleep(poll_s)
+
+
+def leftovers(settings: Settings) -> list[Path]:
+    return [p for p in settings.upload_dir.rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def speech_wav(tmp_path: Path) -> tuple[Path, bytes]:
+    pcm = sentences_pcm(*SENTENCES)
+    return write_wav(tmp_path / "standup.wav", pcm), pcm
+
+
+def test_an_upload_becomes_a_transcribed_meeting(
+    user_client: TestClient, settings: Settings, speech_wav: tuple[Path, bytes], db: Session
+) -> None:
+    path, pcm = speech_wav
+    response = upload(user_client, path, title="Stand-up")
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert set(started) == {"meeting_id", "job_id"}
+    # the meeting exists at once, in the lists like a recording, while it is processed
+    listed = user_client.get("/api/meetings").json()["items"]
+    assert [m["id"] for m in listed] == [started["meeting_id"]]
+    assert listed[0]["status"] in ("processing", "completed")
+
+    job, seen = wait_job(user_client, started["job_id"])
+    assert job == {
+        "id": started["job_id"],
+        "status": "done",
+        "progress": 1.0,
+        "meeting_id": started["meeting_id"],
+        "error": None,
+    }
+    assert seen == sorted(seen), "progress went backwards"
+
+    meeting = user_client.get(f"/api/meetings/{started['meeting_id']}").json()
+    assert meeting["title"] == "Stand-up" and meeting["status"] == "completed"
+    assert meeting["segment_count"] == 3 and meeting["word_count"] == 8
+    assert meeting["duration_ms"] == pytest.approx(len(pcm) / 32, abs=1)
+    segments = user_client.get(f"/api/meetings/{started['meeting_id']}/transcript").json()[
+        "segments"
+    ]
+    assert [s["seq"] for s in segments] == [0, 1, 2]
+    said = [w["text"].rstrip(".").lower() for s in segments for w in s["words"]]
+    assert said == words_of(*SENTENCES)
+    # the audio is stored like a live session's: 16 kHz mono PCM behind a WAV header, seekable
+    whole = user_client.get(f"/api/meetings/{started['meeting_id']}/audio")
+    assert whole.status_code == 200 and whole.content[44:] == pcm
+    part = user_client.get(
+        f"/api/meetings/{started['meeting_id']}/audio", headers={"Range": "bytes=1044-2043"}
+    )
+    assert part.status_code == 206 and part.content == pcm[1000:2000]
+    # the uploaded file is gone once transcribed; the meeting page shows the transcript
+    assert leftovers(settings) == []
+    page = user_client.get(f"/dashboard/meeting/{started['meeting_id']}").text
+    assert "word0004 word0005" in page.lower()
+    assert "Stand-up" in user_client.get("/dashboard/meetings").text
+
+
+def test_the_title_defaults_to_the_file_name(
+    user_client: TestClient, speech_wav: tuple[Path, bytes]
+) -> None:
+    path, _ = speech_wav
+    response = upload(user_client, path, language="en")
+    assert response.status_code == 202, response.text
+    wait_job(user_client, response.json()["job_id"])
+    meeting = user_client.get(f"/api/meetings/{response.json()['meeting_id']}").json()
+    assert meeting["title"] == "standup" and meeting["language"] == "en"
+
+
+def nothing_was_made(client: TestClient, settings: Settings, db: Session) -> None:
+    assert client.get("/api/meetings").json()["total"] == 0
+    assert db.scalar(select(func.count(Job.id))) == 0
+    assert db.scalar(select(func.count(RecordingSession.id))) == 0
+    assert leftovers(settings) == []
+
+
+def test_bad_uploads_are_refused_and_leave_nothing(
+    user_client: TestClient, settings: Settings, tmp_path: Path, db: Session
+) -> None:
+    junk = tmp_path / "notes.mp3"
+    junk.write_bytes(bytes(range(256)) * 40)
+    response = upload(user_client, junk)
+    assert response.status_code == 415
+    assert response.json()["error"] == {
+        "code": "not_audio",
+        "message": "notes.mp3 is not audio or video that Mina can decode.",
+    }
+    text = tmp_path / "readme.wav"
+    text.write_text("RIFF but not really a wave file\n" * 10)
+    assert upload(user_client, text).json()["error"]["code"] == "not_audio"
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    response = upload(user_client, empty)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "empty_file"
+
+    wav = write_wav(tmp_path / "ok.wav", sentences_pcm([1]))
+    wrong_field = upload(user_client, wav, field="audio")
+    assert wrong_field.status_code == 422
+    assert wrong_field.json()["error"]["code"] == "missing_file"
+    no_file = user_client.post(
+        "/api/transcriptions",
+        data={"title": "x"},
+        files={"other": ("a.txt", b"hi")},
+        headers=csrf_header(user_client),
+    )
+    assert no_file.status_code == 422 and no_file.json()["error"]["code"] == "missing_file"
+    not_multipart = user_client.post(
+        "/api/transcriptions", json={"file": "x"}, headers=csrf_header(user_client)
+    )
+    assert not_multipart.status_code == 415
+    assert not_multipart.json()["error"]["code"] == "not_multipart"
+    bad_language = upload(user_client, wav, language="English please")
+    assert bad_language.status_code == 422
+    assert bad_language.json()["error"]["code"] == "validation_error"
+    nothing_was_made(user_client, settings, db)
+
+
+@pytest.fixture
+def small_limit_client(settings: Settings) -> Iterator[tuple[TestClient, Settings]]:
+    limited = settings.model_copy(update={"max_upload_mb": 1})
+    with TestClient(create_app(limited)) as client:
+        signup(client, "ada@example.com", "Ada Lovelace")
+        yield client, limited
+
+
+def test_an_upload_over_the_limit_is_413_whatever_the_client_says(
+    small_limit_client: tuple[TestClient, Settings], tmp_path: Path, db: Session
+) -> None:
+    client, limited = small_limit_client
+    big = write_wav(tmp_path / "long.wav", bytes(2 * 16000 * 40))  # 40 s: 1.28 MB
+    response = upload(client, big)
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "upload_too_large",
+        "message": "The file is larger than the 1 MB this server accepts.",
+    }
+    # no Content-Length at all (chunked): the bytes are counted as they arrive
+    boundary = "xyzzy"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="long.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    data = big.read_bytes()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for offset in range(0, len(data), 65536):
+            yield data[offset : offset + 65536]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    chunked = client.post(
+        "/api/transcriptions",
+        content=body(),
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            **csrf_header(client),
+        },
+    )
+    assert chunked.status_code == 413, chunked.text
+    # a declared length over the limit is refused before the body is read
+    declared = client.post(
+        "/api/transcriptions",
+        content=b"",
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(5 * 1024 * 1024),
+            **csrf_header(client),
+        },
+    )
+    assert declared.status_code == 413
+    # just under the limit is fine
+    fits = write_wav(tmp_path / "short.wav", sentences_pcm([1, 2]))
+    assert upload(client, fits).status_code == 202
+    assert client.get("/api/meetings").json()["total"] == 1
+    assert db.scalar(select(func.count(Job.id))) == 1
+
+
+def test_jobs_and_uploads_stay_in_their_workspace(
+    user_client: TestClient,
+    other_client: TestClient,
+    client: TestClient,
+    speech_wav: tuple[Path, bytes],
+) -> None:
+    path, _ = speech_wav
+    started = upload(user_client, path).json()
+    wait_job(user_client, started["job_id"])
+    theirs = other_client.get(f"/api/jobs/{started['job_id']}")
+    missing = other_client.get("/api/jobs/999999")
+    assert theirs.status_code == missing.status_code == 404
+    assert (
+        theirs.json()
+        == missing.json()
+        == {"error": {"code": "not_found", "message": "Job not found."}}
+    )
+    assert other_client.get("/api/meetings").json()["total"] == 0
+    # anonymous: 401 for both routes, before any byte of the file is read
+    assert client.get(f"/api/jobs/{started['job_id']}").status_code == 401
+    with path.open("rb") as handle:
+        anonymous = client.post("/api/transcriptions", files={"file": ("a.wav", handle)})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
+    # a signed-in browser needs the CSRF header
+    with path.open("rb") as handle:
+        forged = user_client.post("/api/transcriptions", files={"file": ("a.wav", handle)})
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "csrf_failed"
+    assert user_client.get("/api/meetings").json()["total"] == 1
+
+
+def test_a_token_uploads_and_polls(
+    user_client: TestClient, client: TestClient, db: Session, speech_wav: tuple[Path, bytes]
+) -> None:
+    ada = store.get_user_by_email(db, email="ada@example.com")
+    assert ada is not None
+    _, token = store.create_api_token(db, user=ada, name="script")
+    db.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    path, _ = speech_wav
+    with path.open("rb") as handle:
+        response = client.post(
+            "/api/transcriptions", files={"file": (path.name, handle)}, headers=auth
+        )
+    assert response.status_code == 202, response.text
+    client.headers.update(auth)
+    job, _ = wait_job(client, response.json()["job_id"])
+    assert job["status"] == "done"
+
+
+# --- jobs that died with the server ------------------------------------------------------
+
+
+def interrupted_upload(
+    db: Session, settings: Settings, pcm: bytes, *, attempts: int = 1
+) -> store.CreatedUpload:
+    """The rows and files an upload leaves when the server dies while its job runs."""
+    ada = store.get_user_by_email(db, email="ada@example.com")
+    assert ada is not None
+    principal = store.get_principal(db, user=ada)
+    directory = settings.upload_dir / str(principal.workspace.id)
+    directory.mkdir(parents=True, exist_ok=True)
+    source = write_wav(directory / "meeting.wav", pcm)
+    created = store.create_upload(
+        db,
+        principal=principal,
+        audio_dir=settings.audio_dir,
+        title="Interrupted",
+        language="en",
+        engine="fake",
+        model="bursts",
+        job_name=JOB_NAME,
+        payload={"upload_path": str(source), "duration_s": len(pcm) / 32000},
+    )
+    created.job.status = JobStatus.RUNNING
+    created.job.attempts = attempts
+    created.job.progress = 0.05
+    created.job.started_at = utcnow()
+    db.commit()
+    return created
+
+
+def test_a_job_that_died_while_decoding_runs_again_at_start_up(
+    user_client: TestClient, settings: Settings, db: Session
+) -> None:
+    pcm = sentences_pcm(*SENTENCES)
+    created = interrupted_upload(db, settings, pcm)
+    pcm_path = Path(created.recording.audio_path)
+    pcm_path.parent.mkdir(parents=True, exist_ok=True)
+    pcm_path.write_bytes(pcm[: len(pcm) // 3])  # half-decoded audio on disk
+    _, token = store.create_api_token(db, user=created_user(db), name="t")
+    db.commit()
+    with TestClient(create_app(settings)) as restarted:
+        restarted.headers["Authorization"] = f"Bearer {token}"
+        job, _ = wait_job(restarted, created.job.id)
+        assert job["status"] == "done", job
+        meeting = restarted.get(f"/api/meetings/{created.meeting.id}").json()
+        segments = restarted.get(f"/api/meetings/{created.meeting.id}/transcript").json()
+        audio = restarted.get(f"/api/meetings/{created.meeting.id}/audio")
+    assert meeting["status"] == "completed" and meeting["word_count"] == 8
+    said = [w["text"].rstrip(".").lower() for s in segments["segments"] for w in s["words"]]
+    assert said == words_of(*SENTENCES)
+    assert audio.content[44:] == pcm  # decoded again from the start, not appended
+    db.expire_all()
+    assert db.get(Job, created.job.id).attempts == 2  # type: ignore[union-attr]
+    assert leftovers(settings) == []
+
+
+def created_user(db: Session) -> Any:
+    user = store.get_user_by_email(db, email="ada@example.com")
+    assert user is not None
+    return user
+
+
+def test_a_job_that_died_mid_transcript_continues_after_its_last_segment(
+    user_client: TestClient, settings: Settings, db: Session
+) -> None:
+    pcm = sentences_pcm(*SENTENCES)
+    created = interrupted_upload(db, settings, pcm)
+    pcm_path = Path(created.recording.audio_path)
+    pcm_path.parent.mkdir(parents=True, exist_ok=True)
+    pcm_path.write_bytes(pcm)
+    job = db.get(Job, created.job.id)
+    assert job is not None
+    job.payload = {**job.payload, "decoded_bytes": len(pcm)}
+    # the first sentence was stored before the server died (its last word ends at 2.2 s)
+    store.add_segments(
+        db,
+        recording_id=created.recording.id,
+        meeting_id=created.meeting.id,
+        segments=[
+            store.NewSegment(
+                seq=0,
+                text="Word0001 word0002 word0003.",
+                start_ms=400,
+                end_ms=2200,
+                confidence=0.9,
+                words=[
+                    {"text": f"word000{n}", "start_ms": 0, "end_ms": 0, "probability": 0.9}
+                    for n in (1, 2, 3)
+                ],
+            )
+        ],
+    )
+    db.commit()
+    _, token = store.create_api_token(db, user=created_user(db), name="t")
+    db.commit()
+    with TestClient(create_app(settings)) as restarted:
+        restarted.headers["Authorization"] = f"Bearer {token}"
+        job_out, _ = wait_job(restarted, created.job.id)
+        segments = restarted.get(f"/api/meetings/{created.meeting.id}/transcript").json()
+    assert job_out["status"] == "done", job_out
+    said = [w["text"].rstrip(".").lower() for s in segments["segments"] for w in s["words"]]
+    assert said == words_of(*SENTENCES)  # each word once
+    assert [s["seq"] for s in segments["segments"]] == [0, 1, 2]
+
+
+def test_a_job_that_keeps_dying_fails_with_its_meeting(
+    user_client: TestClient, settings: Settings, db: Session
+) -> None:
+    created = interrupted_upload(db, settings, sentences_pcm([1]), attempts=MAX_ATTEMPTS)
+    _, token = store.create_api_token(db, user=created_user(db), name="t")
+    db.commit()
+    with TestClient(create_app(settings)) as restarted:
+        restarted.headers["Authorization"] = f"Bearer {token}"
+        job, _ = wait_job(restarted, created.job.id)
+        meeting = restarted.get(f"/api/meetings/{created.meeting.id}").json()
+    assert job["status"] == "failed" and "not tried again" in job["error"]
+    assert meeting["status"] == "failed"
+    db.expire_all()
+    recording = db.get(RecordingSession, created.recording.id)
+    assert recording is not None and recording.status.value == "completed"
+
+
+def test_recovery_leaves_an_upload_to_its_job(
+    user_client: TestClient, settings: Settings, db: Session
+) -> None:
+    created = interrupted_upload(db, settings, sentences_pcm([1]))
+    future = utcnow().replace(year=utcnow().year + 1)
+    assert store.claim_stale_recordings(db, stale_before=future) == []
+    db.rollback()
+    meeting = db.get(Meeting, created.meeting.id)
+    assert meeting is not None and meeting.status is MeetingStatus.PROCESSING
