@@ -34,6 +34,7 @@ const state = (window.minaUpload = {
 let selected = null;
 
 function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
@@ -87,10 +88,12 @@ function errorMessage(xhr) {
   return `The upload failed (HTTP ${xhr.status}).`;
 }
 
-function fail(message, bar) {
+function fail(message, bar, label) {
   setPhase("failed");
   showError(message);
   bar.classList.add("is-failed");
+  if (label) (bar === uploadBar ? uploadText : jobText).textContent = label;
+  if (bar === uploadBar) jobText.textContent = "Not started";
   statusLine.textContent = message;
 }
 
@@ -120,7 +123,7 @@ function upload() {
   });
   xhr.addEventListener("load", () => {
     if (xhr.status !== 202) {
-      fail(errorMessage(xhr), uploadBar);
+      fail(errorMessage(xhr), uploadBar, "Refused");
       return;
     }
     const body = JSON.parse(xhr.responseText);
@@ -135,7 +138,9 @@ function upload() {
     statusLine.textContent = "Uploaded. Transcribing.";
     poll();
   });
-  xhr.addEventListener("error", () => fail("The upload was interrupted: check the connection and try again.", uploadBar));
+  xhr.addEventListener("error", () => {
+    fail("The upload was interrupted: check the connection and try again.", uploadBar, "Interrupted");
+  });
   xhr.send(data);
 }
 
