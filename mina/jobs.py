@@ -43,6 +43,7 @@ BUILTIN_JOBS: dict[str, str] = {
 MAX_ATTEMPTS = 3
 # How long shutdown waits for a running job to reach a point where it can stop.
 STOP_TIMEOUT_S = 30.0
+RESUME_RETRY_S = 5.0
 
 
 class JobError(Exception):
@@ -118,8 +119,7 @@ class JobRunner:
         self._active: set[int] = set()
 
     def start(self) -> None:
-        """Start the workers and enqueue again every job that died with the server.
-        Blocking (reads the database): call it off the event loop."""
+        """Start the workers and enqueue again every job that died with the server."""
         with self._lock:
             self._starts += 1
             if self._starts > 1:
@@ -130,15 +130,28 @@ class JobRunner:
                 threading.Thread(target=self._work, name=f"job-{i}", daemon=True)
                 for i in range(self.workers)
             ]
+            self._threads.append(
+                threading.Thread(target=self._resume_unfinished, name="job-resume", daemon=True)
+            )
             for thread in self._threads:
                 thread.start()
-        with transaction(self.sessions) as session:
-            unfinished = [(job.name, job.id) for job in store.list_unfinished_jobs(session)]
-        for name, job_id in unfinished:
-            logger.info(
-                "job %s (%s) did not finish before the server stopped; resuming", job_id, name
-            )
-            self.enqueue(name, job_id=job_id)
+
+    def _resume_unfinished(self) -> None:
+        """Enqueue the jobs that died with the server; retried while the database is down."""
+        while not self._stopping.is_set():
+            try:
+                with transaction(self.sessions) as session:
+                    unfinished = [(j.name, j.id) for j in store.list_unfinished_jobs(session)]
+            except Exception as exc:
+                logger.warning("cannot read unfinished jobs yet (%s); retrying", exc)
+                self._stopping.wait(RESUME_RETRY_S)
+                continue
+            for name, job_id in unfinished:
+                logger.info(
+                    "job %s (%s) did not finish before the server stopped; resuming", job_id, name
+                )
+                self.enqueue(name, job_id=job_id)
+            return
 
     def enqueue(self, job_name: str, **ids: int) -> None:
         """Run ``job_name`` with these ids soon. Safe from any thread; returns at once."""
@@ -153,7 +166,7 @@ class JobRunner:
                 return
             self._stopping.set()
             threads, self._threads = self._threads, []
-            for _ in threads:
+            for _ in range(self.workers):
                 self._queue.put(None)
         deadline = time.monotonic() + timeout_s
         for thread in threads:

@@ -239,9 +239,14 @@ def transcribe_upload(context: JobContext, *, job_id: int) -> None:
     target = _load_target(context, job_id)
     if target is None:
         return
-    if target.decoded_bytes is None:
-        target.decoded_bytes = _decode_to_pcm(context, job_id, target)
-    _transcribe_pcm(context, job_id, target)
+    try:
+        if target.decoded_bytes is None:
+            target.decoded_bytes = _decode_to_pcm(context, job_id, target)
+        _transcribe_pcm(context, job_id, target)
+    except _Cancelled:
+        target.source.unlink(missing_ok=True)
+        target.pcm_path.unlink(missing_ok=True)
+        raise
     context.check_stop()
     with transaction(context.sessions) as session:
         store.finish_recording(
@@ -295,6 +300,8 @@ def _commit(
     """Store new segments with the job's progress in one transaction; stop when the job is
     gone (its meeting was deleted) or the server is stopping."""
     with transaction(context.sessions) as session:
+        if not store.update_job(session, job_id=job_id, progress=progress, payload=payload):
+            raise _Cancelled("The job was cancelled: its meeting no longer exists.")
         if segments and target is not None:
             store.add_segments(
                 session,
@@ -302,10 +309,11 @@ def _commit(
                 meeting_id=target.meeting_id,
                 segments=segments,
             )
-        if not store.update_job(session, job_id=job_id, progress=progress, payload=payload):
-            session.rollback()
-            raise JobError("The job was cancelled: its meeting no longer exists.")
     context.check_stop()
+
+
+class _Cancelled(JobError):
+    """The job's row (and meeting) went away while it ran."""
 
 
 def _decode_to_pcm(context: JobContext, job_id: int, target: _Target) -> int:

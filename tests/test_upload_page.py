@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, run_mina, screenshots_on_failure, sign_up
 from tests.conftest import PASSWORD
 from tests.speechdata import word_error_rate
-from tests.test_uploads_speech import WER_BOUND, SpeechFiles, speech_files  # noqa: F401
+from tests.uploadhelp import WER_BOUND, SpeechFiles, make_speech_files
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +26,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("serve-upload")
     with run_mina(directory / "data", directory / "mina.log") as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def speech_files(tmp_path_factory: pytest.TempPathFactory) -> SpeechFiles:
+    return make_speech_files(tmp_path_factory.mktemp("uploads"))
 
 
 @pytest.fixture(scope="module")

@@ -3,76 +3,30 @@ uploads, the workspace boundary, and jobs that died with the server."""
 
 from __future__ import annotations
 
-import time
-import wave
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
-from mina.jobs import MAX_ATTEMPTS
-from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, utcnow
+from mina.engines.fake import FakeEngine
+from mina.jobs import MAX_ATTEMPTS, JobContext, JobError
+from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
 from mina.settings import Settings
-from mina.uploads import JOB_NAME
+from mina.streaming import StreamConfig
+from mina.uploads import JOB_NAME, transcribe_upload
 from mina.web.app import create_app
 from tests.conftest import signup
 from tests.livehelp import sentences_pcm, words_of
+from tests.uploadhelp import csrf_header, leftovers, upload, wait_job, write_wav
 
 SENTENCES = ([1, 2, 3], [4, 5], [6, 7, 8])
-
-
-def write_wav(path: Path, pcm: bytes, rate: int = 16000) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm)
-    return path
-
-
-def upload(
-    client: TestClient, path: Path, *, field: str = "file", **form: str
-) -> Any:  # an httpx.Response
-    with path.open("rb") as handle:
-        return client.post(
-            "/api/transcriptions",
-            files={field: (path.name, handle, "application/octet-stream")},
-            data=form,
-            headers=csrf_header(client),
-        )
-
-
-def csrf_header(client: TestClient) -> dict[str, str]:
-    """The CSRF header a page's script sends with cookie-authenticated writes."""
-    html = client.get("/upload").text
-    token = html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    return {"X-CSRF-Token": token}
-
-
-def wait_job(
-    client: TestClient, job_id: int, timeout_s: float = 60, poll_s: float = 0.02
-) -> tuple[dict[str, Any], list[float]]:
-    """Poll the job until it ends; the last answer and every progress value seen."""
-    seen: list[float] = []
-    deadline = time.monotonic() + timeout_s
-    while True:
-        response = client.get(f"/api/jobs/{job_id}")
-        assert response.status_code == 200, response.text
-        job = response.json()
-        seen.append(job["progress"])
-        if job["status"] in ("done", "failed"):
-            return job, seen
-        assert time.monotonic() < deadline, f"job still {job['status']} after {timeout_s} s"
-        time.sleep(poll_s)
-
-
-def leftovers(settings: Settings) -> list[Path]:
-    return [p for p in settings.upload_dir.rglob("*") if p.is_file()]
 
 
 @pytest.fixture
@@ -431,3 +385,46 @@ def test_recovery_leaves_an_upload_to_its_job(
     db.rollback()
     meeting = db.get(Meeting, created.meeting.id)
     assert meeting is not None and meeting.status is MeetingStatus.PROCESSING
+
+
+class DeletingEngine(FakeEngine):
+    """The fake engine, deleting the meeting being transcribed when it is first called."""
+
+    def __init__(self, sessions: sessionmaker[Session], meeting_id: int) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.meeting_id = meeting_id
+
+    def transcribe(self, audio: Any, *, prompt: str = "", language: str | None = None) -> Any:
+        if self.calls == 0:
+            with self.sessions() as session:
+                meeting = session.get(Meeting, self.meeting_id)
+                assert meeting is not None
+                store.delete_meeting(session, meeting=meeting)
+                session.commit()
+        return super().transcribe(audio, prompt=prompt, language=language)
+
+
+def test_a_meeting_deleted_while_its_upload_is_transcribed_cancels_the_job(
+    user_client: TestClient, settings: Settings, db: Session, db_sessions: sessionmaker[Session]
+) -> None:
+    created = interrupted_upload(db, settings, sentences_pcm(*SENTENCES))
+    job_id, pcm_path = created.job.id, Path(created.recording.audio_path)
+    source = Path(created.job.payload["upload_path"])
+    engine = DeletingEngine(db_sessions, created.meeting.id)
+    with ThreadPoolExecutor(1) as pool:
+        context = JobContext(
+            sessions=db_sessions,
+            engine=engine,
+            decode_pool=pool,
+            settings=settings,
+            stream_config=StreamConfig(vad="energy"),
+            stopping=threading.Event(),
+        )
+        with pytest.raises(JobError, match="cancelled"):
+            transcribe_upload(context, job_id=job_id)
+    assert engine.calls == 1
+    assert not source.exists() and not pcm_path.exists()
+    db.expire_all()
+    assert db.get(Job, job_id) is None
+    assert db.scalar(select(func.count(Segment.id))) == 0

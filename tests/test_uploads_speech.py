@@ -5,79 +5,35 @@ from __future__ import annotations
 
 import io
 import logging
-import subprocess
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from mina.settings import Settings
 from mina.web.app import create_app
-from tests.browser import make_fake_microphone
 from tests.conftest import signup
 from tests.speechdata import word_error_rate
-from tests.test_uploads import leftovers, upload, wait_job
+from tests.uploadhelp import (
+    FORMATS,
+    WER_BOUND,
+    SpeechFiles,
+    leftovers,
+    make_speech_files,
+    upload,
+    wait_job,
+)
 
 pytestmark = pytest.mark.slow
 
 logger = logging.getLogger(__name__)
 
-# Tuning clips only (tests/data/speech/README.md): jfk, 0870 and 0880, 0.7 s apart, 24 s in all.
-CLIPS = [
-    "jfk",
-    "sense_and_sensibility_01_austen_64kb-0870",
-    "sense_and_sensibility_01_austen_64kb-0880",
-]
-# tiny.en offline (beam 5, VAD) on these 52 words: 0.019-0.038 across the formats below
-# ("ill-disposed" heard as "old-sposed"); the bound leaves room for other machines and builds.
-WER_BOUND = 0.15
-FORMATS = {
-    "mp3": (".mp3", ["-c:a", "libmp3lame", "-b:a", "64k"]),
-    "ogg-opus": (".ogg", ["-c:a", "libopus", "-b:a", "32k"]),
-    "m4a-aac": (".m4a", ["-c:a", "aac", "-b:a", "64k"]),
-    "webm-opus": (".webm", ["-c:a", "libopus", "-b:a", "48k"]),
-    "wav-8khz-stereo": (".wav", ["-ar", "8000", "-ac", "2", "-c:a", "pcm_s16le"]),
-    "mp4-video": (".mp4", ["-c:v", "mpeg4", "-c:a", "aac", "-b:a", "64k", "-shortest"]),
-}
-
-
-@dataclass(frozen=True)
-class SpeechFiles:
-    files: dict[str, Path]
-    long: Path  # the clips three times over, as MP3
-    reference: str
-    duration_s: float
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120
-    )
-
 
 @pytest.fixture(scope="session")
 def speech_files(tmp_path_factory: pytest.TempPathFactory) -> SpeechFiles:
-    folder = tmp_path_factory.mktemp("uploads")
-    source = make_fake_microphone(folder / "speech.wav", CLIPS, tail_s=1.0)
-    with wave.open(str(source.wav), "rb") as handle:
-        duration_s = handle.getnframes() / handle.getframerate()
-    files = {}
-    for name, (suffix, options) in FORMATS.items():
-        target = folder / f"meeting-{name}{suffix}"
-        inputs = ["-i", str(source.wav)]
-        if name == "mp4-video":
-            inputs = ["-f", "lavfi", "-i", "color=c=navy:s=160x120:r=5", *inputs]
-        ffmpeg(*inputs, *options, str(target))
-        files[name] = target
-    long = folder / "long.mp3"
-    ffmpeg(
-        "-stream_loop", "2", "-i", str(source.wav), "-c:a", "libmp3lame", "-b:a", "64k", str(long)
-    )
-    return SpeechFiles(files, long, source.reference, duration_s)
+    return make_speech_files(tmp_path_factory.mktemp("uploads"))
 
 
 @pytest.fixture
