@@ -4,6 +4,7 @@ uploads, the workspace boundary, and jobs that died with the server."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
 from mina.engines.fake import FakeEngine
-from mina.jobs import MAX_ATTEMPTS, JobContext, JobError
+from mina.jobs import MAX_ATTEMPTS, JobContext, JobError, JobRunner
 from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
 from mina.settings import Settings
 from mina.streaming import StreamConfig
@@ -428,3 +429,69 @@ def test_a_meeting_deleted_while_its_upload_is_transcribed_cancels_the_job(
     db.expire_all()
     assert db.get(Job, job_id) is None
     assert db.scalar(select(func.count(Segment.id))) == 0
+
+
+class StoppingEngine(FakeEngine):
+    """The fake engine, shutting the job runner down (from another thread, as a signal
+    handler would) when it is first called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runner: JobRunner | None = None
+        self.stopper: threading.Thread | None = None
+
+    def transcribe(self, audio: Any, *, prompt: str = "", language: str | None = None) -> Any:
+        if self.calls == 0 and self.runner is not None:
+            self.stopper = threading.Thread(target=self.runner.stop)
+            self.stopper.start()
+            while not self.runner._stopping.is_set():
+                time.sleep(0.01)
+        return super().transcribe(audio, prompt=prompt, language=language)
+
+
+def test_a_job_stopped_by_a_shutdown_is_queued_again_and_finishes_at_the_next_start(
+    user_client: TestClient, settings: Settings, db: Session, db_sessions: sessionmaker[Session]
+) -> None:
+    created = interrupted_upload(db, settings, sentences_pcm(*SENTENCES), attempts=0)
+    job_id, meeting_id = created.job.id, created.meeting.id
+    created.job.status = JobStatus.QUEUED
+    db.commit()
+    engine = StoppingEngine()
+    with ThreadPoolExecutor(1) as pool:
+        runner = JobRunner(
+            sessions=db_sessions,
+            load_engine=lambda: engine,
+            decode_pool=pool,
+            settings=settings,
+            stream_config=StreamConfig(vad="energy"),
+        )
+        engine.runner = runner
+        runner.start()
+        deadline = time.monotonic() + 30
+        while engine.stopper is None:
+            assert time.monotonic() < deadline, "the job did not start"
+            time.sleep(0.02)
+        engine.stopper.join(30)  # stop() returns once the worker has finished the job
+        assert not engine.stopper.is_alive()
+        db.expire_all()
+        job = db.get(Job, job_id)
+        assert job is not None and job.status is JobStatus.QUEUED and job.attempts == 0
+        assert db.get(Meeting, meeting_id).status is MeetingStatus.PROCESSING  # type: ignore[union-attr]
+
+        engine.runner = None
+        runner.start()  # the next start picks it up
+        while True:
+            db.expire_all()
+            job = db.get(Job, job_id)
+            assert job is not None
+            if job.status is JobStatus.DONE:
+                break
+            assert time.monotonic() < deadline + 30, job.status
+            time.sleep(0.02)
+        runner.stop()
+    assert job.attempts == 1 and job.progress == 1.0
+    meeting = db.get(Meeting, meeting_id)
+    assert meeting is not None and meeting.status is MeetingStatus.COMPLETED
+    segments = store.list_transcript(db, meeting_id=meeting_id)
+    said = [w["text"].rstrip(".").lower() for s in segments for w in s.words]
+    assert said == words_of(*SENTENCES)
