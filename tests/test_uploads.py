@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mina import store
+from mina import store, uploads
 from mina.engines.fake import FakeEngine
 from mina.jobs import MAX_ATTEMPTS, JobContext, JobError, JobRunner
 from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
@@ -494,4 +494,31 @@ def test_a_job_stopped_by_a_shutdown_is_queued_again_and_finishes_at_the_next_st
     assert meeting is not None and meeting.status is MeetingStatus.COMPLETED
     segments = store.list_transcript(db, meeting_id=meeting_id)
     said = [w["text"].rstrip(".").lower() for s in segments for w in s.words]
+    assert said == words_of(*SENTENCES)
+
+
+def test_a_long_upload_is_transcribed_in_blocks_cut_at_quiet_moments(
+    user_client: TestClient,
+    speech_wav: tuple[Path, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # 7.1 s of audio in blocks of at most 3.2 s (3.2 s is inside the fourth word), each
+    # ending at the quietest 20 ms of its last second: no word is cut in two, none is heard
+    # twice, none is lost
+    monkeypatch.setattr(uploads, "BLOCK_S", 3.2)
+    monkeypatch.setattr(uploads, "CUT_SEARCH_S", 1.0)
+    pcm = speech_wav[1]
+    pcm_file = tmp_path / "audio.pcm"
+    pcm_file.write_bytes(pcm)
+    blocks = list(uploads._blocks(pcm_file, 0, len(pcm)))
+    assert len(blocks) == 3 and blocks[0][0] == 0 and blocks[-1][1] == len(pcm)
+    assert 2.2 <= blocks[0][1] / 32000 <= 3.0, blocks  # in the pause after the first sentence
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    response = upload(user_client, speech_wav[0])
+    job, seen = wait_job(user_client, response.json()["job_id"])
+    assert job["status"] == "done"
+    assert len({p for p in seen if 0 < p < 1}) >= 1
+    segments = user_client.get(f"/api/meetings/{job['meeting_id']}/transcript").json()["segments"]
+    said = [w["text"].rstrip(".").lower() for s in segments for w in s["words"]]
     assert said == words_of(*SENTENCES)
