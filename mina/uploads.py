@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
 from mina.audio import AudioDecodeError, float32_to_pcm16, iter_decode_file, pcm16_to_float32
@@ -44,6 +46,7 @@ TEXT_FIELDS = ("title", "language")
 MAX_FIELD_BYTES = 4096
 # multipart boundaries and part headers around the file: allowed on top of the file limit
 FORM_OVERHEAD_BYTES = 64 * 1024
+ABANDONED_AFTER_S = 6 * 3600  # an uploaded file no job needs is deleted at start-up after this
 
 RATE = 16000
 DECODE_SHARE = 0.1  # of the progress bar: decoding to PCM; transcription takes the rest
@@ -217,6 +220,28 @@ class MultipartReceiver:
             self._handle = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def remove_abandoned_files(
+    sessions: sessionmaker[Session], upload_dir: Path, *, older_than_s: float = ABANDONED_AFTER_S
+) -> int:
+    """Delete uploaded files no unfinished job needs (an upload cut short by a crash), once
+    they are ``older_than_s`` old (younger ones may be arriving in another process)."""
+    if not upload_dir.is_dir():
+        return 0
+    with transaction(sessions) as session:
+        needed = {
+            str(job.payload.get("upload_path", "")) for job in store.list_unfinished_jobs(session)
+        }
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in upload_dir.rglob("*"):
+        if path.is_file() and str(path) not in needed and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        logger.info("removed %d abandoned uploaded files from %s", removed, upload_dir)
+    return removed
 
 
 # --- the job ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ uploads, the workspace boundary, and jobs that died with the server."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -522,3 +523,25 @@ def test_a_long_upload_is_transcribed_in_blocks_cut_at_quiet_moments(
     segments = user_client.get(f"/api/meetings/{job['meeting_id']}/transcript").json()["segments"]
     said = [w["text"].rstrip(".").lower() for s in segments for w in s["words"]]
     assert said == words_of(*SENTENCES)
+
+
+def test_files_of_uploads_cut_short_by_a_crash_are_removed_at_start_up(
+    user_client: TestClient, settings: Settings, db: Session
+) -> None:
+    created = interrupted_upload(db, settings, sentences_pcm([1]))
+    needed = Path(created.job.payload["upload_path"])
+    folder = needed.parent
+    abandoned, arriving = folder / "abandoned.mp3", folder / "arriving.mp3"
+    for path in (abandoned, arriving):
+        path.write_bytes(b"half an upload")
+    day_ago = time.time() - 86400
+    for path in (abandoned, needed):
+        os.utime(path, (day_ago, day_ago))
+    _, token = store.create_api_token(db, user=created_user(db), name="t")
+    db.commit()
+    with TestClient(create_app(settings)) as restarted:
+        restarted.headers["Authorization"] = f"Bearer {token}"
+        job, _ = wait_job(restarted, created.job.id)
+    assert not abandoned.exists()
+    assert arriving.exists()  # young: it may still be arriving in another process
+    assert job["status"] == "done", job  # the file its job needed was left to it

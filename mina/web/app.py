@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mina import __version__, recovery
+from mina import __version__, recovery, uploads
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
 from mina.events import EventBus
@@ -139,16 +139,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logger.exception("recovery pass failed")
             await asyncio.sleep(max(1.0, settings.stale_after_s / 3))
 
+    def remove_abandoned_uploads() -> None:
+        try:
+            uploads.remove_abandoned_files(sessions, settings.upload_dir)
+        except Exception as exc:
+            logger.warning("could not look for abandoned uploads: %s", exc)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         recovering = asyncio.create_task(recover_forever(), name="recovery")
         await asyncio.to_thread(jobs.start)
+        tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
         try:
             yield
         finally:
             recovering.cancel()
             with suppress(asyncio.CancelledError):
                 await recovering
+            await tidying
             await asyncio.to_thread(jobs.stop)
             for recorder in list(live.recorders.values()):
                 await recorder.suspend()
