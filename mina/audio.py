@@ -12,6 +12,7 @@ import logging
 import os
 import wave
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -136,6 +137,56 @@ def iter_decode_file(
             total += pending_samples
             yield np.concatenate(pending)
     logger.debug("decoded %s: %.2f s at %d Hz", name, total / sample_rate, sample_rate)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What ``probe_file`` learnt about a media file's first audio stream."""
+
+    format: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float | None  # from the container; None when it does not say
+
+
+def probe_file(source: str | os.PathLike[str]) -> AudioInfo:
+    """Check that a file holds decodable audio by decoding its first samples.
+
+    Raises ``AudioDecodeError`` like ``decode_file`` (not media, no audio stream, no sample
+    decodes); reads only the start of the file.
+    """
+    import av
+
+    name = _source_name(source)
+    try:
+        container = av.open(os.fspath(source), metadata_errors="ignore")
+    except av.error.FileNotFoundError:
+        raise
+    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise AudioDecodeError(f"{name}: not a readable audio or video file ({exc})") from exc
+    with container:
+        if container.format.name in _REFERENCING_FORMATS:
+            raise AudioDecodeError(
+                f"{name}: {container.format.name} inputs refer to other files and are refused"
+            )
+        if not container.streams.audio:
+            raise AudioDecodeError(f"{name}: no audio stream")
+        stream = container.streams.audio[0]
+        if next(_decode_stream(container, name, SAMPLE_RATE), None) is None:
+            raise AudioDecodeError(f"{name}: the audio stream holds no samples")
+        duration_s: float | None = None
+        if container.duration is not None and container.duration > 0:
+            duration_s = container.duration / 1_000_000
+        elif stream.duration is not None and stream.time_base is not None:
+            duration_s = float(stream.duration * stream.time_base)
+        return AudioInfo(
+            format=str(container.format.name),
+            codec=str(stream.codec_context.name),
+            sample_rate=int(stream.codec_context.sample_rate or 0),
+            channels=int(stream.codec_context.channels or 0),
+            duration_s=duration_s,
+        )
 
 
 def _decode_stream(container: Any, name: str, sample_rate: int) -> Iterator[AudioArray]:

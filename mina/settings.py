@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=500, ge=1)
     resume_grace_s: float = Field(default=120.0, ge=0)
     decode_workers: int = Field(default=2, ge=1, le=64)
+    job_workers: int = Field(default=1, ge=1, le=16)
     heartbeat_s: float = Field(default=5.0, gt=0)
     stale_after_s: float = Field(default=30.0, gt=0)
     session_max_age_days: int = Field(default=14, ge=1)
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def audio_dir(self) -> Path:
         return self.data_dir / "audio"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -425,14 +425,15 @@ class StreamSession:
         result.interim = interim
 
 
-def segment_words(words: list[TimedWord], config: StreamConfig | None = None) -> list[FinalSegment]:
+def segment_words(
+    words: list[TimedWord], config: StreamConfig | None = None, *, sentence_start: bool = True
+) -> list[FinalSegment]:
     """Cut a whole transcript's words into segments by the rules the live stream uses:
-    a sentence end, a pause between words, or a long segment at a clause end."""
+    a sentence end, a pause between words, or a long segment at a clause end.
+    ``sentence_start``: whether the first word begins a sentence (False to continue one)."""
     config = config or StreamConfig()
     segments: list[FinalSegment] = []
     current: list[TimedWord] = []
-
-    sentence_start = True
 
     def close() -> None:
         nonlocal sentence_start

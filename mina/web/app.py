@@ -16,15 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mina import __version__, recovery
+from mina import __version__, recovery, uploads
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
 from mina.events import EventBus
+from mina.jobs import JobRunner
 from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
 from mina.streaming import StreamConfig
-from mina.web import api, auth, meetings_api, pages, ws
+from mina.web import api, auth, meetings_api, pages, uploads_api, ws
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
 from mina.web.rendering import create_templates
@@ -107,6 +108,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         heartbeat_s=settings.heartbeat_s,
     )
 
+    jobs = JobRunner(
+        sessions=sessions,
+        load_engine=functools.partial(
+            load_engine, settings.engine, model=settings.model, data_dir=settings.data_dir
+        ),
+        decode_pool=decode_pool,
+        settings=settings,
+        stream_config=live.stream_config,
+    )
+
     async def recover_forever() -> None:
         """At start-up and then periodically: recover recordings whose server died."""
         while True:
@@ -128,15 +139,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logger.exception("recovery pass failed")
             await asyncio.sleep(max(1.0, settings.stale_after_s / 3))
 
+    def remove_abandoned_uploads() -> None:
+        try:
+            uploads.remove_abandoned_files(sessions, settings.upload_dir)
+        except Exception as exc:
+            logger.warning("could not look for abandoned uploads: %s", exc)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         recovering = asyncio.create_task(recover_forever(), name="recovery")
+        await asyncio.to_thread(jobs.start)
+        tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
         try:
             yield
         finally:
             recovering.cancel()
             with suppress(asyncio.CancelledError):
                 await recovering
+            await tidying
+            await asyncio.to_thread(jobs.stop)
             for recorder in list(live.recorders.values()):
                 await recorder.suspend()
             decode_pool.shutdown(wait=True, cancel_futures=True)
@@ -153,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.live = live
+    app.state.jobs = jobs
     app.state.templates = create_templates()
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
@@ -163,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(meetings_api.router)
+    app.include_router(uploads_api.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -69,6 +69,13 @@ def live(request: Request, principal: PagePrincipal) -> Response:
     return render(request, "live.html", principal=principal)
 
 
+@router.get("/upload")
+def upload(request: Request, principal: PagePrincipal) -> Response:
+    settings = request.app.state.settings
+    context = {"max_upload_mb": settings.max_upload_mb}
+    return render(request, "upload.html", context, principal=principal)
+
+
 @router.get("/analytics")
 def analytics(request: Request, db: Db, principal: PagePrincipal) -> Response:
     total = store.count_meetings(db, workspace_id=principal.workspace.id)

@@ -1,0 +1,250 @@
+"""Background jobs: one entry point, ``JobRunner.enqueue(job_name, **ids)``.
+
+A job is a plain function ``run(context, *, job_id, **ids)`` that opens its own database
+sessions from ``context.sessions``; its row in the ``jobs`` table (status, progress, error,
+attempts) is the durable record. This runner executes jobs inside the server process: a bounded
+number of worker threads (``MINA_JOB_WORKERS``), speech decoding submitted to the decode pool
+the live streams use, so uploads and live recordings share the CPU fairly. At start-up every job
+still ``queued`` or ``running`` (it died with the server) is enqueued again.
+
+A Redis-backed queue replaces this module only: ``enqueue`` pushes ``(job_name, ids)`` onto a
+list, separate worker processes pop them and call the same functions with the same context.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mina import store
+from mina.db import transaction
+from mina.engines.base import SpeechEngine
+from mina.settings import Settings
+from mina.streaming import StreamConfig
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Job functions by name, imported when first run (like the speech engine registry).
+BUILTIN_JOBS: dict[str, str] = {
+    "transcribe_upload": "mina.uploads:transcribe_upload",
+}
+# A job that was running this many times when its server died is not tried again.
+MAX_ATTEMPTS = 3
+# How long shutdown waits for a running job to reach a point where it can stop.
+STOP_TIMEOUT_S = 30.0
+RESUME_RETRY_S = 5.0
+
+
+class JobError(Exception):
+    """A failure to report to the user as is (the job's ``error``)."""
+
+
+class JobInterrupted(Exception):
+    """The server is stopping: the job ends now and runs again at the next start."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job may use: the database, the process's speech engine and decode pool."""
+
+    sessions: sessionmaker[Session]
+    engine: SpeechEngine
+    decode_pool: Executor
+    settings: Settings
+    stream_config: StreamConfig
+    stopping: threading.Event
+
+    def check_stop(self) -> None:
+        """Raise ``JobInterrupted`` when the server is shutting down."""
+        if self.stopping.is_set():
+            raise JobInterrupted()
+
+    def decode(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run CPU-heavy speech work in the shared decode pool and wait for it."""
+        return self.decode_pool.submit(work, *args, **kwargs).result()
+
+
+class JobFunction(Protocol):
+    def __call__(self, context: JobContext, *, job_id: int) -> None: ...
+
+
+def resolve_job(name: str) -> JobFunction:
+    """The function registered under ``name``; ``LookupError`` if there is none."""
+    target = BUILTIN_JOBS.get(name)
+    if target is None:
+        raise LookupError(f"unknown job {name!r}")
+    module_name, _, attribute = target.partition(":")
+    function: JobFunction = getattr(importlib.import_module(module_name), attribute)
+    return function
+
+
+class JobRunner:
+    """Runs jobs in this process (see the module docstring): worker threads fed by a queue.
+
+    ``start`` and ``stop`` pair up (an application may be started by several lifespans, as in
+    tests); the workers run from the first ``start`` to the last ``stop``.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        load_engine: Callable[[], SpeechEngine],
+        decode_pool: Executor,
+        settings: Settings,
+        stream_config: StreamConfig,
+    ) -> None:
+        self.sessions = sessions
+        self.load_engine = load_engine
+        self.decode_pool = decode_pool
+        self.settings = settings
+        self.stream_config = stream_config
+        self.workers = settings.job_workers
+        self._lock = threading.Lock()
+        self._starts = 0
+        self._stopping = threading.Event()
+        self._queue: queue.Queue[tuple[str, dict[str, int]] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._active: set[int] = set()
+
+    def start(self) -> None:
+        """Start the workers and enqueue again every job that died with the server."""
+        with self._lock:
+            self._starts += 1
+            if self._starts > 1:
+                return
+            self._stopping.clear()
+            self._queue = queue.Queue()
+            self._threads = [
+                threading.Thread(target=self._work, name=f"job-{i}", daemon=True)
+                for i in range(self.workers)
+            ]
+            self._threads.append(
+                threading.Thread(target=self._resume_unfinished, name="job-resume", daemon=True)
+            )
+            for thread in self._threads:
+                thread.start()
+
+    def _resume_unfinished(self) -> None:
+        """Enqueue the jobs that died with the server; retried while the database is down."""
+        while not self._stopping.is_set():
+            try:
+                with transaction(self.sessions) as session:
+                    unfinished = [(j.name, j.id) for j in store.list_unfinished_jobs(session)]
+            except Exception as exc:
+                logger.warning("cannot read unfinished jobs yet (%s); retrying", exc)
+                self._stopping.wait(RESUME_RETRY_S)
+                continue
+            for name, job_id in unfinished:
+                logger.info(
+                    "job %s (%s) did not finish before the server stopped; resuming", job_id, name
+                )
+                self.enqueue(name, job_id=job_id)
+            return
+
+    def enqueue(self, job_name: str, **ids: int) -> None:
+        """Run ``job_name`` with these ids soon. Safe from any thread; returns at once."""
+        self._queue.put((job_name, dict(ids)))
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Server shutdown: running jobs stop at their next check and stay queued.
+        Blocking: call it off the event loop."""
+        with self._lock:
+            self._starts -= 1
+            if self._starts > 0:
+                return
+            self._stopping.set()
+            threads, self._threads = self._threads, []
+            for _ in range(self.workers):
+                self._queue.put(None)
+        deadline = time.monotonic() + timeout_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                logger.warning("job worker %s did not stop in time", thread.name)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None or self._stopping.is_set():
+                return
+            name, ids = item
+            job_id = ids.get("job_id")
+            with self._lock:
+                if job_id is not None and job_id in self._active:
+                    continue  # enqueued twice: it is running already
+                if job_id is not None:
+                    self._active.add(job_id)
+            try:
+                self._run(name, ids)
+            except Exception:
+                logger.exception("job %s (%s) raised outside its bookkeeping", job_id, name)
+            finally:
+                with self._lock:
+                    self._active.discard(job_id or -1)
+
+    def _context(self) -> JobContext:
+        return JobContext(
+            sessions=self.sessions,
+            engine=self.load_engine(),
+            decode_pool=self.decode_pool,
+            settings=self.settings,
+            stream_config=self.stream_config,
+            stopping=self._stopping,
+        )
+
+    def _run(self, name: str, ids: dict[str, int]) -> None:
+        """One job in a worker thread: claim its row, run it, record how it ended."""
+        job_id = ids.get("job_id")
+        if job_id is None:
+            resolve_job(name)(self._context(), **ids)
+            return
+        with transaction(self.sessions) as session:
+            job = store.claim_job(session, job_id=job_id)
+            attempts = job.attempts if job is not None else 0
+        if job is None:
+            logger.info("job %s (%s) is finished or gone; skipped", job_id, name)
+            return
+        if attempts > MAX_ATTEMPTS:
+            self._fail(
+                job_id,
+                f"The server stopped {MAX_ATTEMPTS} times while this job ran; it is not tried "
+                "again.",
+            )
+            return
+        logger.info("job %s (%s) started, attempt %d", job_id, name, attempts)
+        try:
+            resolve_job(name)(self._context(), **ids)
+        except JobInterrupted:
+            with transaction(self.sessions) as session:
+                store.requeue_job(session, job_id=job_id)
+            logger.info(
+                "job %s (%s) stopped by the shutdown; it resumes at the next start", job_id, name
+            )
+            return
+        except JobError as exc:
+            logger.warning("job %s (%s) failed: %s", job_id, name, exc)
+            self._fail(job_id, str(exc))
+            return
+        except Exception:
+            logger.exception("job %s (%s) failed", job_id, name)
+            self._fail(job_id, "The job failed on the server; the error is in the server log.")
+            return
+        with transaction(self.sessions) as session:
+            store.finish_job(session, job_id=job_id)
+        logger.info("job %s (%s) done", job_id, name)
+
+    def _fail(self, job_id: int, error: str) -> None:
+        with transaction(self.sessions) as session:
+            store.fail_job(session, job_id=job_id, error=error)

@@ -1,0 +1,227 @@
+"""Uploads and jobs: ``POST /api/transcriptions`` (a file becomes a meeting) and
+``GET /api/jobs/{id}`` (how its transcription goes)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
+
+from mina import store
+from mina.audio import AudioDecodeError, AudioInfo, probe_file
+from mina.db import transaction
+from mina.jobs import JobRunner
+from mina.models import JobStatus
+from mina.settings import Settings
+from mina.uploads import (
+    FORM_OVERHEAD_BYTES,
+    JOB_NAME,
+    MultipartReceiver,
+    ReceivedUpload,
+    UploadRejected,
+    too_large,
+)
+from mina.web.deps import ApiPrincipal, Db
+from mina.web.errors import ApiError, ErrorResponse, NotFound
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["uploads"])
+
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "Any audio or video file FFmpeg reads (WAV, MP3, "
+                            "Ogg/Opus, M4A/AAC, WebM, MP4, ...).",
+                        },
+                        "title": {"type": "string", "maxLength": 300},
+                        "language": {
+                            "type": "string",
+                            "description": "Spoken language (ISO 639-1, e.g. en); default en.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class TranscriptionStarted(BaseModel):
+    meeting_id: int
+    job_id: int
+
+
+class JobOut(BaseModel):
+    id: int
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    meeting_id: int | None
+    error: str | None
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "Malformed form data, or an empty file",
+        401: "Not signed in, or a bad token",
+        403: "Forbidden (CSRF check failed, or a viewer)",
+        404: "No such job in your workspace",
+        413: "The file is larger than MINA_MAX_UPLOAD_MB",
+        415: "Not multipart form data, or not audio Mina can decode",
+        422: "No file field, or a bad title or language",
+    }
+    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}
+
+
+@router.post(
+    "/transcriptions",
+    status_code=202,
+    response_model=TranscriptionStarted,
+    responses=_errors(400, 401, 403, 413, 415, 422),
+    openapi_extra=UPLOAD_FORM,
+)
+async def create_transcription(request: Request, principal: ApiPrincipal) -> JSONResponse:
+    """Upload an audio or video file: it streams to disk, is checked to be decodable audio,
+    and becomes a meeting (``processing``) that a job transcribes. Poll ``GET /api/jobs/{id}``."""
+    if principal.role.value == "viewer":
+        raise ApiError(403, "forbidden", "Viewers cannot upload recordings.")
+    settings: Settings = request.app.state.settings
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
+        raise _rejected(too_large(limit))
+    try:
+        receiver = MultipartReceiver(
+            request.headers.get("content-type", ""),
+            directory=settings.upload_dir / str(principal.workspace.id),
+            max_bytes=limit,
+        )
+    except UploadRejected as exc:
+        raise _rejected(exc) from exc
+    try:
+        upload = await _receive(request, receiver)
+        info = await asyncio.to_thread(_probe, upload)
+        title, language = _form_fields(upload)
+        created = await asyncio.to_thread(
+            _create, request.app.state.sessions, settings, principal, upload, info, title, language
+        )
+    except BaseException as exc:
+        await asyncio.to_thread(receiver.discard)
+        if isinstance(exc, UploadRejected):
+            raise _rejected(exc) from exc
+        if isinstance(exc, ClientDisconnect):
+            logger.info("an upload was abandoned by the client after %d bytes", receiver.received)
+            raise ApiError(400, "upload_incomplete", "The upload did not finish.") from exc
+        raise
+    jobs: JobRunner = request.app.state.jobs
+    jobs.enqueue(JOB_NAME, job_id=created.job_id)
+    logger.info(
+        "upload %s (%d bytes, %s/%s, %.1f s) is meeting %s, job %s",
+        upload.filename,
+        upload.size,
+        info.format,
+        info.codec,
+        info.duration_s or 0,
+        created.meeting_id,
+        created.job_id,
+    )
+    return JSONResponse(created.model_dump(), status_code=202)
+
+
+async def _receive(request: Request, receiver: MultipartReceiver) -> ReceivedUpload:
+    async for chunk in request.stream():
+        if chunk:
+            await asyncio.to_thread(receiver.feed, chunk)
+    return await asyncio.to_thread(receiver.finish)
+
+
+def _probe(upload: ReceivedUpload) -> AudioInfo:
+    try:
+        return probe_file(upload.path)
+    except AudioDecodeError as exc:
+        raise UploadRejected(
+            415,
+            "not_audio",
+            f"{upload.filename or 'The file'} is not audio or video that Mina can decode.",
+        ) from exc
+
+
+def _form_fields(upload: ReceivedUpload) -> tuple[str, str]:
+    title = upload.fields.get("title", "").strip()
+    if len(title) > 300:
+        raise UploadRejected(422, "validation_error", "title: at most 300 characters.")
+    language = upload.fields.get("language", "").strip() or "en"
+    if not LANGUAGE.match(language):
+        raise UploadRejected(
+            422, "validation_error", "language: use a language code such as en or de."
+        )
+    if not title:
+        title = Path(upload.filename).stem.replace("_", " ").strip()
+    return title, language
+
+
+def _create(
+    sessions: Any,
+    settings: Settings,
+    principal: store.Principal,
+    upload: ReceivedUpload,
+    info: AudioInfo,
+    title: str,
+    language: str,
+) -> TranscriptionStarted:
+    with transaction(sessions) as session:
+        created = store.create_upload(
+            session,
+            principal=principal,
+            audio_dir=settings.audio_dir,
+            title=title,
+            language=language,
+            engine=settings.engine,
+            model=settings.model,
+            job_name=JOB_NAME,
+            payload={
+                "upload_path": str(upload.path),
+                "filename": upload.filename[:300],
+                "size": upload.size,
+                "format": info.format,
+                "codec": info.codec,
+                "duration_s": info.duration_s,
+            },
+        )
+        return TranscriptionStarted(meeting_id=created.meeting.id, job_id=created.job.id)
+
+
+def _rejected(exc: UploadRejected) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=_errors(401, 404))
+def get_job(job_id: int, db: Db, principal: ApiPrincipal) -> JobOut:
+    """A background job of your workspace: status, progress 0..1, its meeting, its error."""
+    job = store.get_job(db, workspace_id=principal.workspace.id, job_id=job_id)
+    if job is None:
+        raise NotFound("Job")
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        progress=round(job.progress, 4),
+        meeting_id=job.meeting_id,
+        error=job.error,
+    )
