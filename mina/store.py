@@ -238,6 +238,12 @@ def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meet
     )
 
 
+def get_meeting_unscoped(session: Session, *, meeting_id: int) -> Meeting | None:
+    """Any workspace's meeting. Only for operator commands (``mina export``), which act with the
+    database's own authority; request handlers use ``get_meeting``."""
+    return session.get(Meeting, meeting_id)
+
+
 def list_meetings(
     session: Session,
     *,
