@@ -7,7 +7,6 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import unquote
 
 import docx
