@@ -284,6 +284,8 @@ def test_the_meeting_page_offers_every_format(user_client: TestClient, made: Mad
     page = user_client.get(f"/dashboard/meeting/{made.id}").text
     links = re.findall(rf'href="/api/meetings/{made.id}/export/(\w+)" download', page)
     assert sorted(links) == sorted(FORMATS)
+    assert links == [f.extension for f in exporters.list_formats()]
+    assert links[:2] == ["pdf", "docx"], "documents first, whatever was imported first"
 
 
 def test_openapi_documents_the_export_route(client: TestClient) -> None:

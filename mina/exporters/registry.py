@@ -66,10 +66,16 @@ def _load_builtins() -> None:
             _loaded = True
 
 
+def _menu_position(found: ExportFormat) -> int:
+    module = found.render.__module__
+    return BUILTIN_MODULES.index(module) if module in BUILTIN_MODULES else len(BUILTIN_MODULES)
+
+
 def list_formats() -> list[ExportFormat]:
-    """Every registered format, in menu order."""
+    """Every registered format in menu order: the built-ins as listed above, then the others
+    (whichever module happened to be imported first)."""
     _load_builtins()
-    return list(_formats.values())
+    return sorted(_formats.values(), key=_menu_position)
 
 
 def get_format(extension: str) -> ExportFormat | None:

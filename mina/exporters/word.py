@@ -42,9 +42,13 @@ def render_docx(export: MeetingExport) -> bytes:
     ]
     table = document.add_table(rows=0, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    table.autofit = False
+    widths = (Cm(3.5), Cm(13))
+    for column, column_width in zip(table.columns, widths, strict=True):
+        column.width = column_width
     for label, value in facts:
         cells = table.add_row().cells
-        cells[0].width, cells[1].width = Cm(3.5), Cm(13)
+        cells[0].width, cells[1].width = widths
         label_run = cells[0].paragraphs[0].add_run(label)
         label_run.bold = True
         label_run.font.color.rgb = muted
