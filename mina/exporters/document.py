@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ class MeetingExport:
     meeting: dict[str, Any]
     exported_at: datetime
 
-    @property
+    @functools.cached_property
     def long_clock(self) -> bool:
         """Whether timestamps need an hours field (the meeting runs past an hour)."""
         last = max((s.end_ms for s in self.segments), default=0)
