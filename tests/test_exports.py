@@ -225,6 +225,27 @@ def test_vtt_parses_with_voices_and_exact_times(
     assert _ms(long_cues[1].start) == LONG_START_MS + 400 * index
 
 
+def test_control_characters_and_line_breaks_do_not_break_any_format(
+    user_client: TestClient, db: Session, settings: Settings
+) -> None:
+    made = make_meeting(
+        db, email="ada@example.com", audio_dir=settings.data_dir / "audio", title="Line\nbreak\x0b"
+    )
+    for segment in store.list_transcript(db, meeting_id=made.id)[:2]:
+        segment.edited_text = "bell\x07 and\n\nblank lines\x1b"
+        segment.speaker = "Two\nlines"
+    db.commit()
+    for fmt in FORMATS:
+        body = _export(user_client, made.id, fmt)
+        if fmt not in ("docx", "pdf"):
+            assert not re.search(rb"[\x00-\x08\x0b\x1b]", body), fmt
+    subtitles = list(srt.parse(_export(user_client, made.id, "srt").decode("utf-8")))
+    assert subtitles[0].content == "Two lines: bell and blank lines"
+    document = docx.Document(io.BytesIO(_export(user_client, made.id, "docx")))
+    assert document.paragraphs[0].text == "Line break"
+    assert _export(user_client, made.id, "md").startswith(b"# Line break\n")
+
+
 # --- the route ------------------------------------------------------------------------------
 
 

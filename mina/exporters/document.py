@@ -121,6 +121,16 @@ def _meeting_shape(meeting: Meeting, stats: store.MeetingStats) -> dict[str, Any
     }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]|[\ud800-\udfff]")
+
+
+def clean_text(text: str, *, one_line: bool = True) -> str:
+    """Text every format can hold: no control characters (XML, hence DOCX, refuses them), and
+    for titles, names and segments one line with single spaces."""
+    text = _CONTROL.sub("", text)
+    return " ".join(text.split()) if one_line else text.strip()
+
+
 def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
     """Everything an exporter needs about a meeting already loaded through a scoped lookup."""
     stats = store.meeting_stats(session, meeting_ids=[meeting.id])[meeting.id]
@@ -134,7 +144,7 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
     participants: list[str] = []
     for row in store.list_transcript(session, meeting_id=meeting.id):
         offset = offsets.get(row.session_id, 0)
-        speaker = (row.speaker or "").strip() or None
+        speaker = clean_text(row.speaker or "") or None
         if speaker and speaker not in participants:
             participants.append(speaker)
         segments.append(
@@ -144,7 +154,7 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
                 start_ms=row.start_ms + offset,
                 end_ms=row.end_ms + offset,
                 speaker=speaker,
-                text=row.display_text.strip(),
+                text=clean_text(row.display_text),
                 edited=row.edited_text is not None,
                 confidence=row.avg_confidence,
                 words=[
@@ -160,8 +170,8 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
         )
     return MeetingExport(
         meeting_id=meeting.id,
-        title=meeting.title,
-        description=meeting.description,
+        title=clean_text(meeting.title) or "Untitled meeting",
+        description=clean_text(meeting.description, one_line=False),
         status=meeting.status.value,
         language=meeting.language,
         started_at=meeting.actual_start or meeting.created_at,
