@@ -55,7 +55,7 @@ def _chunks(words: list[str], limit: int) -> list[list[int]]:
 def _split_segment(segment: ExportSegment, text: str) -> list[_Piece]:
     reserve = len(segment.speaker) + 2 if segment.speaker else 0
     words = text.split()
-    limit = MAX_LINE_CHARS * MAX_LINES - reserve
+    limit = max(MAX_LINE_CHARS, MAX_LINE_CHARS * MAX_LINES - reserve)
     groups = _chunks(words, limit)
     # as even as the same number of cues allows: no three-word tail after two full cues
     for target in range(-(-len(text) // len(groups)), limit):
