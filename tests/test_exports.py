@@ -3,6 +3,7 @@ headers and boundaries on both databases, and the subtitle timing rules."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from mina import exporters, store
 from mina.exporters import ExportSegment, ExportWord, MeetingExport
 from mina.exporters.subtitles import MAX_LINE_CHARS, build_cues, subtitle_timestamp
+from mina.exporters.text import escape_markdown
 from mina.settings import Settings
 from mina.web.exports_api import content_disposition
 from tests.exporthelp import (
@@ -330,6 +332,16 @@ def test_file_names_are_safe() -> None:
     header = content_disposition('会议 "记录"', "pdf")
     assert header.startswith('attachment; filename="meeting.pdf"; filename*=UTF-8\'\'')
     assert unquote(header.split("''", 1)[1]) == "会议 -记录.pdf"
+
+
+def test_markdown_shows_text_as_written() -> None:
+    assert escape_markdown("**bold** [link](x) <b>a_b</b> ~~no~~ `code`") == (
+        "\\*\\*bold\\*\\* \\[link\\](x) \\<b\\>a\\_b\\</b\\> \\~\\~no\\~\\~ \\`code\\`"
+    )
+    assert escape_markdown("Hello!  (fine)\nnext") == "Hello! (fine) next"
+    export = dataclasses.replace(_export_of([_segment(0, 1000, "a *b*")]), title="Issue #")
+    md = exporters.render_export(export, "md").decode("utf-8")
+    assert md.startswith("# Issue \\#\n") and "a \\*b\\*" in md
 
 
 def _export_of(segments: list[ExportSegment]) -> MeetingExport:

@@ -37,7 +37,8 @@ def render_txt(export: MeetingExport) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# What can start emphasis, code, links, images or HTML inside a line; the rest stays readable.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~])")
 
 
 def escape_markdown(text: str) -> str:
@@ -48,7 +49,10 @@ def escape_markdown(text: str) -> str:
 
 @register_format("md", media_type="text/markdown; charset=utf-8", label="Markdown")
 def render_md(export: MeetingExport) -> bytes:
-    lines = [f"# {escape_markdown(export.title)}", ""]
+    title = escape_markdown(export.title)
+    if title.endswith("#"):
+        title = title[:-1] + "\\#"  # a trailing # would close the heading and vanish
+    lines = [f"# {title}", ""]
     lines += [f"- **{label}:** {escape_markdown(value)}" for label, value in _facts(export)]
     if export.description.strip():
         lines += ["", escape_markdown(export.description)]
