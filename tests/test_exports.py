@@ -22,6 +22,7 @@ from mina import exporters, store
 from mina.exporters import ExportSegment, ExportWord, MeetingExport
 from mina.exporters.subtitles import MAX_LINE_CHARS, build_cues, subtitle_timestamp
 from mina.exporters.text import escape_markdown
+from mina.models import Meeting, MeetingStatus
 from mina.settings import Settings
 from mina.web.exports_api import content_disposition
 from tests.exporthelp import (
@@ -246,6 +247,32 @@ def test_control_characters_and_line_breaks_do_not_break_any_format(
     document = docx.Document(io.BytesIO(_export(user_client, made.id, "docx")))
     assert document.paragraphs[0].text == "Line break"
     assert _export(user_client, made.id, "md").startswith(b"# Line break\n")
+
+
+def test_a_meeting_without_speech_exports_in_every_format(
+    user_client: TestClient, db: Session
+) -> None:
+    user = store.get_user_by_email(db, email="ada@example.com")
+    assert user is not None
+    meeting = Meeting(
+        workspace_id=store.get_principal(db, user=user).workspace.id,
+        organizer_id=user.id,
+        title="Nothing said " + "very long title " * 12,
+        status=MeetingStatus.COMPLETED,
+    )
+    db.add(meeting)
+    db.commit()
+    reader = pypdf.PdfReader(io.BytesIO(_export(user_client, meeting.id, "pdf")))
+    pdf_text = _squash(" ".join(page.extract_text() for page in reader.pages))
+    assert "No transcribed speech" in pdf_text and "Duration – " in pdf_text
+    assert "(no transcribed speech)" in _export(user_client, meeting.id, "txt").decode()
+    assert json.loads(_export(user_client, meeting.id, "json"))["segments"] == []
+    assert list(srt.parse(_export(user_client, meeting.id, "srt").decode())) == []
+    vtt = _export(user_client, meeting.id, "vtt").decode()
+    assert webvtt.from_buffer(io.StringIO(vtt)).captions == []
+    document = docx.Document(io.BytesIO(_export(user_client, meeting.id, "docx")))
+    assert "No transcribed speech." in [p.text for p in document.paragraphs]
+    assert "Nothing said" in _export(user_client, meeting.id, "md").decode()
 
 
 # --- the route ------------------------------------------------------------------------------
