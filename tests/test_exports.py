@@ -22,7 +22,7 @@ from mina import exporters, store
 from mina.exporters import ExportSegment, ExportWord, MeetingExport
 from mina.exporters.subtitles import MAX_LINE_CHARS, build_cues, subtitle_timestamp
 from mina.exporters.text import escape_markdown
-from mina.models import Meeting, MeetingStatus
+from mina.models import Meeting, MeetingStatus, RecordingSession, SessionStatus
 from mina.settings import Settings
 from mina.web.exports_api import content_disposition
 from tests.exporthelp import (
@@ -204,9 +204,7 @@ def test_srt_parses_with_exact_times_and_no_overlap(
     assert all(len(s.content.split("\n")) <= 2 for s in subtitles)
 
 
-def test_vtt_parses_with_voices_and_exact_times(
-    user_client: TestClient, made: MadeMeeting
-) -> None:
+def test_vtt_parses_with_voices_and_exact_times(user_client: TestClient, made: MadeMeeting) -> None:
     response = user_client.get(f"/api/meetings/{made.id}/export/vtt")
     assert response.headers["content-type"].startswith("text/vtt")
     body = response.content.decode("utf-8")
@@ -275,6 +273,44 @@ def test_a_meeting_without_speech_exports_in_every_format(
     assert "Nothing said" in _export(user_client, meeting.id, "md").decode()
 
 
+def test_a_second_recording_continues_the_clock(
+    user_client: TestClient, db: Session, settings: Settings
+) -> None:
+    made = make_meeting(db, email="ada@example.com", audio_dir=settings.data_dir / "audio")
+    first = store.list_recordings(db, meeting_id=made.id)[0]
+    second = RecordingSession(
+        external_id="00000000-0000-4000-8000-000000000002",
+        meeting_id=made.id,
+        user_id=first.user_id,
+        workspace_id=first.workspace_id,
+        status=SessionStatus.COMPLETED,
+        started_at=first.started_at + timedelta(hours=3),
+        sample_rate=16000,
+        audio_path=str(settings.data_dir / "audio" / "second.pcm"),
+        audio_bytes=32_000 * 5,
+    )
+    db.add(second)
+    db.flush()
+    store.add_segments(
+        db,
+        recording_id=second.id,
+        meeting_id=made.id,
+        segments=[
+            store.NewSegment(
+                seq=0, text="After the restart.", start_ms=0, end_ms=2_000, confidence=0.8
+            )
+        ],
+    )
+    db.commit()
+    subtitles = list(srt.parse(_export(user_client, made.id, "srt").decode()))
+    # the first recording holds 3 730 000 ms of audio; the second one's clock starts there
+    assert subtitles[-1].content == "After the restart."
+    assert subtitles[-1].start == timedelta(milliseconds=3_730_000)
+    assert subtitles[-1].end == timedelta(milliseconds=3_732_000)
+    body = json.loads(_export(user_client, made.id, "json"))
+    assert body["segments"][-1]["start_ms"] == 3_730_000
+
+
 # --- the route ------------------------------------------------------------------------------
 
 
@@ -308,9 +344,11 @@ def test_another_workspace_gets_404_like_a_missing_meeting(
     theirs = other_client.get(f"/api/meetings/{made.id}/export/pdf")
     missing = other_client.get("/api/meetings/999999/export/pdf")
     assert theirs.status_code == missing.status_code == 404
-    assert theirs.json() == missing.json() == {
-        "error": {"code": "not_found", "message": "Meeting not found."}
-    }
+    assert (
+        theirs.json()
+        == missing.json()
+        == {"error": {"code": "not_found", "message": "Meeting not found."}}
+    )
 
 
 def test_anonymous_is_401_and_a_token_works(
@@ -357,7 +395,7 @@ def test_file_names_are_safe() -> None:
     assert exporters.export_filename("x" * 300, "pdf").startswith("x" * 100 + ".")
     assert content_disposition("Plain title", "txt") == 'attachment; filename="Plain title.txt"'
     header = content_disposition('会议 "记录"', "pdf")
-    assert header.startswith('attachment; filename="meeting.pdf"; filename*=UTF-8\'\'')
+    assert header.startswith("attachment; filename=\"meeting.pdf\"; filename*=UTF-8''")
     assert unquote(header.split("''", 1)[1]) == "会议 -记录.pdf"
 
 
