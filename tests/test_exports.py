@@ -472,6 +472,23 @@ def test_cues_never_overlap_nor_are_empty() -> None:
     assert cues[-1].end_ms > cues[-1].start_ms >= 9_000
 
 
+def test_chinese_and_japanese_lines_are_cut_between_characters() -> None:
+    text = (
+        "我们下周开始测试新版本，然后在月底之前发布给所有的用户。"
+        "日本語のテキストも同じように分けます。"
+    )
+    cues = build_cues([_segment(0, 12_000, text)], speaker_prefix=False)
+    assert len(cues) >= 2
+    lines = [line for c in cues for line in c.lines]
+    # two columns a character: at most 21 characters a line
+    assert all(len(line) <= MAX_LINE_CHARS // 2 for line in lines), lines
+    assert "".join(lines) == text, "no space is added inside the sentence"
+    assert not any(line.startswith(("，", "。")) for line in lines)
+    korean = build_cues([_segment(0, 9_000, "안녕하세요 여러분 " * 8)], speaker_prefix=False)
+    assert all(" " not in (line[0], line[-1]) for c in korean for line in c.lines)
+    assert all(len(line) <= MAX_LINE_CHARS // 2 + 3 for c in korean for line in c.lines)
+
+
 def test_an_edited_long_segment_is_cut_in_proportion() -> None:
     text = " ".join(["word"] * 60)  # 299 characters: four cues of two lines
     words = [ExportWord("other", 0, 1, 0.9)]

@@ -1,12 +1,14 @@
 """SRT and WebVTT subtitles: cues of at most two short lines that never overlap and are never empty.
 
-A long segment is cut into several cues at word boundaries. Its word timings place the cuts when
-the text is the engine's own; an edited text no longer matches its words, so its cuts are placed
-in proportion to the characters before them.
+A long segment is cut into several cues at word boundaries (between characters in Chinese and
+Japanese, which count two columns each). Its word timings place the cuts when the text is the
+engine's own; an edited text no longer matches its words, so its cuts are placed in proportion
+to the text before them.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from mina.exporters.document import (
@@ -38,28 +40,74 @@ class _Piece:
     text: str
 
 
-def _chunks(words: list[str], limit: int) -> list[list[int]]:
-    """Indices of ``words`` grouped greedily into runs of at most ``limit`` characters."""
-    groups: list[list[int]] = [[]]
-    length = 0
+@dataclass(frozen=True)
+class _Unit:
+    """Where a line may break: a word, or one character of a script written without spaces."""
+
+    text: str
+    word: int  # index of the word (space-separated) it belongs to
+    spaced: bool  # a space goes before it when it does not start a line
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _width(text: str) -> int:
+    """Screen width in Latin-letter columns: Chinese, Japanese and Korean characters take two."""
+    return sum(2 if _is_wide(ch) else 1 for ch in text)
+
+
+def _units(words: list[str]) -> list[_Unit]:
+    units: list[_Unit] = []
     for index, word in enumerate(words):
-        extra = len(word) + (1 if groups[-1] else 0)
-        if groups[-1] and length + extra > limit:
+        if not any(_is_wide(ch) for ch in word):
+            units.append(_Unit(word, index, True))
+            continue
+        pieces: list[str] = []
+        for ch in word:
+            # a wide character may start a line, unless it is punctuation (kept with the text
+            # before it) or follows narrow text of the same word
+            joins = pieces and (
+                not _is_wide(ch)
+                or unicodedata.category(ch).startswith("P")
+                or not _is_wide(pieces[-1][-1])
+            )
+            if joins:
+                pieces[-1] += ch
+            else:
+                pieces.append(ch)
+        units += [_Unit(p, index, n == 0) for n, p in enumerate(pieces)]
+    return units
+
+
+def _join(units: list[_Unit]) -> str:
+    return "".join((" " if u.spaced and n else "") + u.text for n, u in enumerate(units))
+
+
+def _chunks(units: list[_Unit], limit: int) -> list[list[_Unit]]:
+    """``units`` grouped greedily into runs at most ``limit`` columns wide."""
+    groups: list[list[_Unit]] = [[]]
+    width = 0
+    for unit in units:
+        extra = _width(unit.text) + (1 if groups[-1] and unit.spaced else 0)
+        if groups[-1] and width + extra > limit:
             groups.append([])
-            length, extra = 0, len(word)
-        groups[-1].append(index)
-        length += extra
+            width, extra = 0, _width(unit.text)
+        groups[-1].append(unit)
+        width += extra
     return [g for g in groups if g]
 
 
 def _split_segment(segment: ExportSegment, text: str) -> list[_Piece]:
-    reserve = len(segment.speaker) + 2 if segment.speaker else 0
+    reserve = _width(segment.speaker) + 2 if segment.speaker else 0
     words = text.split()
+    units = _units(words)
     limit = max(MAX_LINE_CHARS, MAX_LINE_CHARS * MAX_LINES - reserve)
-    groups = _chunks(words, limit)
+    groups = _chunks(units, limit)
     # as even as the same number of cues allows: no three-word tail after two full cues
-    for target in range(-(-len(text) // len(groups)), limit):
-        even = _chunks(words, target)
+    for target in range(-(-_width(_join(units)) // len(groups)), limit):
+        even = _chunks(units, target)
         if len(even) == len(groups):
             groups = even
             break
@@ -70,36 +118,42 @@ def _split_segment(segment: ExportSegment, text: str) -> list[_Piece]:
         not segment.edited
         and len(segment.words) == len(words)
         and all(start <= w.start_ms <= end for w in segment.words)
+        and all(group[0].spaced for group in groups)
     )
-    total = len(text)
+    total = _width(text)
     starts: list[int] = []
     offset = 0
     for group in groups:
         if timed:
-            starts.append(segment.words[group[0]].start_ms)
+            starts.append(segment.words[group[0].word].start_ms)
         else:
             starts.append(start + (end - start) * offset // max(1, total))
-        offset += sum(len(words[i]) + 1 for i in group)
+        offset += _width(_join(group)) + 1
     starts[0] = start
     for number in range(1, len(starts)):
         starts[number] = min(end, max(starts[number], starts[number - 1]))
     pieces = []
     for number, group in enumerate(groups):
         piece_end = starts[number + 1] if number + 1 < len(groups) else end
-        chunk = " ".join(words[i] for i in group)
-        pieces.append(_Piece(starts[number], piece_end, segment.speaker, chunk))
+        pieces.append(_Piece(starts[number], piece_end, segment.speaker, _join(group)))
     return pieces
 
 
 def _wrap(text: str) -> list[str]:
-    """One line, or two lines as even as the word boundaries allow."""
-    if len(text) <= MAX_LINE_CHARS:
+    """One line, or two lines as even as the places a line may break allow."""
+    if _width(text) <= MAX_LINE_CHARS:
         return [text]
-    spaces = [i for i, ch in enumerate(text) if ch == " "]
-    if not spaces:
+    units = _units(text.split())
+    if len(units) < 2:
         return [text]
-    cut = min(spaces, key=lambda i: (max(i, len(text) - i - 1), abs(len(text) / 2 - i)))
-    return [text[:cut], text[cut + 1 :]]
+    best = min(
+        range(1, len(units)),
+        key=lambda cut: (
+            max(_width(_join(units[:cut])), _width(_join(units[cut:]))),
+            not units[cut].spaced,  # between words rather than inside one
+        ),
+    )
+    return [_join(units[:best]), _join(units[best:])]
 
 
 def build_cues(segments: list[ExportSegment], *, speaker_prefix: bool) -> list[Cue]:
