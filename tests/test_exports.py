@@ -440,6 +440,19 @@ def _segment(start: int, end: int, text: str, **extra: object) -> ExportSegment:
     )
 
 
+def test_pdf_wraps_long_words_and_breaks_pages() -> None:
+    url = "https://example.com/" + "a" * 150
+    segments = [
+        _segment(i * 4_000, i * 4_000 + 3_000, f"Line {i} of many words " * 6) for i in range(120)
+    ]
+    segments.append(_segment(500_000, 501_000, f"see {url} now"))
+    reader = pypdf.PdfReader(io.BytesIO(exporters.render_export(_export_of(segments), "pdf")))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 4
+    assert "Line 119 of many words" in _squash(text)
+    assert "a" * 60 in text.replace("\n", ""), "the long word is split, not lost"
+
+
 def test_subtitle_timestamps_are_exact() -> None:
     assert subtitle_timestamp(0, ",") == "00:00:00,000"
     assert subtitle_timestamp(3_723_456, ",") == "01:02:03,456"

@@ -35,6 +35,38 @@ def _needs_fallback(export: MeetingExport, covered: Collection[int]) -> bool:
     return any(ord(ch) not in covered for text in texts for ch in text if not ch.isspace())
 
 
+def _wrap_lines(
+    pdf: FPDF, text: str, width: float, covered: Collection[int], cache: dict[str, float]
+) -> list[str] | None:
+    """``text`` broken into lines that fit ``width`` in the current font, measuring each word once.
+
+    fpdf2's own line breaking re-measures the line at every character, which made a one-hour
+    transcript take seconds. None when ``multi_cell`` must do it: a glyph from the fallback font
+    or a word wider than the line.
+    """
+    if any(ord(ch) not in covered for ch in text if ch != " "):
+        return None
+    space = pdf.get_string_width(" ")
+    lines: list[str] = []
+    current: list[str] = []
+    current_width = 0.0
+    for word in text.split(" "):
+        word_width = cache.get(word)
+        if word_width is None:
+            word_width = cache[word] = pdf.get_string_width(word)
+        if word_width > width:
+            return None
+        if current and current_width + space + word_width > width:
+            lines.append(" ".join(current))
+            current, current_width = [word], word_width
+        else:
+            current_width += (space if current else 0.0) + word_width
+            current.append(word)
+    if current:
+        lines.append(" ".join(current))
+    return lines
+
+
 def _document(export: MeetingExport) -> FPDF:
     from fpdf import FPDF
     from fpdf.fonts import TTFFont
@@ -71,6 +103,8 @@ def _document(export: MeetingExport) -> FPDF:
 
 @register_format("pdf", media_type="application/pdf", label="PDF document")
 def render_pdf(export: MeetingExport) -> bytes:
+    from fpdf.fonts import TTFFont
+
     pdf = _document(export)
     pdf.add_page()
     width = pdf.epw
@@ -135,6 +169,9 @@ def render_pdf(export: MeetingExport) -> bytes:
         pdf.set_text_color(*MUTED)
         pdf.cell(0, 6, "No transcribed speech.", new_x="LMARGIN", new_y="NEXT")
     previous_speaker: str | None = None
+    body = pdf.fonts["body"]
+    covered: Collection[int] = body.cmap if isinstance(body, TTFFont) else ()
+    word_widths: dict[str, float] = {}
     for segment in spoken:
         if pdf.will_page_break(12):
             pdf.add_page()
@@ -153,13 +190,14 @@ def render_pdf(export: MeetingExport) -> bytes:
         previous_speaker = segment.speaker
         pdf.set_font("body", "", 10.5)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(
-            width - STAMP_WIDTH,
-            5.6,
-            " ".join(segment.text.split()),
-            align="L",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        text = " ".join(segment.text.split())
+        wrapped = _wrap_lines(pdf, text, width - STAMP_WIDTH, covered, word_widths)
+        if wrapped is None:
+            pdf.multi_cell(
+                width - STAMP_WIDTH, 5.6, text, align="L", new_x="LMARGIN", new_y="NEXT"
+            )
+        for line in wrapped or []:
+            pdf.set_x(pdf.l_margin + STAMP_WIDTH)
+            pdf.cell(width - STAMP_WIDTH, 5.6, line, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2.2)
     return bytes(pdf.output())
