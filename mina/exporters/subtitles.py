@@ -47,6 +47,7 @@ class _Unit:
     text: str
     word: int  # index of the word (space-separated) it belongs to
     spaced: bool  # a space goes before it when it does not start a line
+    width: int
 
 
 def _is_wide(ch: str) -> bool:
@@ -62,7 +63,7 @@ def _units(words: list[str]) -> list[_Unit]:
     units: list[_Unit] = []
     for index, word in enumerate(words):
         if not any(_is_wide(ch) for ch in word):
-            units.append(_Unit(word, index, True))
+            units.append(_Unit(word, index, True, len(word)))
             continue
         pieces: list[str] = []
         for ch in word:
@@ -77,7 +78,7 @@ def _units(words: list[str]) -> list[_Unit]:
                 pieces[-1] += ch
             else:
                 pieces.append(ch)
-        units += [_Unit(p, index, n == 0) for n, p in enumerate(pieces)]
+        units += [_Unit(p, index, n == 0, _width(p)) for n, p in enumerate(pieces)]
     return units
 
 
@@ -85,15 +86,19 @@ def _join(units: list[_Unit]) -> str:
     return "".join((" " if u.spaced and n else "") + u.text for n, u in enumerate(units))
 
 
+def _joined_width(units: list[_Unit]) -> int:
+    return sum(u.width + (1 if u.spaced and n else 0) for n, u in enumerate(units))
+
+
 def _chunks(units: list[_Unit], limit: int) -> list[list[_Unit]]:
     """``units`` grouped greedily into runs at most ``limit`` columns wide."""
     groups: list[list[_Unit]] = [[]]
     width = 0
     for unit in units:
-        extra = _width(unit.text) + (1 if groups[-1] and unit.spaced else 0)
+        extra = unit.width + (1 if groups[-1] and unit.spaced else 0)
         if groups[-1] and width + extra > limit:
             groups.append([])
-            width, extra = 0, _width(unit.text)
+            width, extra = 0, unit.width
         groups[-1].append(unit)
         width += extra
     return [g for g in groups if g]
@@ -106,7 +111,7 @@ def _split_segment(segment: ExportSegment, text: str) -> list[_Piece]:
     limit = max(MAX_LINE_CHARS, MAX_LINE_CHARS * MAX_LINES - reserve)
     groups = _chunks(units, limit)
     # as even as the same number of cues allows: no three-word tail after two full cues
-    for target in range(-(-_width(_join(units)) // len(groups)), limit):
+    for target in range(-(-_joined_width(units) // len(groups)), limit):
         even = _chunks(units, target)
         if len(even) == len(groups):
             groups = even
@@ -128,7 +133,7 @@ def _split_segment(segment: ExportSegment, text: str) -> list[_Piece]:
             starts.append(segment.words[group[0].word].start_ms)
         else:
             starts.append(start + (end - start) * offset // max(1, total))
-        offset += _width(_join(group)) + 1
+        offset += _joined_width(group) + 1
     starts[0] = start
     for number in range(1, len(starts)):
         starts[number] = min(end, max(starts[number], starts[number - 1]))
@@ -149,7 +154,7 @@ def _wrap(text: str) -> list[str]:
     best = min(
         range(1, len(units)),
         key=lambda cut: (
-            max(_width(_join(units[:cut])), _width(_join(units[cut:]))),
+            max(_joined_width(units[:cut]), _joined_width(units[cut:])),
             not units[cut].spaced,  # between words rather than inside one
         ),
     )
