@@ -174,6 +174,50 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{secs:06.3f}"
 
 
+@main.command("export")
+@click.argument("meeting_id", type=int)
+@click.argument("fmt", metavar="FORMAT")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    help="File to write, or - for standard output (default: named after the title, here).",
+)
+def export_command(meeting_id: int, fmt: str, output: str | None) -> None:
+    """Export a meeting as txt, md, json, docx, pdf, srt or vtt."""
+    from pathlib import Path
+
+    from mina import exporters
+
+    found = exporters.get_format(fmt)
+    if found is None:
+        names = ", ".join(f.extension for f in exporters.list_formats())
+        raise click.ClickException(f"unknown format {fmt!r}: choose one of {names}")
+    settings = _load_settings()
+    engine = _open_database(settings)
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
+            if meeting is None:
+                raise click.ClickException(f"no meeting with id {meeting_id}")
+            body = found.render(exporters.load_export(session, meeting=meeting))
+            title = meeting.title
+    finally:
+        engine.dispose()
+    if output == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    name = exporters.export_filename(title, found.extension)
+    path = Path(output) if output else Path.cwd() / name
+    try:
+        path.write_bytes(body)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {path} ({len(body)} bytes)", err=True)
+
+
 @main.group()
 def user() -> None:
     """Manage user accounts."""

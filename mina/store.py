@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import BigInteger, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mina import security
@@ -240,6 +240,12 @@ def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meet
     )
 
 
+def get_meeting_unscoped(session: Session, *, meeting_id: int) -> Meeting | None:
+    """Any workspace's meeting. Only for operator commands (``mina export``), which act with the
+    database's own authority; request handlers use ``get_meeting``."""
+    return session.get(Meeting, meeting_id)
+
+
 def list_meetings(
     session: Session,
     *,
@@ -312,7 +318,10 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
             func.sum(RecordingSession.total_segments),
             func.sum(RecordingSession.total_words),
             func.avg(RecordingSession.average_confidence),
-            func.sum(RecordingSession.audio_bytes * 500 / RecordingSession.sample_rate),
+            # in 64 bits: 32-bit audio_bytes * 500 overflows on PostgreSQL past 2 min 14 s of audio
+            func.sum(
+                cast(RecordingSession.audio_bytes, BigInteger) * 500 / RecordingSession.sample_rate
+            ),
         )
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)

@@ -156,3 +156,70 @@ def test_user_create_works_on_a_fresh_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / "new" / "mina.db").exists()
     token = CliRunner().invoke(main, ["token", "create", "first@example.com"], env=env)
     assert token.exit_code == 0 and token.output.startswith("mina_")
+
+
+def _exportable_meeting(cli_env: dict[str, str], db: Session) -> int:
+    from tests.exporthelp import make_meeting
+
+    created = CliRunner().invoke(
+        main,
+        ["user", "create", "ada@example.com", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=cli_env,
+    )
+    assert created.exit_code == 0, created.output
+    return make_meeting(
+        db, email="ada@example.com", audio_dir=Path(cli_env["MINA_DATA_DIR"]) / "audio"
+    ).id
+
+
+def test_export_writes_a_file_named_after_the_title(
+    cli_env: dict[str, str], db: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.exporthelp import EDITED, TITLE
+
+    meeting_id = _exportable_meeting(cli_env, db)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(main, ["export", str(meeting_id), "md"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    written = work / "Quarterly review- Réunion über Ünïcode.md"
+    assert [p.name for p in work.iterdir()] == [written.name]
+    text = written.read_text(encoding="utf-8")
+    assert text.startswith(f"# {TITLE}\n") and EDITED in text
+    assert str(written) in result.output
+
+    target = tmp_path / "out.docx"
+    result = CliRunner().invoke(
+        main, ["export", str(meeting_id), "docx", "-o", str(target)], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    import docx
+
+    assert docx.Document(str(target)).core_properties.title == TITLE
+
+
+def test_export_to_stdout(cli_env: dict[str, str], db: Session) -> None:
+    from tests.exporthelp import EDITED, HOUR_TEXT
+
+    meeting_id = _exportable_meeting(cli_env, db)
+    result = CliRunner().invoke(main, ["export", str(meeting_id), "srt", "-o", "-"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith(b"1\n00:00:00,000 --> 00:00:04,200\n")
+    said = " ".join(result.stdout_bytes.decode("utf-8").split())
+    assert EDITED in said and HOUR_TEXT in said
+    pdf = CliRunner().invoke(main, ["export", str(meeting_id), "pdf", "-o", "-"], env=cli_env)
+    assert pdf.exit_code == 0 and pdf.stdout_bytes.startswith(b"%PDF-")
+
+
+def test_export_of_a_missing_meeting_fails_clearly(
+    cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = CliRunner().invoke(main, ["export", "424242", "pdf"], env=cli_env)
+    assert missing.exit_code == 1 and "no meeting with id 424242" in missing.output
+    unknown = CliRunner().invoke(main, ["export", "1", "exe"], env=cli_env)
+    assert unknown.exit_code == 1 and "unknown format 'exe'" in unknown.output
+    assert "txt, md" in unknown.output or "pdf, docx" in unknown.output
+    assert not list(tmp_path.glob("*.pdf"))

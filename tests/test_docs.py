@@ -6,6 +6,7 @@ from pathlib import Path
 
 from click import Group
 
+from mina import exporters
 from mina.cli import main
 from mina.settings import Settings
 
@@ -34,3 +35,12 @@ def test_every_cli_command_is_in_the_readme() -> None:
 def test_readme_quickstart_is_the_two_commands() -> None:
     assert "make run" in README and "make test" in README
     assert "make test" in (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+
+
+def test_every_export_format_is_in_the_readme_table() -> None:
+    formats = exporters.list_formats()
+    assert len(formats) >= 7
+    for found in formats:
+        row = f"| `{found.extension}` |"
+        assert row in README, f"export format {found.extension} is not documented in the README"
+    assert "GET /api/meetings/{id}/export/{fmt}" in README

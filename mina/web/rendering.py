@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from mina import __version__, store
+from mina import __version__, exporters, store
 from mina.web.deps import csrf_token, session_data
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -37,6 +37,7 @@ def create_templates() -> Jinja2Templates:
     templates.env.filters["duration"] = format_duration
     templates.env.filters["datetime"] = format_datetime
     templates.env.globals["version"] = __version__
+    templates.env.globals["export_formats"] = exporters.list_formats
     return templates
 
 

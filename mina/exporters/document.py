@@ -1,0 +1,203 @@
+"""What every export renders: a meeting, its facts and its transcript, read once from the store."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mina import store
+from mina.models import Meeting, utcnow
+
+BYTES_PER_SAMPLE = 2
+
+
+@dataclass(frozen=True)
+class ExportWord:
+    text: str
+    start_ms: int
+    end_ms: int
+    probability: float | None
+
+
+@dataclass(frozen=True)
+class ExportSegment:
+    """One transcript segment as people see it: the edited text when there is an edit.
+
+    Times are on the meeting's audio timeline (the WAV that ``/api/meetings/{id}/audio`` serves:
+    recordings one after another), so a second recording never restarts the clock at zero.
+    """
+
+    id: int
+    seq: int
+    start_ms: int
+    end_ms: int
+    speaker: str | None
+    text: str
+    edited: bool
+    confidence: float | None
+    words: list[ExportWord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MeetingExport:
+    """A meeting ready to render. ``meeting`` is the API's Meeting shape (DESIGN.md section 7)."""
+
+    meeting_id: int
+    title: str
+    description: str
+    status: str
+    language: str
+    started_at: datetime
+    duration_ms: int | None
+    participants: list[str]
+    segments: list[ExportSegment]
+    meeting: dict[str, Any]
+    exported_at: datetime
+
+    @functools.cached_property
+    def long_clock(self) -> bool:
+        """Whether timestamps need an hours field (the meeting runs past an hour)."""
+        last = max((s.end_ms for s in self.segments), default=0)
+        return max(last, self.duration_ms or 0) >= 3_600_000
+
+    def clock(self, ms: int) -> str:
+        """A segment timestamp: ``mm:ss``, or ``h:mm:ss`` throughout a meeting over an hour."""
+        return format_clock(ms, hours=self.long_clock)
+
+
+def format_clock(ms: int, *, hours: bool = False) -> str:
+    seconds = max(0, ms) // 1000
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if hours or h else f"{m:02d}:{s:02d}"
+
+
+def format_duration(ms: int | None) -> str:
+    """``1 h 02 min 03 s``-style length for metadata blocks; an en dash when unknown."""
+    if ms is None:
+        return "–"
+    seconds = round(ms / 1000)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h} h {m:02d} min {s:02d} s"
+    if m:
+        return f"{m} min {s:02d} s"
+    return f"{s} s"
+
+
+def format_date(value: datetime) -> str:
+    return f"{value.day} {value:%B %Y, %H:%M} UTC"
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """The ISO 8601 form the API's JSON uses (UTC with a ``Z``)."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _meeting_shape(meeting: Meeting, stats: store.MeetingStats) -> dict[str, Any]:
+    # The same fields, names and values as GET /api/meetings/{id} (a test compares the two).
+    return {
+        "id": meeting.id,
+        "title": meeting.title,
+        "description": meeting.description,
+        "status": meeting.status.value,
+        "language": meeting.language,
+        "created_at": iso_datetime(meeting.created_at),
+        "actual_start": iso_datetime(meeting.actual_start),
+        "actual_end": iso_datetime(meeting.actual_end),
+        "duration_ms": store.meeting_duration_ms(meeting, stats),
+        "segment_count": stats.segment_count,
+        "word_count": stats.word_count,
+        "average_confidence": stats.average_confidence,
+    }
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]|[\ud800-\udfff]")
+
+
+def clean_text(text: str, *, one_line: bool = True) -> str:
+    """Text every format can hold: no control characters (XML, hence DOCX, refuses them), and
+    for titles, names and segments one line with single spaces."""
+    text = _CONTROL.sub("", text)
+    return " ".join(text.split()) if one_line else text.strip()
+
+
+def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
+    """Everything an exporter needs about a meeting already loaded through a scoped lookup."""
+    stats = store.meeting_stats(session, meeting_ids=[meeting.id])[meeting.id]
+    offsets: dict[int, int] = {}
+    position = 0
+    for recording in store.list_recordings(session, meeting_id=meeting.id):
+        offsets[recording.id] = position
+        if recording.audio_path and recording.sample_rate:
+            position += recording.audio_bytes * 1000 // (BYTES_PER_SAMPLE * recording.sample_rate)
+    segments: list[ExportSegment] = []
+    participants: list[str] = []
+    for row in store.list_transcript(session, meeting_id=meeting.id):
+        offset = offsets.get(row.session_id, 0)
+        speaker = clean_text(row.speaker or "") or None
+        if speaker and speaker not in participants:
+            participants.append(speaker)
+        segments.append(
+            ExportSegment(
+                id=row.id,
+                seq=row.seq,
+                start_ms=row.start_ms + offset,
+                end_ms=row.end_ms + offset,
+                speaker=speaker,
+                text=clean_text(row.display_text),
+                edited=row.edited_text is not None,
+                confidence=row.avg_confidence,
+                words=[
+                    ExportWord(
+                        text=str(w.get("text", "")),
+                        start_ms=int(w.get("start_ms", 0)) + offset,
+                        end_ms=int(w.get("end_ms", 0)) + offset,
+                        probability=w.get("probability"),
+                    )
+                    for w in row.words
+                ],
+            )
+        )
+    return MeetingExport(
+        meeting_id=meeting.id,
+        title=clean_text(meeting.title) or "Untitled meeting",
+        description=clean_text(meeting.description, one_line=False),
+        status=meeting.status.value,
+        language=meeting.language,
+        started_at=meeting.actual_start or meeting.created_at,
+        duration_ms=store.meeting_duration_ms(meeting, stats),
+        participants=participants,
+        segments=segments,
+        meeting=_meeting_shape(meeting, stats),
+        exported_at=utcnow(),
+    )
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()\-]+")
+
+
+def export_filename(title: str, extension: str, *, ascii_only: bool = False) -> str:
+    """A file name made from the title: no path separators, control or reserved characters.
+
+    ``ascii_only`` folds accents and drops what ASCII cannot spell (the ``filename=`` fallback
+    of a Content-Disposition header); otherwise any script is kept.
+    """
+    name = unicodedata.normalize("NFC", title)
+    if ascii_only:
+        name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        name = _ASCII_UNSAFE.sub("-", name)
+    name = _UNSAFE.sub("-", name)
+    name = re.sub(r"\s+", " ", name)
+    name = re.sub(r"-{2,}", "-", name).strip(" .-")[:100].strip(" .-")
+    return f"{name or 'meeting'}.{extension}"
