@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     resume_grace_s: float = Field(default=120.0, ge=0)
     decode_workers: int = Field(default=2, ge=1, le=64)
     job_workers: int = Field(default=1, ge=1, le=16)
-    heartbeat_s: float = Field(default=5.0, gt=0)
+    heartbeat_s: float = Field(default=10.0, gt=0)
     stale_after_s: float = Field(default=30.0, gt=0)
     session_max_age_days: int = Field(default=14, ge=1)
     login_attempts_per_minute: int = Field(default=10, ge=1)
