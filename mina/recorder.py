@@ -80,6 +80,11 @@ class LiveServices:
     stream_config: StreamConfig
     resume_grace_s: float
     heartbeat_s: float
+    # streaming (interim) decodes run only while fewer than this many live steps are running:
+    # when streams outnumber the engine's replicas, interim text comes less often and final
+    # decodes do not queue behind interim ones
+    interim_slots: int = 1
+    steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -226,11 +231,18 @@ class Recorder:
             self._wake.clear()
             if self._stopping:
                 break
+            services = self.services
+            step = functools.partial(
+                self.stream.step, decode_interim=services.steps_running < services.interim_slots
+            )
+            services.steps_running += 1
             try:
-                result = await loop.run_in_executor(self.services.decode_pool, self.stream.step)
+                result = await loop.run_in_executor(services.decode_pool, step)
             except Exception:
                 logger.exception("stream step failed for %s", self.external_id)
                 continue
+            finally:
+                services.steps_running -= 1
             await self._deliver(result)
 
     async def _commit_loop(self) -> None:

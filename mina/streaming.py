@@ -170,8 +170,12 @@ class StreamSession:
 
     # -- processing (worker thread) -------------------------------------------------------
 
-    def step(self) -> StepResult:
-        """Take queued audio; decode when there is enough new speech. Returns what changed."""
+    def step(self, *, decode_interim: bool = True) -> StepResult:
+        """Take queued audio; decode when there is enough new speech. Returns what changed.
+
+        ``decode_interim=False`` (the engine is busy with other streams) skips the streaming
+        decode but still ends utterances: final segments never wait for interim text.
+        """
         self._take_pending()
         result = StepResult()
         config = self.config
@@ -195,7 +199,8 @@ class StreamSession:
             return result
 
         if (
-            self._samples_since_decode < config.min_step_s * self._rate
+            not decode_interim
+            or self._samples_since_decode < config.min_step_s * self._rate
             or self._buffer.size < config.min_decode_s * self._rate
         ):
             return result

@@ -190,3 +190,21 @@ def test_one_pass_streams_the_agreed_words_as_finals() -> None:
     finals, _ = _run(engine, sentences_pcm(*sentences), replace(CONFIG, two_pass=False))
     assert engine.final_calls == 0
     assert [w.rstrip(".").lower() for t in finals for w in t.split()] == words_of(*sentences)
+
+
+def test_a_busy_engine_skips_interim_decodes_but_not_final_segments() -> None:
+    sentences = ([1, 2, 3, 4, 5, 6], [7, 8, 9])
+    pcm = sentences_pcm(*sentences, pause_s=1.0)
+    engine = _FinalPassEngine()
+    session = StreamSession(engine, CONFIG)
+    finals = []
+    for offset in range(0, len(pcm), FRAME):
+        session.feed(pcm[offset : offset + FRAME])
+        result = session.step(decode_interim=False)
+        assert result.interim is None or not result.interim.text
+        finals += [s.text for s in result.finals]
+    finals += [s.text for s in session.finish().finals]
+    assert session.decodes == engine.final_calls == 2
+    assert [w.rstrip(".") for t in finals for w in t.split()] == [
+        w.upper() for w in words_of(*sentences)
+    ]

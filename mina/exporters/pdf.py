@@ -144,16 +144,12 @@ def render_pdf(export: MeetingExport) -> bytes:
         pdf.cell(label_width, 5.5, label)
         pdf.set_font("body", "", 10)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(
-            value_width, 5.5, value, align="L", new_x="LMARGIN", new_y="NEXT"
-        )
+        pdf.multi_cell(value_width, 5.5, value, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(top + height + 4)
     if export.description.strip():
         pdf.set_font("body", "", 10)
         pdf.set_text_color(*MUTED)
-        pdf.multi_cell(
-            0, 5.5, export.description.strip(), align="L", new_x="LMARGIN", new_y="NEXT"
-        )
+        pdf.multi_cell(0, 5.5, export.description.strip(), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
 
     pdf.set_font("body", "B", 13)
@@ -193,9 +189,7 @@ def render_pdf(export: MeetingExport) -> bytes:
         text = " ".join(segment.text.split())
         wrapped = _wrap_lines(pdf, text, width - STAMP_WIDTH, covered, word_widths)
         if wrapped is None:
-            pdf.multi_cell(
-                width - STAMP_WIDTH, 5.6, text, align="L", new_x="LMARGIN", new_y="NEXT"
-            )
+            pdf.multi_cell(width - STAMP_WIDTH, 5.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
         for line in wrapped or []:
             pdf.set_x(pdf.l_margin + STAMP_WIDTH)
             pdf.cell(width - STAMP_WIDTH, 5.6, line, new_x="LMARGIN", new_y="NEXT")
