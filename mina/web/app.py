@@ -24,7 +24,7 @@ from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
 from mina.streaming import StreamConfig
-from mina.web import api, auth, meetings_api, pages, ws
+from mina.web import analytics_api, api, auth, meetings_api, pages, segments_api, ws
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
 from mina.web.rendering import create_templates
@@ -163,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(meetings_api.router)
+    app.include_router(segments_api.router)
+    app.include_router(analytics_api.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
