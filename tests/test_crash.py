@@ -46,7 +46,9 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "mina", "serve", "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -88,9 +90,7 @@ def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
         running.stop()
 
 
-def test_kill_9_mid_recording_loses_no_acknowledged_audio(
-    server: Server, db: Session
-) -> None:
+def test_kill_9_mid_recording_loses_no_acknowledged_audio(server: Server, db: Session) -> None:
     user = store.create_user(db, email="ada@example.com", password=PASSWORD, name="Ada")
     _, token = store.create_api_token(db, user=user, name="crash test")
     db.commit()
