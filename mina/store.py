@@ -12,7 +12,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import Date as SqlDate
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.orm import Session
@@ -302,6 +313,12 @@ def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
     return meeting.duration_ms
 
 
+def _audio_ms() -> ColumnElement[Any]:
+    """A recording's length in milliseconds, from its durable audio (16-bit samples). In
+    64 bits: bytes * 500 passes 2**31 after 2 min 14 s of audio (PostgreSQL integers)."""
+    return cast(RecordingSession.audio_bytes, BigInteger) * 500 / RecordingSession.sample_rate
+
+
 def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, MeetingStats]:
     """Segment and word counts per meeting, from the session totals (one query)."""
     if not meeting_ids:
@@ -312,7 +329,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
             func.sum(RecordingSession.total_segments),
             func.sum(RecordingSession.total_words),
             func.avg(RecordingSession.average_confidence),
-            func.sum(RecordingSession.audio_bytes * 500 / RecordingSession.sample_rate),
+            func.sum(_audio_ms()),
         )
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
@@ -682,11 +699,6 @@ def list_meetings_between(
             .limit(limit)
         )
     )
-
-
-def _audio_ms() -> ColumnElement[Any]:
-    """A recording's length in milliseconds, from its durable audio (16-bit samples)."""
-    return RecordingSession.audio_bytes * 500 / RecordingSession.sample_rate
 
 
 def total_audio_ms(session: Session, *, workspace_id: int) -> int:
