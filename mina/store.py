@@ -785,41 +785,27 @@ def workspace_analytics(
         started < until,
     )
     finished = RecordingSession.status != SessionStatus.ACTIVE
-    per_meeting = (
-        select(
-            RecordingSession.meeting_id.label("meeting_id"),
-            func.sum(_audio_ms()).label("audio_ms"),
-            func.sum(case((finished, _audio_ms()), else_=0)).label("finished_ms"),
-            func.sum(case((finished, RecordingSession.total_words), else_=0)).label("words"),
-        )
-        .where(RecordingSession.workspace_id == workspace_id)
-        .group_by(RecordingSession.meeting_id)
-        .subquery()
-    )
-    audio = func.coalesce(per_meeting.c.audio_ms, 0)
-    meetings, audio_ms, average_ms, words, finished_ms = session.execute(
-        select(
-            func.count(Meeting.id),
-            func.sum(audio),
-            func.avg(case((audio > 0, audio))),
-            func.sum(func.coalesce(per_meeting.c.words, 0)),
-            func.sum(func.coalesce(per_meeting.c.finished_ms, 0)),
-        )
+    audio = func.coalesce(_audio_ms(), 0)
+    with_sessions = (
+        select()
         .select_from(Meeting)
-        .outerjoin(per_meeting, per_meeting.c.meeting_id == Meeting.id)
-        .where(in_period)
-    ).one()
-    confidence = session.scalar(
-        select(func.avg(RecordingSession.average_confidence))
-        .join(Meeting, Meeting.id == RecordingSession.meeting_id)
-        .where(in_period, RecordingSession.average_confidence.is_not(None))
+        .outerjoin(RecordingSession, RecordingSession.meeting_id == Meeting.id)
     )
+    meetings, audio_ms, with_audio, words, finished_ms, confidence = session.execute(
+        with_sessions.add_columns(
+            func.count(func.distinct(Meeting.id)),
+            func.sum(audio),
+            func.count(func.distinct(case((RecordingSession.audio_bytes > 0, Meeting.id)))),
+            func.sum(case((finished, RecordingSession.total_words), else_=0)),
+            func.sum(case((finished, audio), else_=0)),
+            func.avg(RecordingSession.average_confidence),
+        ).where(in_period)
+    ).one()
+    average_ms = int(audio_ms) // int(with_audio) if with_audio else None
 
     week = _week_start(dialect, started).label("week")
     week_rows = session.execute(
-        select(week, func.count(Meeting.id), func.sum(audio))
-        .select_from(Meeting)
-        .outerjoin(per_meeting, per_meeting.c.meeting_id == Meeting.id)
+        with_sessions.add_columns(week, func.count(func.distinct(Meeting.id)), func.sum(audio))
         .where(in_period)
         .group_by(week)
     )
@@ -833,16 +819,12 @@ def workspace_analytics(
         monday += timedelta(days=7)
 
     weekday = _weekday(dialect, started).label("weekday")
-    weekdays = [0] * 7
-    for day, count in session.execute(
-        select(weekday, func.count(Meeting.id)).where(in_period).group_by(weekday)
+    hour = _hour(dialect, started).label("hour")
+    weekdays, hours = [0] * 7, [0] * 24
+    for day, at, count in session.execute(
+        select(weekday, hour, func.count(Meeting.id)).where(in_period).group_by(weekday, hour)
     ):
         weekdays[(int(day) + 6) % 7] += int(count)  # Sunday 0 -> index 6
-    hour = _hour(dialect, started).label("hour")
-    hours = [0] * 24
-    for at, count in session.execute(
-        select(hour, func.count(Meeting.id)).where(in_period).group_by(hour)
-    ):
         hours[int(at)] += int(count)
 
     talk = func.sum(Segment.end_ms - Segment.start_ms)
@@ -862,7 +844,7 @@ def workspace_analytics(
         until=until,
         meetings=int(meetings or 0),
         audio_ms=int(audio_ms or 0),
-        average_duration_ms=None if average_ms is None else int(average_ms),
+        average_duration_ms=average_ms,
         average_confidence=None if confidence is None else float(confidence),
         words=int(words or 0),
         words_per_minute=round(int(words or 0) / minutes, 1) if minutes > 0 else None,
