@@ -206,3 +206,18 @@ def test_rename_a_speaker_across_the_meeting(
     assert same.status_code == 422
     for bad in ({"to": "X"}, {"from": "Ada"}, {"from": "Ada", "to": "x" * 101}):
         assert user_client.post(url, json=bad, headers=headers).status_code == 422
+
+
+def test_viewers_see_the_edit_too(user_client: TestClient, meeting: Meeting) -> None:
+    segment = _segments(user_client, meeting.id)[0]
+    user_client.patch(
+        f"/api/segments/{segment['id']}",
+        json={"text": "Hello, everyone."},
+        headers=_csrf(user_client),
+    )
+    with user_client.websocket_connect(f"/ws/meetings/{meeting.id}/live") as ws:
+        event = ws.receive_json()
+    assert event["type"] == "transcript" and event["status"] == "completed"
+    first = event["segments"][0]
+    assert first["text"] == "Hello, everyone." and first["edited"] is True
+    assert first["original_text"] == "hello and welcome"
