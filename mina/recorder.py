@@ -47,6 +47,8 @@ def segment_json(segment: Segment) -> dict[str, Any]:
         "confidence": segment.avg_confidence,
         "speaker": segment.speaker,
         "words": segment.words,
+        "edited": segment.edited_text is not None,
+        "original_text": segment.text,
     }
 
 

@@ -8,11 +8,24 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import Date as SqlDate
+from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.orm import Session
 
 from mina import security
@@ -308,6 +321,12 @@ def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
     return meeting.duration_ms
 
 
+def _audio_ms() -> ColumnElement[Any]:
+    """A recording's length in milliseconds, from its durable audio (16-bit samples). In
+    64 bits: bytes * 500 passes 2**31 after 2 min 14 s of audio (PostgreSQL integers)."""
+    return cast(RecordingSession.audio_bytes, BigInteger) * 500 / RecordingSession.sample_rate
+
+
 def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, MeetingStats]:
     """Segment and word counts per meeting, from the session totals (one query)."""
     if not meeting_ids:
@@ -318,10 +337,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
             func.sum(RecordingSession.total_segments),
             func.sum(RecordingSession.total_words),
             func.avg(RecordingSession.average_confidence),
-            # in 64 bits: 32-bit audio_bytes * 500 overflows on PostgreSQL past 2 min 14 s of audio
-            func.sum(
-                cast(RecordingSession.audio_bytes, BigInteger) * 500 / RecordingSession.sample_rate
-            ),
+            func.sum(_audio_ms()),
         )
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
@@ -737,3 +753,272 @@ def fail_job(session: Session, *, job_id: int, error: str) -> None:
     meeting.status = MeetingStatus.FAILED
     meeting.actual_end = now
     meeting.updated_at = now
+
+
+# --- segment edits and speakers ----------------------------------------------------------
+
+
+def get_segment(session: Session, *, workspace_id: int, segment_id: int) -> Segment | None:
+    """A segment of one of this workspace's meetings; another workspace's is None."""
+    return session.scalar(
+        select(Segment)
+        .join(Meeting, Meeting.id == Segment.meeting_id)
+        .where(Segment.id == segment_id, Meeting.workspace_id == workspace_id)
+    )
+
+
+def edit_segment_text(session: Session, *, segment: Segment, text: str) -> Segment:
+    """Store a correction beside what the engine heard (kept in ``text``); the engine's own
+    words again remove the edit."""
+    text = " ".join(text.split())
+    if not text:
+        raise StoreError("empty_text", "A segment needs some text.")
+    if text == segment.text:
+        segment.edited_text = None
+        segment.edited_at = None
+    else:
+        segment.edited_text = text
+        segment.edited_at = utcnow()
+    session.flush()
+    return segment
+
+
+def set_segment_speaker(session: Session, *, segment: Segment, speaker: str | None) -> Segment:
+    """Label (or, with None or blank, unlabel) who spoke a segment."""
+    segment.speaker = (speaker or "").strip()[:100] or None
+    session.flush()
+    return segment
+
+
+def rename_speaker(session: Session, *, meeting_id: int, old: str | None, new: str | None) -> int:
+    """Relabel every segment of a meeting spoken by ``old`` (None: the unlabelled ones) as
+    ``new`` (None or blank: unlabelled); returns how many segments changed."""
+    target = (new or "").strip()[:100] or None
+    match = Segment.speaker.is_(None) if old is None else Segment.speaker == old
+    result = session.execute(
+        update(Segment)
+        .where(Segment.meeting_id == meeting_id, match)
+        .values(speaker=target)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SpeakerTalk:
+    """How long one speaker (None: segments without a label) talked, and in how many segments."""
+
+    speaker: str | None
+    talk_ms: int
+    segments: int
+
+
+def _speaker_talk(rows: Any) -> list[SpeakerTalk]:
+    return [SpeakerTalk(speaker, int(talk or 0), int(count)) for speaker, talk, count in rows]
+
+
+def list_meeting_speakers(session: Session, *, meeting_id: int) -> list[SpeakerTalk]:
+    """The speakers of a meeting, the most talkative first."""
+    talk = func.sum(Segment.end_ms - Segment.start_ms)
+    return _speaker_talk(
+        session.execute(
+            select(Segment.speaker, talk, func.count(Segment.id))
+            .where(Segment.meeting_id == meeting_id)
+            .group_by(Segment.speaker)
+            .order_by(talk.desc(), Segment.speaker)
+        )
+    )
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+def list_live_meetings(session: Session, *, workspace_id: int, limit: int = 20) -> list[Meeting]:
+    """Meetings being recorded right now, the latest started first."""
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(Meeting.workspace_id == workspace_id, Meeting.status == MeetingStatus.LIVE)
+            .order_by(Meeting.actual_start.desc(), Meeting.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def list_meetings_between(
+    session: Session, *, workspace_id: int, start: datetime, end: datetime, limit: int = 50
+) -> list[Meeting]:
+    """Meetings that started (or, not started yet, were created) in [start, end), in order."""
+    started = func.coalesce(Meeting.actual_start, Meeting.created_at)
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.workspace_id == workspace_id,
+                or_(
+                    and_(Meeting.actual_start >= start, Meeting.actual_start < end),
+                    and_(
+                        Meeting.actual_start.is_(None),
+                        Meeting.created_at >= start,
+                        Meeting.created_at < end,
+                    ),
+                ),
+            )
+            .order_by(started, Meeting.id)
+            .limit(limit)
+        )
+    )
+
+
+def total_audio_ms(session: Session, *, workspace_id: int) -> int:
+    """Milliseconds of audio recorded in the workspace, every recording together."""
+    total = session.scalar(
+        select(func.sum(_audio_ms())).where(RecordingSession.workspace_id == workspace_id)
+    )
+    return int(total or 0)
+
+
+# --- analytics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekTotals:
+    week_start: date  # a Monday (UTC)
+    meetings: int
+    audio_ms: int
+
+
+@dataclass(frozen=True)
+class Analytics:
+    """A workspace's meetings that started in [since, until): what the analytics page shows.
+
+    Times are UTC; ``weekdays`` counts meetings Monday first, ``hours`` by hour of day."""
+
+    since: datetime
+    until: datetime
+    meetings: int
+    audio_ms: int
+    average_duration_ms: int | None
+    average_confidence: float | None
+    words: int
+    words_per_minute: float | None
+    weeks: list[WeekTotals]
+    speakers: list[SpeakerTalk]
+    weekdays: list[int]
+    hours: list[int]
+
+
+def _week_start(dialect: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        # the next Sunday (or the day itself), six days back: the week's Monday
+        return func.date(value, "weekday 0", "-6 days")
+    return cast(func.date_trunc("week", func.timezone("UTC", value)), SqlDate)
+
+
+def _weekday(dialect: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """0 = Sunday ... 6 = Saturday, on both databases."""
+    if dialect == "sqlite":
+        return cast(func.strftime("%w", value), SqlInteger)
+    return cast(func.extract("dow", func.timezone("UTC", value)), SqlInteger)
+
+
+def _hour(dialect: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return cast(func.strftime("%H", value), SqlInteger)
+    return cast(func.extract("hour", func.timezone("UTC", value)), SqlInteger)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def workspace_analytics(
+    session: Session, *, workspace_id: int, since: datetime, until: datetime
+) -> Analytics:
+    """Totals, weekly series, talk time per speaker and busiest weekdays and hours, each one
+    aggregate query (recording totals for durations and words, segments only for speakers)."""
+    dialect = session.get_bind().dialect.name
+    started = func.coalesce(Meeting.actual_start, Meeting.created_at)
+    in_period = and_(
+        Meeting.workspace_id == workspace_id,
+        Meeting.status != MeetingStatus.SCHEDULED,
+        started >= since,
+        started < until,
+    )
+    finished = RecordingSession.status != SessionStatus.ACTIVE
+    audio = func.coalesce(_audio_ms(), 0)
+    with_sessions = (
+        select()
+        .select_from(Meeting)
+        .outerjoin(RecordingSession, RecordingSession.meeting_id == Meeting.id)
+    )
+    meetings, audio_ms, with_audio, words, finished_ms, confidence = session.execute(
+        with_sessions.add_columns(
+            func.count(func.distinct(Meeting.id)),
+            func.sum(audio),
+            func.count(func.distinct(case((RecordingSession.audio_bytes > 0, Meeting.id)))),
+            func.sum(case((finished, RecordingSession.total_words), else_=0)),
+            func.sum(case((finished, audio), else_=0)),
+            func.avg(RecordingSession.average_confidence),
+        ).where(in_period)
+    ).one()
+    average_ms = int(audio_ms) // int(with_audio) if with_audio else None
+
+    week = _week_start(dialect, started).label("week")
+    week_rows = session.execute(
+        with_sessions.add_columns(week, func.count(func.distinct(Meeting.id)), func.sum(audio))
+        .where(in_period)
+        .group_by(week)
+    )
+    by_week = {_as_date(w): (int(n), int(ms or 0)) for w, n, ms in week_rows}
+    weeks: list[WeekTotals] = []
+    monday = monday_of(since.date())
+    last = monday_of((until - timedelta(microseconds=1)).date())
+    while monday <= last:
+        count, ms = by_week.get(monday, (0, 0))
+        weeks.append(WeekTotals(monday, count, ms))
+        monday += timedelta(days=7)
+
+    weekday = _weekday(dialect, started).label("weekday")
+    hour = _hour(dialect, started).label("hour")
+    weekdays, hours = [0] * 7, [0] * 24
+    for day, at, count in session.execute(
+        select(weekday, hour, func.count(Meeting.id)).where(in_period).group_by(weekday, hour)
+    ):
+        weekdays[(int(day) + 6) % 7] += int(count)  # Sunday 0 -> index 6
+        hours[int(at)] += int(count)
+
+    talk = func.sum(Segment.end_ms - Segment.start_ms)
+    speakers = _speaker_talk(
+        session.execute(
+            select(Segment.speaker, talk, func.count(Segment.id))
+            .join(Meeting, Meeting.id == Segment.meeting_id)
+            .where(in_period)
+            .group_by(Segment.speaker)
+            .order_by(talk.desc(), Segment.speaker)
+            .limit(20)
+        )
+    )
+    minutes = int(finished_ms or 0) / 60_000
+    return Analytics(
+        since=since,
+        until=until,
+        meetings=int(meetings or 0),
+        audio_ms=int(audio_ms or 0),
+        average_duration_ms=average_ms,
+        average_confidence=None if confidence is None else float(confidence),
+        words=int(words or 0),
+        words_per_minute=round(int(words or 0) / minutes, 1) if minutes > 0 else None,
+        weeks=weeks,
+        speakers=speakers,
+        weekdays=weekdays,
+        hours=hours,
+    )

@@ -102,8 +102,7 @@ def main() -> None:
                     engine.transcribe(joined[offset : offset + size])
                     times.append(time.perf_counter() - start)
             _out(
-                f"| {length} s | {statistics.median(times):.2f} | {max(times):.2f} | "
-                f"{len(times)} |"
+                f"| {length} s | {statistics.median(times):.2f} | {max(times):.2f} | {len(times)} |"
             )
 
     _out("\n## two streams at once (10 s buffers, 8 calls each)")

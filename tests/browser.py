@@ -100,13 +100,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def run_mina(data_dir: Path, log_path: Path) -> Iterator[str]:
-    """``mina serve`` as a real process on an empty data directory, with the default engine
-    (whisper tiny.en, silero VAD) and SQLite, as `make run` does; yields its base URL. Its log
-    goes to a file (a pipe nobody reads would fill up and stall it) and must hold no traceback."""
+def run_mina(
+    data_dir: Path, log_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``mina serve`` as a real process on a data directory, with the default engine (whisper
+    tiny.en, silero VAD) and SQLite, as `make run` does, unless ``settings`` (``MINA_*``
+    variables) say otherwise; yields its base URL. Its log goes to a file (a pipe nobody reads
+    would fill up and stall it) and must hold no traceback."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MINA_")}
-    env.update({"MINA_DATA_DIR": str(data_dir), "MINA_LOG_LEVEL": "INFO"})
+    env.update({"MINA_DATA_DIR": str(data_dir), "MINA_LOG_LEVEL": "INFO", **(settings or {})})
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "mina", "serve", "--port", str(port)],

@@ -183,7 +183,8 @@ def test_record_a_meeting_then_find_it_everywhere(
         assert abs(played_s - live["captured"] / BYTES_PER_SECOND) < 0.05, played_s
 
         page.goto(f"{base_url}/dashboard")
-        row = page.locator(".meeting-row", has_text="Browser check")
+        recent = page.get_by_role("region", name="Recent meetings")
+        row = recent.locator(".meeting-row", has_text="Browser check")
         expect(row).to_have_count(1)
         expect(row.locator(".badge")).to_have_text("Completed")
         expect(row.get_by_role("link")).to_have_attribute(

@@ -25,7 +25,17 @@ from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
 from mina.streaming import StreamConfig
-from mina.web import api, auth, exports_api, meetings_api, pages, uploads_api, ws
+from mina.web import (
+    analytics_api,
+    api,
+    auth,
+    exports_api,
+    meetings_api,
+    pages,
+    segments_api,
+    uploads_api,
+    ws,
+)
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
 from mina.web.rendering import create_templates
@@ -187,6 +197,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meetings_api.router)
     app.include_router(uploads_api.router)
     app.include_router(exports_api.router)
+    app.include_router(segments_api.router)
+    app.include_router(analytics_api.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

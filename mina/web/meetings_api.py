@@ -65,12 +65,15 @@ class WordOut(BaseModel):
 class SegmentOut(BaseModel):
     id: int
     seq: int
-    text: str
+    text: str = Field(description="What people see: the edited text when there is an edit")
     start_ms: int
     end_ms: int
     confidence: float | None
     speaker: str | None
     words: list[WordOut]
+    edited: bool = False
+    original_text: str = Field(description="What the speech engine heard, kept after edits")
+    edited_at: datetime | None = None
 
 
 class Transcript(BaseModel):
@@ -105,6 +108,9 @@ def segment_out(segment: Segment) -> SegmentOut:
         confidence=segment.avg_confidence,
         speaker=segment.speaker,
         words=[WordOut(**w) for w in segment.words],
+        edited=segment.edited_text is not None,
+        original_text=segment.text,
+        edited_at=segment.edited_at,
     )
 
 

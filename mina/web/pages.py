@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mina import store
-from mina.models import Meeting, utcnow
+from mina.models import Meeting, MeetingStatus, utcnow
+from mina.web.analytics_api import DEFAULT_DAYS, MAX_DAYS, load_analytics
 from mina.web.deps import Db, PagePrincipal, check_csrf
 from mina.web.errors import NotFound
 from mina.web.rendering import flash, render
@@ -20,14 +21,22 @@ router = APIRouter(include_in_schema=False)
 @router.get("/dashboard")
 def dashboard(request: Request, db: Db, principal: PagePrincipal) -> Response:
     workspace_id = principal.workspace.id
+    now = utcnow()
+    today = datetime.combine(now.date(), time(), tzinfo=UTC)
+    monday = today - timedelta(days=today.weekday())
+    live = store.list_live_meetings(db, workspace_id=workspace_id)
+    todays = store.list_meetings_between(
+        db, workspace_id=workspace_id, start=today, end=today + timedelta(days=1)
+    )
     recent = store.list_recent_meetings(db, workspace_id=workspace_id, limit=5)
     context = {
+        "live": live,
+        "today": todays,
         "recent": recent,
-        "durations": _durations(db, recent),
+        "durations": _durations(db, [*live, *todays, *recent]),
         "total": store.count_meetings(db, workspace_id=workspace_id),
-        "this_week": store.count_meetings(
-            db, workspace_id=workspace_id, since=utcnow() - timedelta(days=7)
-        ),
+        "this_week": store.count_meetings(db, workspace_id=workspace_id, since=monday),
+        "audio_ms": store.total_audio_ms(db, workspace_id=workspace_id),
     }
     return render(request, "dashboard.html", context, principal=principal)
 
@@ -60,6 +69,8 @@ def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int)
         "recovered": any(r.recovered for r in recordings),
         "words": sum(len(s.display_text.split()) for s in segments) or stats.word_count,
         "duration_ms": store.meeting_duration_ms(found, stats),
+        "speakers": store.list_meeting_speakers(db, meeting_id=found.id),
+        "is_live": found.status is MeetingStatus.LIVE,
     }
     return render(request, "meeting.html", context, principal=principal)
 
@@ -76,10 +87,21 @@ def upload(request: Request, principal: PagePrincipal) -> Response:
     return render(request, "upload.html", context, principal=principal)
 
 
+PERIODS = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year"), (3650, "10 years")]
+
+
 @router.get("/analytics")
-def analytics(request: Request, db: Db, principal: PagePrincipal) -> Response:
-    total = store.count_meetings(db, workspace_id=principal.workspace.id)
-    return render(request, "analytics.html", {"total": total}, principal=principal)
+def analytics(request: Request, db: Db, principal: PagePrincipal, days: str = "") -> Response:
+    period = int(days) if days.isdigit() and 1 <= int(days) <= MAX_DAYS else DEFAULT_DAYS
+    data = load_analytics(db, principal, period)
+    context = {
+        "data": data,
+        "chart_data": data.model_dump(mode="json"),
+        "days": period,
+        "periods": PERIODS,
+        "total": store.count_meetings(db, workspace_id=principal.workspace.id),
+    }
+    return render(request, "analytics.html", context, principal=principal)
 
 
 @router.get("/settings")

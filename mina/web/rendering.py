@@ -26,6 +26,29 @@ def format_duration(ms: int | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def format_hours(ms: int | None) -> str:
+    """Recorded time at a glance: ``0 h``, ``< 1 min``, ``42 min``, ``3.5 h``."""
+    if not ms:
+        return "0 h"
+    if ms < 60_000:
+        return "< 1 min"
+    if ms < 3_600_000:
+        return f"{ms // 60_000} min"
+    return f"{ms / 3_600_000:.1f} h"
+
+
+def format_clock(ms: int | None) -> str:
+    """A transcript timestamp: ``mm:ss``, or ``h:mm:ss`` past the hour."""
+    seconds = max(0, (ms or 0) // 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def format_time(value: datetime | None) -> str:
+    return "–" if value is None else value.strftime("%H:%M")
+
+
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return "–"
@@ -36,6 +59,9 @@ def create_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     templates.env.filters["duration"] = format_duration
     templates.env.filters["datetime"] = format_datetime
+    templates.env.filters["hours"] = format_hours
+    templates.env.filters["clock"] = format_clock
+    templates.env.filters["time"] = format_time
     templates.env.globals["version"] = __version__
     templates.env.globals["export_formats"] = exporters.list_formats
     return templates

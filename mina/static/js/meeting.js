@@ -1,61 +1,520 @@
-// Meeting page: click a timestamp to play from there; follow a live meeting over its WebSocket.
-const list = document.getElementById("transcript");
-const audio = document.getElementById("meeting-audio");
-const interim = document.getElementById("interim");
+// The meeting page. Playback synced with the transcript (click a segment to play from it; the
+// playing segment is highlighted and followed; ?t=MS opens the page at that moment), search
+// within the transcript, inline edits of a segment's text and speaker, speaker renames, the
+// title edited in place, delete with a confirmation, and, while the meeting is being recorded,
+// the live transcript over /ws/meetings/{id}/live until it ends (then the finished view loads).
 
-function formatMs(ms) {
-  const total = Math.floor(ms / 1000);
-  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
-  const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(s).padStart(2, "0");
-  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+import { createSegmentRow, fillSegmentRow } from "/static/js/segment-row.js";
+import { formatDuration } from "/static/js/live/text.js";
+
+const $ = (id) => document.getElementById(id);
+const app = $("meeting-app");
+const meetingId = app.dataset.meetingId;
+const live = app.dataset.live === "true";
+const list = $("transcript");
+const audio = $("meeting-audio");
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+const rowOptions = { seekable: Boolean(audio), editable: !live };
+
+const rows = () => [...list.querySelectorAll("li.segment")];
+
+// Cookie-authenticated writes carry the page's CSRF token in a header.
+async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(data?.error?.message || `The server answered ${response.status}.`);
+  return data;
+}
+
+function showError(el, message) {
+  el.textContent = message || "";
+  el.hidden = !message;
+}
+
+function scrollToRow(row, smooth) {
+  row.scrollIntoView({ block: "center", behavior: smooth && !reducedMotion ? "smooth" : "auto" });
+}
+
+// --- playback --------------------------------------------------------------------------------
+
+let playing = null;
+let userScrolledAt = 0;
+
+// The segment being said at `ms`: the last one that starts at or before it.
+function rowAt(ms) {
+  let found = null;
+  for (const row of rows()) {
+    if (Number(row.dataset.startMs) <= ms) found = row;
+    else break;
+  }
+  return found;
+}
+
+function markPlaying(row, follow) {
+  if (row === playing) return;
+  if (playing) {
+    playing.classList.remove("is-playing");
+    playing.removeAttribute("aria-current");
+  }
+  playing = row;
+  if (!row) return;
+  row.classList.add("is-playing");
+  row.setAttribute("aria-current", "true");
+  // follow the audio, unless the reader just scrolled away to read something else
+  if (follow && Date.now() - userScrolledAt > 4000) scrollToRow(row, true);
+}
+
+function seek(ms, play) {
+  if (!audio) return;
+  const go = () => {
+    audio.currentTime = ms / 1000;
+    if (play) audio.play().catch(() => {});
+  };
+  if (audio.readyState >= 1) go();
+  else audio.addEventListener("loadedmetadata", go, { once: true });
+}
+
+if (audio) {
+  const sync = () => markPlaying(rowAt(audio.currentTime * 1000), !audio.paused);
+  audio.addEventListener("timeupdate", sync);
+  audio.addEventListener("seeked", sync);
+  for (const kind of ["wheel", "touchmove"]) {
+    window.addEventListener(kind, () => { userScrolledAt = Date.now(); }, { passive: true });
+  }
 }
 
 list.addEventListener("click", (event) => {
-  const button = event.target.closest(".ts");
-  if (!button || !audio) return;
-  const item = button.closest(".segment");
-  audio.currentTime = Number(item.dataset.startMs) / 1000;
-  audio.play().catch(() => {});
+  const row = event.target.closest("li.segment");
+  if (!row || row.classList.contains("is-editing")) return;
+  if (event.target.closest(".seg-edit")) {
+    startEdit(row);
+    return;
+  }
+  if (!audio) return;
+  // a reader selecting words to copy is not asking to play
+  if (!event.target.closest(".ts") && String(window.getSelection() || "").trim()) return;
+  markPlaying(row, false);
+  seek(Number(row.dataset.startMs), true);
 });
+
+// ?t=MS (links from search results): open at that moment.
+const params = new URLSearchParams(location.search);
+if (params.has("t") && !live) {
+  const ms = Number(params.get("t"));
+  if (Number.isFinite(ms) && ms >= 0) {
+    const row = rowAt(ms) || rows()[0];
+    if (row) {
+      row.classList.add("is-target");
+      markPlaying(row, false);
+      scrollToRow(row, false);
+    }
+    seek(ms, false);
+  }
+}
+
+// --- search within the transcript ------------------------------------------------------------
+
+const find = { input: $("find-input"), count: $("find-count"), prev: $("find-prev"), next: $("find-next"), hits: [], at: -1, timer: 0 };
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function highlight(row, pattern) {
+  const p = row.querySelector(".segment-text");
+  if (!p) return;
+  const text = p.textContent;
+  if (!pattern) {
+    p.textContent = text;
+    return;
+  }
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    if (match.index > last) parts.push(document.createTextNode(text.slice(last, match.index)));
+    const mark = document.createElement("mark");
+    mark.className = "find-hit";
+    mark.textContent = match[0];
+    parts.push(mark);
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push(document.createTextNode(text.slice(last)));
+  p.replaceChildren(...parts);
+}
+
+function runSearch(keepPosition = false) {
+  if (!find.input) return;
+  const query = find.input.value.trim();
+  const pattern = query ? new RegExp(escapeRegExp(query), "giu") : null;
+  rows().forEach((row) => highlight(row, pattern));
+  find.hits = [...list.querySelectorAll("mark.find-hit")];
+  const previous = find.at;
+  find.at = -1;
+  find.prev.disabled = find.next.disabled = find.hits.length === 0;
+  if (!query) {
+    find.count.textContent = "";
+  } else if (!find.hits.length) {
+    find.count.textContent = "No matches";
+  } else {
+    goTo(keepPosition ? Math.min(Math.max(previous, 0), find.hits.length - 1) : 0, !keepPosition);
+  }
+}
+
+function goTo(index, scroll = true) {
+  if (!find.hits.length) return;
+  find.hits[find.at]?.classList.remove("is-current");
+  find.at = (index + find.hits.length) % find.hits.length;
+  const hit = find.hits[find.at];
+  hit.classList.add("is-current");
+  find.count.textContent = `${find.at + 1} of ${find.hits.length}`;
+  if (scroll) hit.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
+}
+
+if (find.input) {
+  $("find").addEventListener("submit", (event) => event.preventDefault());
+  find.input.addEventListener("input", () => {
+    clearTimeout(find.timer);
+    find.timer = setTimeout(() => runSearch(), 120);
+  });
+  find.input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      clearTimeout(find.timer);
+      if (find.at < 0) runSearch();
+      else goTo(find.at + (event.shiftKey ? -1 : 1));
+    } else if (event.key === "Escape" && find.input.value) {
+      event.preventDefault();
+      find.input.value = "";
+      runSearch();
+    }
+  });
+  find.prev.addEventListener("click", () => goTo(find.at - 1));
+  find.next.addEventListener("click", () => goTo(find.at + 1));
+}
+
+// --- edits -----------------------------------------------------------------------------------
+
+function segmentOf(row) {
+  const tag = row.querySelector(".edited-tag");
+  return {
+    id: Number(row.dataset.segmentId),
+    seq: Number(row.dataset.seq),
+    start_ms: Number(row.dataset.startMs),
+    end_ms: Number(row.dataset.endMs),
+    speaker: row.dataset.speaker || null,
+    text: row.querySelector(".segment-text").textContent,
+    edited: Boolean(tag),
+    original_text: tag ? tag.title.replace(/^Heard as: /, "") : null,
+  };
+}
+
+// What the page shows beside the transcript follows every change: words, speakers, search.
+function refresh() {
+  let words = 0;
+  for (const row of rows()) words += row.querySelector(".segment-text").textContent.split(/\s+/).filter(Boolean).length;
+  $("meeting-words").textContent = words.toLocaleString();
+  renderSpeakers();
+  if (find.input?.value.trim()) runSearch(true);
+}
+
+function cancelEdit(row) {
+  row.querySelector(".seg-form")?.remove();
+  row.classList.remove("is-editing");
+  row.querySelector(".segment-body").hidden = false;
+  const button = row.querySelector(".seg-edit");
+  button.hidden = false;
+  button.focus();
+}
+
+function startEdit(row) {
+  for (const other of list.querySelectorAll("li.is-editing")) cancelEdit(other);
+  const seg = segmentOf(row);
+  row.classList.add("is-editing");
+  const form = document.createElement("form");
+  form.className = "seg-form";
+  form.noValidate = true;
+  const textId = `seg-text-${seg.id}`;
+  const speakerId = `seg-speaker-${seg.id}`;
+  form.innerHTML = `
+    <label for="${textId}">Text</label>
+    <textarea id="${textId}" name="text" rows="3" maxlength="10000"></textarea>
+    <label for="${speakerId}">Speaker</label>
+    <input id="${speakerId}" name="speaker" type="text" maxlength="100" list="speaker-names" placeholder="No speaker label" autocomplete="off">
+    <p class="inline-error" role="alert" hidden></p>
+    <div class="seg-form-actions">
+      <button type="submit" class="btn btn-primary btn-sm">Save</button>
+      <button type="button" class="btn btn-sm" data-cancel>Cancel</button>
+      <span class="muted small seg-form-hint">Ctrl+Enter saves · Esc cancels</span>
+    </div>`;
+  const textarea = form.querySelector("textarea");
+  const speaker = form.querySelector("input");
+  const error = form.querySelector(".inline-error");
+  textarea.value = seg.text;
+  speaker.value = seg.speaker || "";
+  if (seg.edited) textarea.title = `Heard as: ${seg.original_text}`;
+  row.querySelector(".segment-body").hidden = true;
+  row.querySelector(".seg-edit").hidden = true;
+  row.querySelector(".segment-body").after(form);
+  textarea.focus();
+  textarea.setSelectionRange(textarea.value.length, textarea.value.length);
+
+  form.querySelector("[data-cancel]").addEventListener("click", () => cancelEdit(row));
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      cancelEdit(row);
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = textarea.value.trim();
+    const label = speaker.value.trim();
+    if (!text) {
+      showError(error, "A segment needs some text.");
+      textarea.focus();
+      return;
+    }
+    const patch = {};
+    if (text !== seg.text) patch.text = text;
+    if (label !== (seg.speaker || "")) patch.speaker = label || null;
+    if (!Object.keys(patch).length) {
+      cancelEdit(row);
+      return;
+    }
+    form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    try {
+      const saved = await api("PATCH", `/api/segments/${seg.id}`, patch);
+      row.classList.remove("is-editing");
+      fillSegmentRow(row, saved, rowOptions);
+      refresh();
+      row.querySelector(".seg-edit").focus();
+    } catch (err) {
+      form.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+      showError(error, `Not saved: ${err.message}`);
+    }
+  });
+}
+
+// --- speakers --------------------------------------------------------------------------------
+
+const speakerList = $("speaker-list");
+
+function renderSpeakers() {
+  if (!speakerList) return;
+  const talk = new Map();
+  for (const row of rows()) {
+    const name = row.dataset.speaker || "";
+    const entry = talk.get(name) || { name, segments: 0, ms: 0 };
+    entry.segments += 1;
+    entry.ms += Math.max(0, Number(row.dataset.endMs) - Number(row.dataset.startMs));
+    talk.set(name, entry);
+  }
+  const entries = [...talk.values()].sort((a, b) => b.ms - a.ms || a.name.localeCompare(b.name));
+  speakerList.replaceChildren(...entries.map(speakerItem));
+  let names = $("speaker-names");
+  if (!names) {
+    names = document.createElement("datalist");
+    names.id = "speaker-names";
+    document.body.append(names);
+  }
+  names.replaceChildren(...entries.filter((e) => e.name).map((e) => new Option(e.name)));
+}
+
+function speakerItem({ name, segments, ms }) {
+  const item = document.createElement("li");
+  item.className = "speaker-item";
+  item.dataset.speaker = name;
+  const line = document.createElement("div");
+  line.className = "speaker-line";
+  const label = document.createElement("span");
+  label.className = name ? "speaker-name" : "speaker-name speaker-none";
+  label.textContent = name || "No speaker label";
+  const facts = document.createElement("span");
+  facts.className = "muted small";
+  facts.textContent = `${segments} segment${segments === 1 ? "" : "s"} \u00B7 ${formatDuration(ms)}`;
+  line.append(label, facts);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "btn btn-sm speaker-rename";
+  button.textContent = name ? "Rename" : "Name";
+  button.setAttribute("aria-label", name ? `Rename ${name}` : "Name the unlabelled segments");
+  item.append(line, button);
+  return item;
+}
+
+function startRename(item) {
+  if (item.querySelector("form")) return;
+  const from = item.dataset.speaker;
+  const form = document.createElement("form");
+  form.className = "rename-form";
+  const id = `rename-${Math.random().toString(36).slice(2)}`;
+  form.innerHTML = `
+    <label class="sr-only" for="${id}"></label>
+    <input id="${id}" type="text" maxlength="100" autocomplete="off" placeholder="New name">
+    <button type="submit" class="btn btn-primary btn-sm">Save</button>
+    <button type="button" class="btn btn-sm" data-cancel>Cancel</button>
+    <p class="inline-error" role="alert" hidden></p>`;
+  form.querySelector("label").textContent = from ? `New name for ${from}` : "Name for the unlabelled segments";
+  const input = form.querySelector("input");
+  const error = form.querySelector(".inline-error");
+  input.value = from;
+  item.append(form);
+  item.querySelector(".speaker-rename").hidden = true;
+  input.focus();
+  input.select();
+  const close = () => {
+    form.remove();
+    const button = item.querySelector(".speaker-rename");
+    button.hidden = false;
+    button.focus();
+  };
+  form.querySelector("[data-cancel]").addEventListener("click", close);
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      close();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const to = input.value.trim();
+    if (to === from) {
+      close();
+      return;
+    }
+    try {
+      await api("POST", `/api/meetings/${meetingId}/speakers`, { from: from || null, to: to || null });
+      await reloadTranscript();
+      speakerList.querySelector(`.speaker-item[data-speaker="${CSS.escape(to)}"] .speaker-rename`)?.focus();
+    } catch (err) {
+      showError(error, `Not renamed: ${err.message}`);
+    }
+  });
+}
+
+speakerList?.addEventListener("click", (event) => {
+  const button = event.target.closest(".speaker-rename");
+  if (button) startRename(button.closest(".speaker-item"));
+});
+
+// The stored transcript, drawn again into the rows it already has (a rename touches many).
+async function reloadTranscript() {
+  const response = await fetch(`/api/meetings/${meetingId}/transcript`, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+  const { segments } = await response.json();
+  const byId = new Map(rows().map((row) => [row.dataset.segmentId, row]));
+  for (const seg of segments) {
+    const row = byId.get(String(seg.id));
+    if (row && !row.classList.contains("is-editing")) fillSegmentRow(row, seg, rowOptions);
+  }
+  refresh();
+}
+
+// --- title -----------------------------------------------------------------------------------
+
+const titleView = $("title-view");
+const titleForm = $("title-form");
+const titleInput = $("title-input");
+const titleError = $("title-error");
+
+function closeTitle() {
+  titleForm.hidden = true;
+  titleView.hidden = false;
+  showError(titleError, "");
+  $("title-edit").focus();
+}
+
+$("title-edit").addEventListener("click", () => {
+  titleInput.value = $("meeting-title").textContent;
+  titleView.hidden = true;
+  titleForm.hidden = false;
+  titleInput.focus();
+  titleInput.select();
+});
+$("title-cancel").addEventListener("click", closeTitle);
+titleForm.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    closeTitle();
+  }
+});
+titleForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const title = titleInput.value.trim();
+  if (!title) {
+    showError(titleError, "A meeting needs a title.");
+    return;
+  }
+  try {
+    const meeting = await api("PATCH", `/api/meetings/${meetingId}`, { title });
+    $("meeting-title").textContent = meeting.title;
+    const deleteTitle = $("delete-title");
+    if (deleteTitle) deleteTitle.textContent = meeting.title;
+    document.title = `${meeting.title} \u00B7 Mina`;
+    closeTitle();
+  } catch (err) {
+    showError(titleError, `Not renamed: ${err.message}`);
+  }
+});
+
+// --- delete ----------------------------------------------------------------------------------
+
+const dialog = $("delete-dialog");
+$("delete-open")?.addEventListener("click", () => {
+  showError($("delete-error"), "");
+  dialog.showModal();
+});
+$("delete-confirm").addEventListener("click", async () => {
+  const button = $("delete-confirm");
+  button.disabled = true;
+  try {
+    await api("DELETE", `/api/meetings/${meetingId}`);
+    location.assign("/dashboard/meetings");
+  } catch (err) {
+    button.disabled = false;
+    showError($("delete-error"), `Not deleted: ${err.message}`);
+  }
+});
+
+// --- live ------------------------------------------------------------------------------------
 
 function appendSegment(segment) {
   if (list.querySelector(`[data-segment-id="${segment.id}"]`)) return;
-  document.getElementById("transcript-empty")?.remove();
-  const item = document.createElement("li");
-  item.className = "segment";
-  item.dataset.segmentId = segment.id;
-  item.dataset.startMs = segment.start_ms;
-  const ts = document.createElement("button");
-  ts.type = "button";
-  ts.className = "ts";
-  ts.textContent = formatMs(segment.start_ms);
-  ts.setAttribute("aria-label", `Play from ${formatMs(segment.start_ms)}`);
-  const body = document.createElement("div");
-  body.className = "segment-body";
-  if (segment.speaker) {
-    const speaker = document.createElement("span");
-    speaker.className = "speaker";
-    speaker.textContent = segment.speaker;
-    body.append(speaker);
-  }
-  const text = document.createElement("p");
-  text.textContent = segment.text;
-  body.append(text);
-  item.append(ts, body);
-  list.append(item);
+  $("transcript-empty")?.remove();
+  list.append(createSegmentRow(segment, rowOptions));
+  $("meeting-words").textContent = rows()
+    .reduce((n, row) => n + row.querySelector(".segment-text").textContent.split(/\s+/).filter(Boolean).length, 0)
+    .toLocaleString();
 }
 
 function follow() {
-  const id = list.dataset.meetingId;
+  const interim = $("interim");
+  const state = $("follow-state");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/meetings/${id}/live`);
-  const state = document.getElementById("follow-state");
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/meetings/${meetingId}/live`);
+  let ended = false;
+  const finished = () => {
+    ended = true;
+    interim.hidden = true;
+    if (state) state.textContent = "Recording ended: loading the finished meeting\u2026";
+    setTimeout(() => location.reload(), 1200);
+  };
+  socket.addEventListener("open", () => { if (state) state.textContent = "Following live"; });
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
     if (event.type === "transcript") {
       event.segments.forEach(appendSegment);
-      // the recording ended while we were away: show the completed meeting
-      if (event.status !== "live") finished();
+      if (event.status !== "live") finished(); // it ended while we were connecting
     } else if (event.type === "final") {
       appendSegment(event.segment);
     } else if (event.type === "interim") {
@@ -65,18 +524,11 @@ function follow() {
       finished();
     }
   });
-  function finished() {
-    interim.hidden = true;
-    if (state) state.textContent = "Recording ended";
-    setTimeout(() => location.reload(), 1500);
-  }
   socket.addEventListener("close", () => {
-    if (state && state.textContent === "Following live") {
-      state.textContent = "Reconnecting…";
-      setTimeout(follow, 2000);
-    }
+    if (ended) return;
+    if (state) state.textContent = "Reconnecting\u2026";
+    setTimeout(follow, 2000);
   });
-  socket.addEventListener("open", () => { if (state) state.textContent = "Following live"; });
 }
 
-if (list.dataset.live === "true") follow();
+if (live) follow();

@@ -2,6 +2,7 @@
 // the interim line (confirmed words, then provisional ones in grey italics), kept scrolled to
 // the end unless the reader has scrolled up (then a "Jump to latest" button shows).
 
+import { fillSegmentRow } from "../segment-row.js";
 import { dropLeadingWords, formatClock, plural } from "./text.js";
 
 export class TranscriptView {
@@ -76,7 +77,6 @@ export class TranscriptView {
       this.fillSegment(item, seg);
     } else {
       item = document.createElement("li");
-      item.className = "live-seg";
       this.fillSegment(item, seg);
       // Keep seq order even if a segment arrives late.
       let before = null;
@@ -93,25 +93,7 @@ export class TranscriptView {
   }
 
   fillSegment(item, seg) {
-    item.dataset.segmentId = seg.id;
-    item.dataset.seq = seg.seq;
-    item.dataset.startMs = seg.start_ms;
-    const time = document.createElement("span");
-    time.className = "live-seg-time";
-    time.textContent = formatClock(seg.start_ms);
-    const body = document.createElement("div");
-    body.className = "live-seg-body";
-    if (seg.speaker) {
-      const speaker = document.createElement("span");
-      speaker.className = "live-seg-speaker";
-      speaker.textContent = seg.speaker;
-      body.append(speaker);
-    }
-    const text = document.createElement("p");
-    text.className = "live-seg-text";
-    text.textContent = seg.text;
-    body.append(text);
-    item.replaceChildren(time, body);
+    fillSegmentRow(item, seg);
   }
 
   // A final segment replaces the interim words it covers.

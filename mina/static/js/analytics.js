@@ -1,0 +1,78 @@
+// Analytics charts (Chart.js, vendored in /static/vendor/chartjs). The numbers come from the
+// page (the same as GET /api/analytics); each chart has a table beside it for screen readers.
+
+const data = JSON.parse(document.getElementById("analytics-data").textContent);
+const css = getComputedStyle(document.documentElement);
+const color = (name) => css.getPropertyValue(name).trim();
+const primary = color("--primary");
+const accent = color("--warn");
+const muted = color("--muted");
+const grid = color("--border");
+const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+const Chart = window.Chart;
+Chart.defaults.color = muted;
+Chart.defaults.borderColor = grid;
+Chart.defaults.font.family = css.getPropertyValue("--font");
+Chart.defaults.maintainAspectRatio = false;
+Chart.defaults.animation = reduced ? false : { duration: 400 };
+Chart.defaults.plugins.legend.labels.boxWidth = 12;
+
+const integerAxis = { beginAtZero: true, ticks: { precision: 0 } };
+const minutes = (ms) => Math.round(ms / 600) / 100;
+
+function chart(id, config) {
+  const canvas = document.getElementById(id);
+  if (canvas) new Chart(canvas, config);
+}
+
+const weekLabel = (iso) => new Date(`${iso}T00:00:00Z`).toLocaleDateString(undefined, { day: "numeric", month: "short", timeZone: "UTC" });
+
+chart("chart-weeks", {
+  data: {
+    labels: data.weeks.map((w) => weekLabel(w.week_start)),
+    datasets: [
+      { type: "bar", label: "Meetings", data: data.weeks.map((w) => w.meetings), backgroundColor: primary, borderRadius: 4, yAxisID: "meetings" },
+      { type: "line", label: "Hours", data: data.weeks.map((w) => w.hours), borderColor: accent, backgroundColor: accent, cubicInterpolationMode: "monotone", pointRadius: 3, yAxisID: "hours" },
+    ],
+  },
+  options: {
+    interaction: { mode: "index", intersect: false },
+    scales: {
+      meetings: { ...integerAxis, position: "left", title: { display: true, text: "Meetings" } },
+      hours: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "Hours" } },
+      x: { grid: { display: false } },
+    },
+  },
+});
+
+chart("chart-speakers", {
+  type: "bar",
+  data: {
+    labels: data.speakers.map((s) => s.speaker ?? "No label"),
+    datasets: [{ label: "Minutes", data: data.speakers.map((s) => minutes(s.talk_ms)), backgroundColor: primary, borderRadius: 4 }],
+  },
+  options: {
+    indexAxis: "y",
+    plugins: { legend: { display: false } },
+    scales: { x: { beginAtZero: true, title: { display: true, text: "Minutes" } }, y: { grid: { display: false } } },
+  },
+});
+
+chart("chart-weekdays", {
+  type: "bar",
+  data: {
+    labels: data.weekdays.map((d) => d.weekday.slice(0, 3)),
+    datasets: [{ label: "Meetings", data: data.weekdays.map((d) => d.meetings), backgroundColor: primary, borderRadius: 4 }],
+  },
+  options: { plugins: { legend: { display: false } }, scales: { y: integerAxis, x: { grid: { display: false } } } },
+});
+
+chart("chart-hours", {
+  type: "bar",
+  data: {
+    labels: data.hours_of_day.map((h) => String(h.hour).padStart(2, "0")),
+    datasets: [{ label: "Meetings", data: data.hours_of_day.map((h) => h.meetings), backgroundColor: primary, borderRadius: 3 }],
+  },
+  options: { plugins: { legend: { display: false } }, scales: { y: integerAxis, x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true } } } },
+});

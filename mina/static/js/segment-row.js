@@ -1,0 +1,61 @@
+// One transcript row, shared by the live page (live/transcript.js) and the meeting page
+// (meeting.js), with the same markup as the meeting template's `segment_row` macro:
+//   li.segment[data-segment-id, data-seq, data-start-ms, data-end-ms, data-speaker]
+//     .ts (a "Play from" button where the audio can seek, else a span)
+//     .segment-body > .segment-meta > .speaker, .edited-tag ; p.segment-text
+//     button.seg-edit (where the text can be edited)
+
+import { formatClock } from "./live/text.js";
+
+export function fillSegmentRow(item, seg, { seekable = false, editable = false } = {}) {
+  item.classList.add("segment");
+  item.dataset.segmentId = seg.id;
+  item.dataset.seq = seg.seq;
+  item.dataset.startMs = seg.start_ms;
+  item.dataset.endMs = seg.end_ms;
+  item.dataset.speaker = seg.speaker || "";
+  const clock = formatClock(seg.start_ms);
+  const time = document.createElement(seekable ? "button" : "span");
+  time.className = "ts";
+  time.textContent = clock;
+  if (seekable) {
+    time.type = "button";
+    time.setAttribute("aria-label", `Play from ${clock}`);
+  }
+  const body = document.createElement("div");
+  body.className = "segment-body";
+  const meta = document.createElement("div");
+  meta.className = "segment-meta";
+  const speaker = document.createElement("span");
+  speaker.className = "speaker";
+  speaker.textContent = seg.speaker || "";
+  speaker.hidden = !seg.speaker;
+  meta.append(speaker);
+  if (seg.edited) {
+    const tag = document.createElement("span");
+    tag.className = "edited-tag";
+    tag.textContent = "edited";
+    tag.title = `Heard as: ${seg.original_text ?? ""}`;
+    meta.append(tag);
+  }
+  meta.hidden = !seg.speaker && !seg.edited;
+  const text = document.createElement("p");
+  text.className = "segment-text";
+  text.textContent = seg.text;
+  body.append(meta, text);
+  const parts = [time, body];
+  if (editable) {
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.className = "btn btn-ghost btn-sm seg-edit";
+    edit.textContent = "Edit";
+    edit.setAttribute("aria-label", `Edit the segment at ${clock}`);
+    parts.push(edit);
+  }
+  item.replaceChildren(...parts);
+  return item;
+}
+
+export function createSegmentRow(seg, options) {
+  return fillSegmentRow(document.createElement("li"), seg, options);
+}

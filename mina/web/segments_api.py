@@ -1,0 +1,100 @@
+"""Corrections to a transcript: edit a segment's text or speaker, rename a speaker throughout."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mina import store
+from mina.web.deps import ApiPrincipal, Db
+from mina.web.errors import ApiError, ErrorResponse, NotFound
+from mina.web.meetings_api import SegmentOut, load_meeting, segment_out
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["transcripts"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
+    403: {"model": ErrorResponse, "description": "Forbidden (CSRF check failed)"},
+    404: {"model": ErrorResponse, "description": "Not found in your workspace"},
+    422: {"model": ErrorResponse, "description": "Invalid request"},
+}
+
+
+class SegmentUpdate(BaseModel):
+    """Send ``text``, ``speaker`` or both; ``speaker: null`` (or blank) removes the label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, min_length=1, max_length=10_000)
+    speaker: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> SegmentUpdate:
+        if not self.model_fields_set & {"text", "speaker"}:
+            raise ValueError("send text, speaker or both")
+        if "text" in self.model_fields_set and (self.text is None or not self.text.strip()):
+            raise ValueError("text cannot be empty")
+        return self
+
+
+class SpeakerRename(BaseModel):
+    """``from`` null means the segments without a speaker; ``to`` null or blank unlabels."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str | None = Field(alias="from", max_length=100)
+    to: str | None = Field(max_length=100)
+
+
+class SpeakerRenamed(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    meeting_id: int
+    from_: str | None = Field(alias="from")
+    to: str | None
+    segments: int = Field(description="How many segments now carry the new name")
+
+
+@router.patch(
+    "/segments/{segment_id}",
+    response_model=SegmentOut,
+    responses=ERRORS,
+)
+def update_segment(
+    segment_id: int, body: SegmentUpdate, db: Db, principal: ApiPrincipal
+) -> SegmentOut:
+    """Correct a segment: the edit is shown everywhere; what the engine heard is kept."""
+    segment = store.get_segment(db, workspace_id=principal.workspace.id, segment_id=segment_id)
+    if segment is None:
+        raise NotFound("Segment")
+    if "text" in body.model_fields_set and body.text is not None:
+        store.edit_segment_text(db, segment=segment, text=body.text)
+    if "speaker" in body.model_fields_set:
+        store.set_segment_speaker(db, segment=segment, speaker=body.speaker)
+    db.commit()
+    return segment_out(segment)
+
+
+@router.post(
+    "/meetings/{meeting_id}/speakers",
+    response_model=SpeakerRenamed,
+    response_model_by_alias=True,
+    responses=ERRORS,
+)
+def rename_speaker(
+    meeting_id: int, body: SpeakerRename, db: Db, principal: ApiPrincipal
+) -> SpeakerRenamed:
+    """Rename a speaker in every segment of the meeting."""
+    meeting = load_meeting(db, principal, meeting_id)
+    source = (body.from_ or "").strip() or None
+    target = (body.to or "").strip() or None
+    if source == target:
+        raise ApiError(422, "validation_error", "Invalid request: from and to are the same.")
+    changed = store.rename_speaker(db, meeting_id=meeting.id, old=source, new=target)
+    db.commit()
+    logger.info("meeting %s: speaker renamed in %d segments", meeting.id, changed)
+    return SpeakerRenamed(meeting_id=meeting.id, from_=source, to=target, segments=changed)
