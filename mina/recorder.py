@@ -25,7 +25,7 @@ from mina.audiostore import AudioWriter, audio_size, read_pcm
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.events import EventBus
-from mina.models import RecordingSession
+from mina.models import RecordingSession, Segment
 from mina.shapes import segment_json
 from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
 
@@ -257,7 +257,7 @@ class Recorder:
                 continue
             self.segments_saved += len(rows)
             for row in rows:
-                event = {"type": "final", "segment": row}
+                event = {"type": "final", "segment": segment_json(row)}
                 await self._send_client(event)
                 self.services.bus.publish(self.meeting_id, event)
 
@@ -275,14 +275,14 @@ class Recorder:
 
         return await self.services.db(timed)
 
-    def _save(self, batch: list[store.NewSegment], session: Session) -> list[dict[str, Any]]:
+    def _save(self, batch: list[store.NewSegment], session: Session) -> list[Segment]:
         saved = store.add_segments(
             session, recording_id=self.recording_id, meeting_id=self.meeting_id, segments=batch
         )
         # the same transaction is the heartbeat: one commit instead of two
         store.touch_recording(session, recording_id=self.recording_id, audio_bytes=self._acked)
         self._last_beat = time.monotonic()
-        return [segment_json(row) for row in saved]
+        return saved
 
     async def _sync_loop(self) -> None:
         while not self._stopping:
