@@ -1,0 +1,104 @@
+"""full-text search over meeting titles and transcripts
+
+SQLite: FTS5 tables with external content (no second copy of the text), kept in sync by
+triggers on insert, update and delete. A segment's indexed text is coalesce(edited_text, text),
+read through the view segment_search_text, so an edit is searchable and the original is not.
+PostgreSQL: generated tsvector columns (english configuration) with GIN indexes.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-01
+
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+SQLITE_UP = [
+    """CREATE VIEW segment_search_text AS
+       SELECT id, coalesce(edited_text, text) AS body FROM segments""",
+    f"""CREATE VIRTUAL TABLE segments_fts USING fts5(
+       body, content='segment_search_text', content_rowid='id',
+       tokenize='{TOKENIZE}', prefix='2 3')""",
+    """CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN
+       INSERT INTO segments_fts(rowid, body) VALUES (new.id, coalesce(new.edited_text, new.text));
+       END""",
+    """CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN
+       INSERT INTO segments_fts(segments_fts, rowid, body)
+       VALUES ('delete', old.id, coalesce(old.edited_text, old.text));
+       END""",
+    """CREATE TRIGGER segments_fts_update AFTER UPDATE OF text, edited_text ON segments BEGIN
+       INSERT INTO segments_fts(segments_fts, rowid, body)
+       VALUES ('delete', old.id, coalesce(old.edited_text, old.text));
+       INSERT INTO segments_fts(rowid, body) VALUES (new.id, coalesce(new.edited_text, new.text));
+       END""",
+    f"""CREATE VIRTUAL TABLE meetings_fts USING fts5(
+       title, content='meetings', content_rowid='id', tokenize='{TOKENIZE}', prefix='2 3')""",
+    """CREATE TRIGGER meetings_fts_insert AFTER INSERT ON meetings BEGIN
+       INSERT INTO meetings_fts(rowid, title) VALUES (new.id, new.title);
+       END""",
+    """CREATE TRIGGER meetings_fts_delete AFTER DELETE ON meetings BEGIN
+       INSERT INTO meetings_fts(meetings_fts, rowid, title) VALUES ('delete', old.id, old.title);
+       END""",
+    """CREATE TRIGGER meetings_fts_update AFTER UPDATE OF title ON meetings BEGIN
+       INSERT INTO meetings_fts(meetings_fts, rowid, title) VALUES ('delete', old.id, old.title);
+       INSERT INTO meetings_fts(rowid, title) VALUES (new.id, new.title);
+       END""",
+    "INSERT INTO segments_fts(segments_fts) VALUES ('rebuild')",
+    "INSERT INTO meetings_fts(meetings_fts) VALUES ('rebuild')",
+]
+
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS meetings_fts_update",
+    "DROP TRIGGER IF EXISTS meetings_fts_delete",
+    "DROP TRIGGER IF EXISTS meetings_fts_insert",
+    "DROP TABLE IF EXISTS meetings_fts",
+    "DROP TRIGGER IF EXISTS segments_fts_update",
+    "DROP TRIGGER IF EXISTS segments_fts_delete",
+    "DROP TRIGGER IF EXISTS segments_fts_insert",
+    "DROP TABLE IF EXISTS segments_fts",
+    "DROP VIEW IF EXISTS segment_search_text",
+]
+
+POSTGRESQL_UP = [
+    """ALTER TABLE segments ADD COLUMN search_vector tsvector GENERATED ALWAYS AS
+       (to_tsvector('english'::regconfig, coalesce(edited_text, text))) STORED""",
+    "CREATE INDEX ix_segments_search ON segments USING gin (search_vector)",
+    """ALTER TABLE meetings ADD COLUMN search_vector tsvector GENERATED ALWAYS AS
+       (to_tsvector('english'::regconfig, title)) STORED""",
+    "CREATE INDEX ix_meetings_search ON meetings USING gin (search_vector)",
+]
+
+POSTGRESQL_DOWN = [
+    "DROP INDEX IF EXISTS ix_meetings_search",
+    "ALTER TABLE meetings DROP COLUMN IF EXISTS search_vector",
+    "DROP INDEX IF EXISTS ix_segments_search",
+    "ALTER TABLE segments DROP COLUMN IF EXISTS search_vector",
+]
+
+
+def _statements(sqlite: list[str], postgresql: list[str]) -> list[str]:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite
+    if dialect == "postgresql":
+        return postgresql
+    raise NotImplementedError(f"full-text search is not implemented for {dialect}")
+
+
+def upgrade() -> None:
+    for statement in _statements(SQLITE_UP, POSTGRESQL_UP):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in _statements(SQLITE_DOWN, POSTGRESQL_DOWN):
+        op.execute(statement)
