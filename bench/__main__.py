@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ["http_basics", "streaming"]
+BENCHMARKS = ["http_basics", "streaming", "queries"]
 
 
 def main() -> int:

@@ -282,6 +282,8 @@ def demo_data(meeting_count: int, segments_per_meeting: int, email: str | None, 
                 flush()
                 logger.info("%d meetings, %d segments so far", meetings, segments)
         flush()
+        with transaction(factory) as session:
+            store.refresh_search_statistics(session)
     finally:
         engine.dispose()
     click.echo(

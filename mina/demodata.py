@@ -37,6 +37,12 @@ ADJECTIVES = (
     "solid|urgent|optional|tricky|healthy|noisy|cheap|late|huge"
 ).split("|")
 NUMBERS = "two three four five ten twelve fifteen twenty thirty fifty".split()
+# rare words: about one passage in a thousand mentions one of them
+RARE = (
+    "kubernetes|GDPR|Zanzibar|sourdough|penguin|Lisbon offsite|telescope|hackathon|"
+    "procurement|carbon footprint|quantum|Esperanto"
+).split("|")
+RARE_RATE = 0.001
 TEMPLATES = (
     "I think the {feature} is still {adjective} for new customers.",
     "Can we {verb} the {feature} before {day}?",
@@ -120,6 +126,8 @@ def _segments(rng: random.Random, count: int, speakers: tuple[str, ...]) -> list
         text = " ".join(
             _fill(rng, rng.choice(TEMPLATES), speakers) for _ in range(rng.choice((1, 1, 2)))
         )
+        if rng.random() < RARE_RATE:
+            text += f" By the way, what about the {rng.choice(RARE)}?"
         words = []
         t = clock_ms
         for word in text.split():

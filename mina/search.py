@@ -21,10 +21,10 @@ MAX_QUERY_WORDS = 12
 MIN_PREFIX_LENGTH = 2
 
 # Schema objects the full-text migration adds outside the SQLAlchemy models: SQLite FTS5 tables
-# (and their shadow tables), PostgreSQL tsvector columns and their GIN indexes.
-FTS_TABLES = ("segments_fts", "meetings_fts")
+# (and their shadow tables), PostgreSQL's segment_search table, tsvector column, GIN indexes.
+FTS_TABLES = ("segments_fts", "meetings_fts", "segment_search")
 SEARCH_COLUMN = "search_vector"
-SEARCH_INDEXES = ("ix_segments_search", "ix_meetings_search")
+SEARCH_INDEXES = ("ix_segment_search_vector", "ix_meetings_search")
 
 _WORD = re.compile(r"\w+")
 _PIECE = re.compile(r'"([^"]*)"?|(\S+)')

@@ -17,8 +17,10 @@ from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
+    cast,
     column,
     delete,
     func,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -332,7 +335,13 @@ MATCHES_PER_MEETING = 3
 SNIPPET_TOKENS = 16
 _SEGMENTS_FTS = table("segments_fts", column("rowid", Integer))
 _MEETINGS_FTS = table("meetings_fts", column("rowid", Integer))
-_SEGMENT_VECTOR = literal_column("segments.search_vector")
+_SEGMENT_SEARCH = table(
+    "segment_search",
+    column("segment_id", Integer),
+    column("meeting_id", Integer),
+    column("start_ms", Integer),
+    column("search_vector"),
+)
 _MEETING_VECTOR = literal_column("meetings.search_vector")
 _ENGLISH = literal_column("'english'::regconfig")
 # HighlightAll keeps the passage verbatim (ts_headline's fragments drop text that looks like a
@@ -535,24 +544,24 @@ def _postgresql_matches(
     tsquery = _tsquery(query)
     recent = (
         select(
-            Segment.id,
-            Segment.meeting_id,
-            Segment.start_ms,
-            _SEGMENT_VECTOR.label("vector"),
+            _SEGMENT_SEARCH.c.segment_id,
+            _SEGMENT_SEARCH.c.meeting_id,
+            _SEGMENT_SEARCH.c.start_ms,
+            _SEGMENT_SEARCH.c.search_vector,
         )
-        .join(Meeting, Meeting.id == Segment.meeting_id)
-        .where(_SEGMENT_VECTOR.op("@@")(tsquery), *conditions)
-        .order_by(Segment.id.desc())
+        .join(Meeting, Meeting.id == _SEGMENT_SEARCH.c.meeting_id)
+        .where(_SEGMENT_SEARCH.c.search_vector.op("@@")(tsquery), *conditions)
+        .order_by(_SEGMENT_SEARCH.c.segment_id.desc())
         .limit(window)
         .subquery()
     )
     # ranked after the LIMIT: ts_rank runs on the window only
     passages = session.execute(
         select(
-            recent.c.id,
+            recent.c.segment_id,
             recent.c.meeting_id,
             recent.c.start_ms,
-            func.ts_rank(recent.c.vector, tsquery),
+            func.ts_rank(recent.c.search_vector, tsquery),
         )
     ).all()
     titles = list(
@@ -650,7 +659,10 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
             func.sum(RecordingSession.total_segments),
             func.sum(RecordingSession.total_words),
             func.avg(RecordingSession.average_confidence),
-            func.sum(RecordingSession.audio_bytes * 500 / RecordingSession.sample_rate),
+            # bytes * 500 passes 2**31 after 2 minutes of audio: PostgreSQL needs a bigint here
+            func.sum(
+                cast(RecordingSession.audio_bytes, BigInteger) * 500 / RecordingSession.sample_rate
+            ),
         )
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
@@ -879,6 +891,20 @@ def bulk_add_meetings(
             insert(Segment), [dict(zip(_SEGMENT_COLUMNS, r, strict=True)) for r in rows]
         )
     return len(rows)
+
+
+def refresh_search_statistics(session: Session) -> None:
+    """After a bulk load: planner statistics, and PostgreSQL's GIN pending lists merged (a
+    search reads them linearly until autovacuum would)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for name in ("meetings", "sessions", "segments", "segment_search"):
+            session.execute(text(f"ANALYZE {name}"))
+        for index in ("ix_segment_search_vector", "ix_meetings_search"):
+            session.execute(
+                select(func.gin_clean_pending_list(literal_column(f"'{index}'::regclass")))
+            )
+    else:
+        session.execute(text("ANALYZE"))
 
 
 def _copy_segments(session: Session, rows: list[tuple[Any, ...]]) -> None:

@@ -3,7 +3,8 @@
 SQLite: FTS5 tables with external content (no second copy of the text), kept in sync by
 triggers on insert, update and delete. A segment's indexed text is coalesce(edited_text, text),
 read through the view segment_search_text, so an edit is searchable and the original is not.
-PostgreSQL: generated tsvector columns (english configuration) with GIN indexes.
+PostgreSQL: tsvectors (english configuration) with GIN indexes: a generated column on meetings
+and, for segments, a narrow table segment_search kept in sync by triggers (deletes cascade).
 
 Revision ID: 0002
 Revises: 0001
@@ -69,9 +70,40 @@ SQLITE_DOWN = [
 ]
 
 POSTGRESQL_UP = [
-    """ALTER TABLE segments ADD COLUMN search_vector tsvector GENERATED ALWAYS AS
-       (to_tsvector('english'::regconfig, coalesce(edited_text, text))) STORED""",
-    "CREATE INDEX ix_segments_search ON segments USING gin (search_vector)",
+    # A narrow side table, not a column of segments: a search walks many index entries and
+    # rows, and segment rows are wide (their word timings); see docs/queries.md.
+    """CREATE TABLE segment_search (
+       segment_id integer PRIMARY KEY REFERENCES segments (id) ON DELETE CASCADE,
+       meeting_id integer NOT NULL,
+       start_ms integer NOT NULL,
+       search_vector tsvector NOT NULL)""",
+    "CREATE INDEX ix_segment_search_vector ON segment_search USING gin (search_vector)",
+    """CREATE FUNCTION segment_search_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO segment_search (segment_id, meeting_id, start_ms, search_vector)
+         SELECT id, meeting_id, start_ms,
+                to_tsvector('english'::regconfig, coalesce(edited_text, text))
+         FROM new_segments;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER segment_search_insert AFTER INSERT ON segments
+       REFERENCING NEW TABLE AS new_segments
+       FOR EACH STATEMENT EXECUTE FUNCTION segment_search_insert()""",
+    """CREATE FUNCTION segment_search_update() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         UPDATE segment_search
+         SET meeting_id = NEW.meeting_id, start_ms = NEW.start_ms,
+             search_vector = to_tsvector('english'::regconfig, coalesce(NEW.edited_text, NEW.text))
+         WHERE segment_id = NEW.id;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER segment_search_update
+       AFTER UPDATE OF text, edited_text, meeting_id, start_ms ON segments
+       FOR EACH ROW EXECUTE FUNCTION segment_search_update()""",
+    """INSERT INTO segment_search (segment_id, meeting_id, start_ms, search_vector)
+       SELECT id, meeting_id, start_ms,
+              to_tsvector('english'::regconfig, coalesce(edited_text, text))
+       FROM segments""",
     """ALTER TABLE meetings ADD COLUMN search_vector tsvector GENERATED ALWAYS AS
        (to_tsvector('english'::regconfig, title)) STORED""",
     "CREATE INDEX ix_meetings_search ON meetings USING gin (search_vector)",
@@ -80,8 +112,11 @@ POSTGRESQL_UP = [
 POSTGRESQL_DOWN = [
     "DROP INDEX IF EXISTS ix_meetings_search",
     "ALTER TABLE meetings DROP COLUMN IF EXISTS search_vector",
-    "DROP INDEX IF EXISTS ix_segments_search",
-    "ALTER TABLE segments DROP COLUMN IF EXISTS search_vector",
+    "DROP TRIGGER IF EXISTS segment_search_update ON segments",
+    "DROP TRIGGER IF EXISTS segment_search_insert ON segments",
+    "DROP FUNCTION IF EXISTS segment_search_update()",
+    "DROP FUNCTION IF EXISTS segment_search_insert()",
+    "DROP TABLE IF EXISTS segment_search",
 ]
 
 
