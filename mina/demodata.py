@@ -121,8 +121,8 @@ def _segments(rng: random.Random, count: int, speakers: tuple[str, ...]) -> list
     clock_ms = rng.randint(500, 3000)
     speaker = speakers[0]
     for seq in range(count):
-        if rng.random() < 0.45:
-            speaker = rng.choice(speakers)
+        if seq == 1 or rng.random() < 0.45:  # someone answers the first speaker
+            speaker = rng.choice([p for p in speakers if p != speaker])
         text = " ".join(
             _fill(rng, rng.choice(TEMPLATES), speakers) for _ in range(rng.choice((1, 1, 2)))
         )
