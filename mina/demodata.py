@@ -7,6 +7,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from mina.models import MeetingStatus
 from mina.store import NewSegment
@@ -128,7 +129,7 @@ def _segments(rng: random.Random, count: int, speakers: tuple[str, ...]) -> list
         )
         if rng.random() < RARE_RATE:
             text += f" By the way, what about the {rng.choice(RARE)}?"
-        words = []
+        words: list[dict[str, Any]] = []
         t = clock_ms
         for word in text.split():
             length = round(1000 * (0.12 + 0.06 * len(word)) / (WORDS_PER_SECOND / 2.6))

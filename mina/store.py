@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import (
     BigInteger,
+    ColumnClause,
     ColumnElement,
     Integer,
     cast,
@@ -342,8 +343,8 @@ _SEGMENT_SEARCH = table(
     column("start_ms", Integer),
     column("search_vector"),
 )
-_MEETING_VECTOR = literal_column("meetings.search_vector")
-_ENGLISH = literal_column("'english'::regconfig")
+_MEETING_VECTOR: ColumnClause[Any] = literal_column("meetings.search_vector")
+_ENGLISH: ColumnClause[Any] = literal_column("'english'::regconfig")
 # HighlightAll keeps the passage verbatim (ts_headline's fragments drop text that looks like a
 # tag); segments are short, and trim_snippet cuts them to size as FTS5's snippet() does.
 _HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
@@ -428,20 +429,20 @@ def search_meetings(
         window *= 4
     chosen = ranked[(page - 1) * per_page : page * per_page]
     chosen_ids = [c.meeting_id for c in chosen]
-    meetings = {m.id: m for m in session.scalars(select(Meeting).where(Meeting.id.in_(chosen_ids)))}
+    loaded = {m.id: m for m in session.scalars(select(Meeting).where(Meeting.id.in_(chosen_ids)))}
     snippets = _snippets(
         session, query=parsed, segment_ids=[h.segment_id for c in chosen for h in c.hits]
     )
     items = [
         MeetingHit(
-            meeting=meetings[c.meeting_id],
+            meeting=loaded[c.meeting_id],
             matches=[
                 SearchMatch(h.segment_id, h.start_ms, snippets.get(h.segment_id, Markup("")))
                 for h in sorted(c.hits, key=lambda h: h.start_ms)
             ],
         )
         for c in chosen
-        if c.meeting_id in meetings
+        if c.meeting_id in loaded
     ]
     return MeetingResults(items, len(ranked), exact, page, per_page, searching=True)
 
@@ -585,13 +586,16 @@ def _snippets(session: Session, *, query: SearchQuery, segment_ids: list[int]) -
         )
         # A rowid range makes FTS5 evaluate the query once (an IN list would evaluate it per
         # value: costly for a prefix); the unary + keeps the IN a plain filter on that range.
-        rows = session.execute(
-            select(_SEGMENTS_FTS.c.rowid, snippet).where(
-                literal_column("segments_fts").op("MATCH")(query.fts5()),
-                _SEGMENTS_FTS.c.rowid.between(min(segment_ids), max(segment_ids)),
-                literal_column("+segments_fts.rowid", Integer).in_(segment_ids),
+        rows: list[tuple[Any, str]] = [
+            (segment_id, str(marked))
+            for segment_id, marked in session.execute(
+                select(_SEGMENTS_FTS.c.rowid, snippet).where(
+                    literal_column("segments_fts").op("MATCH")(query.fts5()),
+                    _SEGMENTS_FTS.c.rowid.between(min(segment_ids), max(segment_ids)),
+                    literal_column("+segments_fts.rowid", Integer).in_(segment_ids),
+                )
             )
-        ).all()
+        ]
     else:
         headline = func.ts_headline(
             _ENGLISH,
@@ -910,7 +914,7 @@ def refresh_search_statistics(session: Session) -> None:
 def _copy_segments(session: Session, rows: list[tuple[Any, ...]]) -> None:
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor:  # type: ignore[attr-defined]
+    with raw.cursor() as cursor:
         with cursor.copy(f"COPY segments ({', '.join(_SEGMENT_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row((*row[:8], json.dumps(row[8]), row[9]))

@@ -127,7 +127,7 @@ class MeetingListForm:
         return store.MeetingSort.RELEVANCE if self.q else store.MeetingSort.NEWEST
 
     def url(self, **changes: object) -> str:
-        values = {
+        values: dict[str, object] = {
             "q": self.q,
             "status": self.status.value if self.status else "",
             "from": self.date_from.isoformat() if self.date_from else "",
