@@ -62,6 +62,7 @@ def _routes() -> list[tuple[str, str]]:
         ("search + filters", f"/api/meetings?q=budget&status=completed&from={since}&sort=newest"),
         ("list with filters", f"/api/meetings?status=completed&from={since}&to={today}"),
         ("list, page 20", "/api/meetings?page=20&sort=oldest"),
+        ("list, longest first", "/api/meetings?sort=longest"),
         ("meetings page search", '/dashboard/meetings?q="billing page"'),
         ("dashboard page", "/dashboard"),
         ("analytics 365 days", "/api/analytics?days=365"),

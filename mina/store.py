@@ -333,6 +333,7 @@ class MeetingResults:
 SEARCH_WINDOW = 1000
 SEARCH_WINDOW_MAX = 16_000
 MATCHES_PER_MEETING = 3
+POSTGRESQL_WALK_ROWS = 30_000
 SNIPPET_TOKENS = 16
 _SEGMENTS_FTS = table("segments_fts", column("rowid", Integer))
 _MEETINGS_FTS = table("meetings_fts", column("rowid", Integer))
@@ -542,29 +543,63 @@ def _tsquery(query: SearchQuery) -> ColumnElement[Any]:
 def _postgresql_matches(
     session: Session, query: SearchQuery, conditions: list[ColumnElement[bool]], window: int
 ) -> tuple[Sequence[Any], list[int]]:
+    """The window of most recent matching passages, in two steps (docs/queries.md):
+
+    1. walk the newest POSTGRESQL_WALK_ROWS passages backwards by id, testing each, until the
+       window is full: bounded work, and enough for any word said often;
+    2. if the window is not full yet, the rest comes from the planner's choice over the older
+       passages (the GIN index for rare words). The planner alone misjudges phrases, whose
+       words go together, and would fetch tens of thousands of rows through the GIN index.
+    """
     tsquery = _tsquery(query)
-    recent = (
-        select(
-            _SEGMENT_SEARCH.c.segment_id,
-            _SEGMENT_SEARCH.c.meeting_id,
-            _SEGMENT_SEARCH.c.start_ms,
-            _SEGMENT_SEARCH.c.search_vector,
-        )
-        .join(Meeting, Meeting.id == _SEGMENT_SEARCH.c.meeting_id)
-        .where(_SEGMENT_SEARCH.c.search_vector.op("@@")(tsquery), *conditions)
-        .order_by(_SEGMENT_SEARCH.c.segment_id.desc())
-        .limit(window)
+    search = _SEGMENT_SEARCH.c
+    newest = session.scalar(select(func.max(search.segment_id))) or 0
+    boundary = newest - POSTGRESQL_WALK_ROWS
+    # OFFSET 0 fences the subquery: the search condition stays outside, so this is an index
+    # walk from the newest id that stops at the LIMIT.
+    walk = (
+        select(search.segment_id, search.meeting_id, search.start_ms, search.search_vector)
+        .where(search.segment_id > boundary)
+        .order_by(search.segment_id.desc())
+        .offset(0)
         .subquery()
     )
-    # ranked after the LIMIT: ts_rank runs on the window only
-    passages = session.execute(
-        select(
-            recent.c.segment_id,
-            recent.c.meeting_id,
-            recent.c.start_ms,
-            func.ts_rank(recent.c.search_vector, tsquery),
+    passages = list(
+        session.execute(
+            select(
+                walk.c.segment_id,
+                walk.c.meeting_id,
+                walk.c.start_ms,
+                func.ts_rank(walk.c.search_vector, tsquery),
+            )
+            .join(Meeting, Meeting.id == walk.c.meeting_id)
+            .where(walk.c.search_vector.op("@@")(tsquery), *conditions)
+            .order_by(walk.c.segment_id.desc())
+            .limit(window)
         )
-    ).all()
+    )
+    if len(passages) < window and boundary > 0:
+        older = (
+            select(search.segment_id, search.meeting_id, search.start_ms, search.search_vector)
+            .join(Meeting, Meeting.id == search.meeting_id)
+            .where(
+                search.search_vector.op("@@")(tsquery),
+                search.segment_id <= boundary,
+                *conditions,
+            )
+            .order_by(search.segment_id.desc())
+            .limit(window - len(passages))
+            .subquery()
+        )
+        # ranked after the LIMIT: ts_rank runs on the window only
+        passages += session.execute(
+            select(
+                older.c.segment_id,
+                older.c.meeting_id,
+                older.c.start_ms,
+                func.ts_rank(older.c.search_vector, tsquery),
+            )
+        ).all()
     titles = list(
         session.scalars(
             select(Meeting.id)

@@ -258,6 +258,29 @@ def test_a_capped_search_says_so_and_still_pages(
     assert exact.total_exact and exact.total == 6
 
 
+@pytest.mark.parametrize("walk_rows", [1, 3, 5, 1000])
+def test_postgresql_two_step_window_finds_the_same_passages(
+    db: Session, ada: store.Principal, monkeypatch: pytest.MonkeyPatch, walk_rows: int
+) -> None:
+    """The walk over the newest passages and the index for the older ones join seamlessly
+    (SQLite ignores the setting)."""
+    grace = make_user(db, "grace@example.com")
+    for i in range(4):
+        make_meeting(
+            db, ada, f"A{i}", ["omega here.", "nothing", "omega again."], when=T0 + i * DAY
+        )
+        make_meeting(db, grace, f"G{i}", ["omega too."], when=T0 + i * DAY)
+    db.commit()
+    monkeypatch.setattr(store, "POSTGRESQL_WALK_ROWS", walk_rows)
+    monkeypatch.setattr(store, "SEARCH_WINDOW", 5)
+    capped = search(db, ada, "omega", sort=store.MeetingSort.NEWEST, per_page=3)
+    assert titles(capped) == ["A3", "A2", "A1"] and not capped.total_exact
+    assert [len(hit.matches) for hit in capped.items] == [2, 2, 1]
+    monkeypatch.setattr(store, "SEARCH_WINDOW", 100)
+    full = search(db, ada, "omega", sort=store.MeetingSort.NEWEST)
+    assert titles(full) == ["A3", "A2", "A1", "A0"] and full.total_exact
+
+
 def test_other_workspaces_never_appear(db: Session, ada: store.Principal) -> None:
     grace = make_user(db, "grace@example.com")
     make_meeting(db, ada, "Ada secret plans", ["The merger with Globex."])
