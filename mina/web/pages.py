@@ -69,7 +69,9 @@ def meetings(
         "durations": {m.id: store.meeting_duration_ms(m, stats[m.id]) for m in found},
         "statuses": list(MeetingStatus),
         "pages": pages,
-        "has_next": form.page < pages or (not results.total_exact and bool(results.items)),
+        # a capped search may have more pages than its total says: offer one while pages are full
+        "has_next": form.page < pages
+        or (not results.total_exact and len(results.items) == MEETINGS_PER_PAGE),
         "page_url": lambda number: form.url(page=number),
         "any_meetings": bool(results.items)
         or store.count_meetings(db, workspace_id=principal.workspace.id) > 0,
