@@ -24,7 +24,8 @@ MIN_PREFIX_LENGTH = 2
 # (and their shadow tables), PostgreSQL's segment_search table, tsvector column, GIN indexes.
 FTS_TABLES = ("segments_fts", "meetings_fts", "segment_search")
 SEARCH_COLUMN = "search_vector"
-SEARCH_INDEXES = ("ix_segment_search_vector", "ix_meetings_search")
+# (and the expression index of "longest first", which the models cannot express for both)
+SEARCH_INDEXES = ("ix_segment_search_vector", "ix_meetings_search", "ix_meetings_workspace_length")
 
 _WORD = re.compile(r"\w+")
 _PIECE = re.compile(r'"([^"]*)"?|(\S+)')

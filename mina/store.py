@@ -370,11 +370,11 @@ def _meeting_conditions(
 
 
 def _duration_expression(session: Session) -> ColumnElement[Any]:
-    """Wall-clock length of a meeting, in a form each database can sort by."""
-    end = func.coalesce(Meeting.actual_end, utcnow())
+    """Wall-clock length of an ended meeting (NULL while it has not ended), written exactly as
+    the index ix_meetings_workspace_length of migration 0002 so that sorting walks it."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.julianday(end) - func.julianday(Meeting.actual_start)
-    return end - Meeting.actual_start
+        return func.julianday(Meeting.actual_end) - func.julianday(Meeting.actual_start)
+    return Meeting.actual_end - Meeting.actual_start
 
 
 def _sort_clauses(session: Session, sort: MeetingSort) -> list[ColumnElement[Any]]:

@@ -56,11 +56,15 @@ SQLITE_UP = [
        INSERT INTO meetings_fts(meetings_fts, rowid, title) VALUES ('delete', old.id, old.title);
        INSERT INTO meetings_fts(rowid, title) VALUES (new.id, new.title);
        END""",
+    # "longest first" walks this index instead of sorting every meeting of the workspace
+    """CREATE INDEX ix_meetings_workspace_length ON meetings
+       (workspace_id, (julianday(actual_end) - julianday(actual_start)) DESC, id DESC)""",
     "INSERT INTO segments_fts(segments_fts) VALUES ('rebuild')",
     "INSERT INTO meetings_fts(meetings_fts) VALUES ('rebuild')",
 ]
 
 SQLITE_DOWN = [
+    "DROP INDEX IF EXISTS ix_meetings_workspace_length",
     "DROP TRIGGER IF EXISTS meetings_fts_update",
     "DROP TRIGGER IF EXISTS meetings_fts_delete",
     "DROP TRIGGER IF EXISTS meetings_fts_insert",
@@ -110,9 +114,12 @@ POSTGRESQL_UP = [
     """ALTER TABLE meetings ADD COLUMN search_vector tsvector GENERATED ALWAYS AS
        (to_tsvector('english'::regconfig, title)) STORED""",
     "CREATE INDEX ix_meetings_search ON meetings USING gin (search_vector)",
+    """CREATE INDEX ix_meetings_workspace_length ON meetings
+       (workspace_id, (actual_end - actual_start) DESC NULLS LAST, id DESC)""",
 ]
 
 POSTGRESQL_DOWN = [
+    "DROP INDEX IF EXISTS ix_meetings_workspace_length",
     "DROP INDEX IF EXISTS ix_meetings_search",
     "ALTER TABLE meetings DROP COLUMN IF EXISTS search_vector",
     "DROP TRIGGER IF EXISTS segment_search_update ON segments",
