@@ -271,27 +271,6 @@ def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meet
     )
 
 
-def list_meetings(
-    session: Session,
-    *,
-    workspace_id: int,
-    status: MeetingStatus | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> tuple[list[Meeting], int]:
-    """A page of the workspace's meetings, newest first, and the total that match."""
-    query = select(Meeting).where(Meeting.workspace_id == workspace_id)
-    if status is not None:
-        query = query.where(Meeting.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(
-        query.order_by(Meeting.created_at.desc(), Meeting.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(items), total
-
-
 class MeetingSort(enum.StrEnum):
     NEWEST = "newest"
     OLDEST = "oldest"
