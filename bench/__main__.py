@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ["http_basics", "streaming", "exports"]
+BENCHMARKS = ["http_basics", "streaming", "exports", "queries"]
 
 
 def main() -> int:

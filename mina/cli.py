@@ -266,3 +266,71 @@ def token_create(email: str, name: str) -> None:
         click.echo(plain)
     finally:
         engine.dispose()
+
+
+@main.command("demo-data")
+@click.option("--meetings", "meeting_count", type=click.IntRange(1, 1_000_000), required=True)
+@click.option(
+    "--segments-per-meeting", type=click.IntRange(0, 100_000), required=True, help="On average."
+)
+@click.option("--email", default=None, help="Whose workspace (default: the first user).")
+@click.option("--seed", type=int, default=1, help="Same seed, same meetings.")
+def demo_data(meeting_count: int, segments_per_meeting: int, email: str | None, seed: int) -> None:
+    """Create realistic meetings with transcripts in a user's workspace, in bulk."""
+    import time
+
+    from mina.demodata import DEMO_EMAIL, DEMO_PASSWORD, generate_meetings
+    from mina.models import utcnow
+
+    settings = _load_settings()
+    engine = _open_database(settings)
+    factory = create_session_factory(engine)
+    started = time.monotonic()
+    try:
+        with transaction(factory) as session:
+            owner = (
+                store.get_user_by_email(session, email=email)
+                if email
+                else store.first_user(session)
+            )
+            if owner is None and email:
+                raise click.ClickException(f"no user with email {email}")
+            if owner is None:
+                owner = store.create_user(
+                    session, email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo"
+                )
+                click.echo(f"created user {DEMO_EMAIL} (password: {DEMO_PASSWORD})")
+            principal = store.get_principal(session, user=owner)
+            workspace_id, owner_id = principal.workspace.id, owner.id
+            owner_email, workspace_name = owner.email, principal.workspace.name
+        meetings = segments = 0
+        batch: list[store.BulkMeeting] = []
+        pending = 0
+
+        def flush() -> None:
+            nonlocal segments, pending
+            with transaction(factory) as session:
+                segments += store.bulk_add_meetings(
+                    session, workspace_id=workspace_id, organizer_id=owner_id, meetings=batch
+                )
+            batch.clear()
+            pending = 0
+
+        for demo in generate_meetings(meeting_count, segments_per_meeting, now=utcnow(), seed=seed):
+            batch.append(
+                store.BulkMeeting(demo.title, demo.status, demo.start, demo.end, demo.segments)
+            )
+            meetings += 1
+            pending += len(demo.segments) + 1
+            if pending >= 20_000:
+                flush()
+                logger.info("%d meetings, %d segments so far", meetings, segments)
+        flush()
+        with transaction(factory) as session:
+            store.refresh_search_statistics(session)
+    finally:
+        engine.dispose()
+    click.echo(
+        f"created {meetings} meetings with {segments} segments in {owner_email}'s workspace "
+        f"({workspace_name}) in {time.monotonic() - started:.1f} s"
+    )

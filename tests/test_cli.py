@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -223,3 +224,67 @@ def test_export_of_a_missing_meeting_fails_clearly(
     assert unknown.exit_code == 1 and "unknown format 'exe'" in unknown.output
     assert "txt, md" in unknown.output or "pdf, docx" in unknown.output
     assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_demo_data_fills_a_workspace_with_searchable_meetings(
+    cli_env: dict[str, str], db: Session
+) -> None:
+    from datetime import timedelta
+
+    from mina import store
+    from mina.models import Meeting, RecordingSession, Segment, utcnow
+
+    result = CliRunner().invoke(
+        main, ["demo-data", "--meetings", "30", "--segments-per-meeting", "6"], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    assert "created user demo@example.com" in result.output  # no user yet: a demo one
+    made = re.search(r"created 30 meetings with (\d+) segments", result.output)
+    assert made, result.output
+    demo = store.get_user_by_email(db, email="demo@example.com")
+    assert demo is not None
+    workspace = store.get_principal(db, user=demo).workspace
+    meetings = list(db.scalars(select(Meeting).where(Meeting.workspace_id == workspace.id)))
+    segments = list(db.scalars(select(Segment)))
+    assert len(meetings) == 30 and len(segments) == int(made.group(1)) > 30 * 6 * 0.6
+    now = utcnow()
+    assert all(now - timedelta(days=366) < m.created_at < now for m in meetings)
+    assert sum(m.status.value == "completed" for m in meetings) >= 20
+    by_meeting: dict[int, list[Segment]] = {}
+    for segment in segments:
+        by_meeting.setdefault(segment.meeting_id, []).append(segment)
+    for meeting in meetings:
+        own = sorted(by_meeting.get(meeting.id, []), key=lambda s: s.seq)
+        if not own:
+            continue
+        assert meeting.actual_start and meeting.actual_end
+        assert meeting.actual_end - meeting.actual_start >= timedelta(milliseconds=own[-1].end_ms)
+        speakers = {s.speaker for s in own}
+        assert None not in speakers and 2 <= len(speakers) <= 5 or len(own) == 1
+        for segment in own:
+            words = segment.words
+            assert [w["text"] for w in words] == segment.text.split()
+            assert segment.start_ms <= words[0]["start_ms"] < words[-1]["end_ms"] <= segment.end_ms
+        recording = db.scalar(
+            select(RecordingSession).where(RecordingSession.meeting_id == meeting.id)
+        )
+        assert recording is not None and recording.total_segments == len(own)
+    word = max(segments[0].text.split(), key=len).strip(".,?!:")
+    found = store.search_meetings(db, workspace_id=workspace.id, q=word)
+    assert found.total > 0 and found.items[0].matches, word
+
+    # a second run adds to the named user's workspace, nobody else's
+    other = CliRunner().invoke(
+        main,
+        ["demo-data", "--meetings", "2", "--segments-per-meeting", "1", "--email", "nobody@x.io"],
+        env=cli_env,
+    )
+    assert other.exit_code != 0 and "no user with email nobody@x.io" in other.output
+    again = CliRunner().invoke(
+        main,
+        ["demo-data", "--meetings", "2", "--segments-per-meeting", "1", "--email", demo.email],
+        env=cli_env,
+    )
+    assert again.exit_code == 0, again.output
+    db.expire_all()
+    assert store.count_meetings(db, workspace_id=workspace.id) == 32

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from mina.models import Base
+from mina.search import is_search_schema_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,9 +20,22 @@ def _run(connection: Connection) -> None:
             "render_as_batch", connection.dialect.name == "sqlite"
         ),
         compare_type=True,
+        include_name=_include_name,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # the full-text tables, columns and indexes are made by migration 0002, not by the models
+    return not is_search_schema_object(name, type_)
+
+
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not is_search_schema_object(name, type_)
 
 
 def run_migrations_offline() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,9 +29,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class MatchOut(BaseModel):
+    segment_id: int
+    start_ms: int
+    snippet: str = Field(description="Escaped HTML of the passage, the matched words in <mark>")
+
+
+class MeetingListItem(MeetingOut):
+    matches: list[MatchOut] = Field(
+        default_factory=list, description="When searching: the matching passages, in order"
+    )
+
+
 class MeetingPage(BaseModel):
-    items: list[MeetingOut]
-    total: int
+    items: list[MeetingListItem]
+    total: int = Field(description="Meetings that match (a lower bound when total_exact is false)")
+    total_exact: bool = True
     page: int
     per_page: int
 
@@ -52,24 +66,63 @@ def load_meeting(db: Db, principal: store.Principal, meeting_id: int) -> Meeting
     return meeting
 
 
-@router.get("/meetings", response_model=MeetingPage, responses=ERRORS)
+@router.get(
+    "/meetings",
+    response_model=MeetingPage,
+    responses={**ERRORS, 422: {"model": ErrorResponse, "description": "Bad parameters"}},
+)
 def list_meetings(
     db: Db,
     principal: ApiPrincipal,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Search titles and transcripts")
+    ] = None,
     status: MeetingStatus | None = None,
+    date_from: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="YYYY-MM-DD, inclusive")] = None,
+    sort: Annotated[
+        store.MeetingSort | None,
+        Query(description="Default: relevance when searching, else newest"),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> MeetingPage:
-    """The workspace's meetings, newest first."""
-    items, total = store.list_meetings(
-        db, workspace_id=principal.workspace.id, status=status, page=page, per_page=per_page
-    )
-    stats = store.meeting_stats(db, meeting_ids=[m.id for m in items])
-    return MeetingPage(
-        items=[meeting_out(m, stats[m.id]) for m in items],
-        total=total,
+    """The workspace's meetings, filtered and sorted; with ``q``, a full-text search whose
+    items carry highlighted snippets of the matching passages."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise ApiError(422, "validation_error", "Invalid request: from is after to.")
+    results = store.search_meetings(
+        db,
+        workspace_id=principal.workspace.id,
+        q=q,
+        status=status,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
         page=page,
         per_page=per_page,
+    )
+    return meeting_page(db, results)
+
+
+def meeting_page(db: Db, results: store.MeetingResults) -> MeetingPage:
+    meetings = [hit.meeting for hit in results.items]
+    stats = store.meeting_stats(db, meeting_ids=[m.id for m in meetings])
+    return MeetingPage(
+        items=[
+            MeetingListItem(
+                **meeting_out(hit.meeting, stats[hit.meeting.id]).model_dump(),
+                matches=[
+                    MatchOut(segment_id=m.segment_id, start_ms=m.start_ms, snippet=str(m.snippet))
+                    for m in hit.matches
+                ],
+            )
+            for hit in results.items
+        ],
+        total=results.total,
+        total_exact=results.total_exact,
+        page=results.page,
+        per_page=results.per_page,
     )
 
 

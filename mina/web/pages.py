@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mina import store
@@ -42,10 +44,111 @@ def dashboard(request: Request, db: Db, principal: PagePrincipal) -> Response:
 
 
 @router.get("/dashboard/meetings")
-def meetings(request: Request, db: Db, principal: PagePrincipal) -> Response:
-    items = store.list_recent_meetings(db, workspace_id=principal.workspace.id, limit=50)
-    context = {"meetings": items, "durations": _durations(db, items)}
+def meetings(
+    request: Request,
+    db: Db,
+    principal: PagePrincipal,
+    q: str = "",
+    status: str = "",
+    date_from: Annotated[str, Query(alias="from")] = "",
+    date_to: Annotated[str, Query(alias="to")] = "",
+    sort: str = "",
+    page: str = "1",
+) -> Response:
+    """The meetings list: search, filters, sort, pages. Odd parameters are dropped, not errors."""
+    form = MeetingListForm.parse(q, status, date_from, date_to, sort, page)
+    results = store.search_meetings(
+        db,
+        workspace_id=principal.workspace.id,
+        q=form.q or None,
+        status=form.status,
+        date_from=form.date_from,
+        date_to=form.date_to,
+        sort=form.sort,
+        page=form.page,
+        per_page=MEETINGS_PER_PAGE,
+    )
+    found = [hit.meeting for hit in results.items]
+    stats = store.meeting_stats(db, meeting_ids=[m.id for m in found])
+    pages = max(1, -(-results.total // MEETINGS_PER_PAGE))
+    context = {
+        "form": form,
+        "results": results,
+        "stats": stats,
+        "durations": {m.id: store.meeting_duration_ms(m, stats[m.id]) for m in found},
+        "statuses": list(MeetingStatus),
+        "pages": pages,
+        # a capped search may have more pages than its total says: offer one while pages are full
+        "has_next": form.page < pages
+        or (not results.total_exact and len(results.items) == MEETINGS_PER_PAGE),
+        "page_url": lambda number: form.url(page=number),
+        "any_meetings": bool(results.items)
+        or store.count_meetings(db, workspace_id=principal.workspace.id) > 0,
+    }
     return render(request, "meetings.html", context, principal=principal)
+
+
+MEETINGS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class MeetingListForm:
+    """The meetings list's query string, read forgivingly (a bad value is dropped)."""
+
+    q: str = ""
+    status: MeetingStatus | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: store.MeetingSort | None = None
+    page: int = 1
+
+    @classmethod
+    def parse(
+        cls, q: str, status: str, date_from: str, date_to: str, sort: str, page: str
+    ) -> MeetingListForm:
+        def as_date(value: str) -> date | None:
+            try:
+                return date.fromisoformat(value) if value else None
+            except ValueError:
+                return None
+
+        start, end = as_date(date_from), as_date(date_to)
+        if start and end and start > end:
+            start, end = end, start
+        chosen = store.MeetingSort(sort) if sort in set(store.MeetingSort) else None
+        if chosen is store.MeetingSort.RELEVANCE and not q.strip():
+            chosen = None
+        return cls(
+            q=q.strip()[:200],
+            status=MeetingStatus(status) if status in set(MeetingStatus) else None,
+            date_from=start,
+            date_to=end,
+            sort=chosen,
+            page=min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1,
+        )
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.q or self.status or self.date_from or self.date_to)
+
+    @property
+    def effective_sort(self) -> store.MeetingSort:
+        if self.sort is not None:
+            return self.sort
+        return store.MeetingSort.RELEVANCE if self.q else store.MeetingSort.NEWEST
+
+    def url(self, **changes: object) -> str:
+        values: dict[str, object] = {
+            "q": self.q,
+            "status": self.status.value if self.status else "",
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "sort": self.sort.value if self.sort else "",
+            "page": self.page,
+        }
+        values.update(changes)
+        kept = {k: v for k, v in values.items() if v != "" and not (k == "page" and v == 1)}
+        return "/dashboard/meetings" + (f"?{urlencode(kept)}" if kept else "")
 
 
 def _durations(db: Db, meetings: list[Meeting]) -> dict[int, int | None]:
