@@ -46,16 +46,18 @@ chart("chart-weeks", {
   },
 });
 
+// the chart names the 12 who talked most, every one of them (the table beside it lists all)
+const topSpeakers = data.speakers.slice(0, 12);
 chart("chart-speakers", {
   type: "bar",
   data: {
-    labels: data.speakers.map((s) => s.speaker ?? "No label"),
-    datasets: [{ label: "Minutes", data: data.speakers.map((s) => minutes(s.talk_ms)), backgroundColor: primary, borderRadius: 4 }],
+    labels: topSpeakers.map((s) => s.speaker ?? "No label"),
+    datasets: [{ label: "Minutes", data: topSpeakers.map((s) => minutes(s.talk_ms)), backgroundColor: primary, borderRadius: 4 }],
   },
   options: {
     indexAxis: "y",
     plugins: { legend: { display: false } },
-    scales: { x: { beginAtZero: true, title: { display: true, text: "Minutes" } }, y: { grid: { display: false } } },
+    scales: { x: { beginAtZero: true, title: { display: true, text: "Minutes" } }, y: { grid: { display: false }, ticks: { autoSkip: false } } },
   },
 });
 
