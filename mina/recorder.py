@@ -25,7 +25,8 @@ from mina.audiostore import AudioWriter, audio_size, read_pcm
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.events import EventBus
-from mina.models import RecordingSession, Segment
+from mina.models import RecordingSession
+from mina.shapes import segment_json
 from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
 
 logger = logging.getLogger(__name__)
@@ -34,22 +35,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 ACK_INTERVAL_S = 1.0
 COMMIT_BATCH = 5  # DESIGN.md 4: at most 5 segments or 2 seconds per commit
-
-
-def segment_json(segment: Segment) -> dict[str, Any]:
-    """The Segment shape of the protocol and the API."""
-    return {
-        "id": segment.id,
-        "seq": segment.seq,
-        "text": segment.display_text,
-        "start_ms": segment.start_ms,
-        "end_ms": segment.end_ms,
-        "confidence": segment.avg_confidence,
-        "speaker": segment.speaker,
-        "words": segment.words,
-        "edited": segment.edited_text is not None,
-        "original_text": segment.text,
-    }
 
 
 def to_new_segment(segment: FinalSegment, seq: int) -> store.NewSegment:

@@ -25,6 +25,8 @@ def render_json(export: MeetingExport) -> bytes:
                 "confidence": s.confidence,
                 "speaker": s.speaker,
                 "edited": s.edited,
+                "original_text": s.original_text,
+                "edited_at": iso_datetime(s.edited_at),
                 "words": [
                     {
                         "text": w.text,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mina import store
 from mina.models import Meeting, utcnow
+from mina.shapes import meeting_out
 
 BYTES_PER_SAMPLE = 2
 
@@ -42,6 +43,8 @@ class ExportSegment:
     edited: bool
     confidence: float | None
     words: list[ExportWord] = field(default_factory=list)
+    original_text: str = ""  # what the engine heard, kept after an edit
+    edited_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,24 +106,6 @@ def iso_datetime(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _meeting_shape(meeting: Meeting, stats: store.MeetingStats) -> dict[str, Any]:
-    # The same fields, names and values as GET /api/meetings/{id} (a test compares the two).
-    return {
-        "id": meeting.id,
-        "title": meeting.title,
-        "description": meeting.description,
-        "status": meeting.status.value,
-        "language": meeting.language,
-        "created_at": iso_datetime(meeting.created_at),
-        "actual_start": iso_datetime(meeting.actual_start),
-        "actual_end": iso_datetime(meeting.actual_end),
-        "duration_ms": store.meeting_duration_ms(meeting, stats),
-        "segment_count": stats.segment_count,
-        "word_count": stats.word_count,
-        "average_confidence": stats.average_confidence,
-    }
-
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]|[\ud800-\udfff]")
 
 
@@ -156,6 +141,8 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
                 speaker=speaker,
                 text=clean_text(row.display_text),
                 edited=row.edited_text is not None,
+                original_text=row.text,
+                edited_at=row.edited_at,
                 confidence=row.avg_confidence,
                 words=[
                     ExportWord(
@@ -178,7 +165,7 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
         duration_ms=store.meeting_duration_ms(meeting, stats),
         participants=participants,
         segments=segments,
-        meeting=_meeting_shape(meeting, stats),
+        meeting=meeting_out(meeting, stats).model_dump(mode="json"),
         exported_at=utcnow(),
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from mina import store
 from mina.audiostore import BYTES_PER_SAMPLE, audio_size, wav_header
-from mina.models import Meeting, MeetingStatus, Segment
+from mina.models import Meeting, MeetingStatus
+from mina.shapes import MeetingOut, SegmentOut, meeting_out, segment_out
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import ApiError, ErrorResponse, NotFound
 
@@ -26,21 +26,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
     404: {"model": ErrorResponse, "description": "No such meeting in your workspace"},
 }
-
-
-class MeetingOut(BaseModel):
-    id: int
-    title: str
-    description: str
-    status: MeetingStatus
-    language: str
-    created_at: datetime
-    actual_start: datetime | None
-    actual_end: datetime | None
-    duration_ms: int | None
-    segment_count: int
-    word_count: int
-    average_confidence: float | None
 
 
 class MeetingPage(BaseModel):
@@ -55,63 +40,9 @@ class MeetingUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=10_000)
 
 
-class WordOut(BaseModel):
-    text: str
-    start_ms: int
-    end_ms: int
-    probability: float | None
-
-
-class SegmentOut(BaseModel):
-    id: int
-    seq: int
-    text: str = Field(description="What people see: the edited text when there is an edit")
-    start_ms: int
-    end_ms: int
-    confidence: float | None
-    speaker: str | None
-    words: list[WordOut]
-    edited: bool = False
-    original_text: str = Field(description="What the speech engine heard, kept after edits")
-    edited_at: datetime | None = None
-
-
 class Transcript(BaseModel):
     meeting_id: int
     segments: list[SegmentOut]
-
-
-def meeting_out(meeting: Meeting, stats: store.MeetingStats) -> MeetingOut:
-    return MeetingOut(
-        id=meeting.id,
-        title=meeting.title,
-        description=meeting.description,
-        status=meeting.status,
-        language=meeting.language,
-        created_at=meeting.created_at,
-        actual_start=meeting.actual_start,
-        actual_end=meeting.actual_end,
-        duration_ms=store.meeting_duration_ms(meeting, stats),
-        segment_count=stats.segment_count,
-        word_count=stats.word_count,
-        average_confidence=stats.average_confidence,
-    )
-
-
-def segment_out(segment: Segment) -> SegmentOut:
-    return SegmentOut(
-        id=segment.id,
-        seq=segment.seq,
-        text=segment.display_text,
-        start_ms=segment.start_ms,
-        end_ms=segment.end_ms,
-        confidence=segment.avg_confidence,
-        speaker=segment.speaker,
-        words=[WordOut(**w) for w in segment.words],
-        edited=segment.edited_text is not None,
-        original_text=segment.text,
-        edited_at=segment.edited_at,
-    )
 
 
 def load_meeting(db: Db, principal: store.Principal, meeting_id: int) -> Meeting:

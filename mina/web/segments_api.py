@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mina import store
+from mina.shapes import SegmentOut, segment_out
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import ApiError, ErrorResponse, NotFound
-from mina.web.meetings_api import SegmentOut, load_meeting, segment_out
+from mina.web.meetings_api import load_meeting
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["transcripts"])

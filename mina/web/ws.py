@@ -21,7 +21,8 @@ from starlette.websockets import WebSocketState
 
 from mina import security, store
 from mina.models import SessionStatus
-from mina.recorder import LiveServices, Recorder, open_recorder, segment_json
+from mina.recorder import LiveServices, Recorder, open_recorder
+from mina.shapes import segment_json
 from mina.web.cookies import read_session_cookie
 from mina.web.deps import bearer_token, cookie_user
 
