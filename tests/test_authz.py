@@ -183,7 +183,11 @@ def _add_meeting(db: Session, settings: Settings, title: str) -> int:
         audio_dir=settings.audio_dir,
         title=title,
         started_at=utcnow() - timedelta(hours=1),
-        said=[Said(f"{SECRET}: the plan.", 0, 1500, "Grace"), Said("Agreed.", 1500, 2500)],
+        # the secret is in a title, a text and a speaker: lists, analytics and pages show them
+        said=[
+            Said(f"{SECRET}: the plan.", 0, 1500, "Grace"),
+            Said("Agreed.", 1500, 2500, f"Chair of {SECRET}"),
+        ],
         audio_s=2.5,
     )
     return meeting.id
