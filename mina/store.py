@@ -67,6 +67,14 @@ from mina.search import (
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+# Ids are 32-bit integer columns (PostgreSQL ``integer``): an id outside 1..MAX_ID names nothing.
+MAX_ID = 2**31 - 1
+
+
+def _possible_id(value: int) -> bool:
+    """Whether ``value`` could be a row's id: larger numbers would fail in the database driver
+    instead of simply finding nothing."""
+    return 0 < value <= MAX_ID
 
 
 class StoreError(ValueError):
@@ -220,6 +228,8 @@ def list_api_tokens(session: Session, *, user: User) -> list[ApiToken]:
 
 
 def revoke_api_token(session: Session, *, user: User, token_id: int) -> bool:
+    if not _possible_id(token_id):
+        return False
     token = session.scalar(
         select(ApiToken).where(
             ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
@@ -272,6 +282,8 @@ def list_recent_meetings(session: Session, *, workspace_id: int, limit: int = 5)
 
 def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meeting | None:
     """A meeting of this workspace; another workspace's meeting is None, like a missing one."""
+    if not _possible_id(meeting_id):
+        return None
     return session.scalar(
         select(Meeting).where(Meeting.id == meeting_id, Meeting.workspace_id == workspace_id)
     )
@@ -280,6 +292,8 @@ def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meet
 def get_meeting_unscoped(session: Session, *, meeting_id: int) -> Meeting | None:
     """Any workspace's meeting. Only for operator commands (``mina export``), which act with the
     database's own authority; request handlers use ``get_meeting``."""
+    if not _possible_id(meeting_id):
+        return None
     return session.get(Meeting, meeting_id)
 
 
@@ -1161,6 +1175,8 @@ def create_upload(
 
 def get_job(session: Session, *, workspace_id: int, job_id: int) -> Job | None:
     """A job of this workspace; another workspace's job is None, like a missing one."""
+    if not _possible_id(job_id):
+        return None
     return session.scalar(select(Job).where(Job.id == job_id, Job.workspace_id == workspace_id))
 
 
@@ -1252,6 +1268,8 @@ def fail_job(session: Session, *, job_id: int, error: str) -> None:
 
 def get_segment(session: Session, *, workspace_id: int, segment_id: int) -> Segment | None:
     """A segment of one of this workspace's meetings; another workspace's is None."""
+    if not _possible_id(segment_id):
+        return None
     return session.scalar(
         select(Segment)
         .join(Meeting, Meeting.id == Segment.meeting_id)

@@ -110,6 +110,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
+def cli_env(settings: Settings, tmp_path: Path, database_url: str) -> dict[str, str]:
+    """The environment a ``mina`` command needs to act on the test's data dir and database."""
+    return {
+        "MINA_DATA_DIR": str(tmp_path / "data"),
+        "MINA_DATABASE_URL": database_url,
+        "MINA_SECRET_KEY": TEST_SECRET,
+        "MINA_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
 def db_engine(settings: Settings) -> Iterator[Engine]:
     engine = create_db_engine(settings.sqlalchemy_url)
     yield engine
@@ -143,6 +154,16 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def create_settings_token(client: TestClient, name: str) -> str:
+    """A new API token made on /settings, as a person does; the page shows it once."""
+    token = csrf_from(client.get("/settings").text)
+    page = client.post("/settings/tokens", data={"name": name, "csrf_token": token})
+    assert page.status_code == 200
+    match = re.search(r'id="new-token">(mina_[^<]+)<', page.text)
+    assert match, "the new token is shown once"
     return match.group(1)
 
 

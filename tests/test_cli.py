@@ -19,17 +19,7 @@ from sqlalchemy.orm import Session
 from mina.cli import main
 from mina.models import ApiToken, User
 from mina.security import hash_token
-from tests.conftest import PASSWORD, TEST_SECRET, csrf_from
-
-
-@pytest.fixture
-def cli_env(settings: object, tmp_path: Path, database_url: str) -> dict[str, str]:
-    return {
-        "MINA_DATA_DIR": str(tmp_path / "data"),
-        "MINA_DATABASE_URL": database_url,
-        "MINA_SECRET_KEY": TEST_SECRET,
-        "MINA_LOG_LEVEL": "WARNING",
-    }
+from tests.conftest import PASSWORD, csrf_from
 
 
 def test_user_create_with_password_stdin(cli_env: dict[str, str], db: Session) -> None:

@@ -1,26 +1,15 @@
 from __future__ import annotations
 
-import re
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mina.models import ApiToken
-from tests.conftest import csrf_from
-
-
-def _create_token(client: TestClient, name: str) -> str:
-    token = csrf_from(client.get("/settings").text)
-    page = client.post("/settings/tokens", data={"name": name, "csrf_token": token})
-    assert page.status_code == 200
-    match = re.search(r'id="new-token">(mina_[^<]+)<', page.text)
-    assert match, "the new token is shown once"
-    return match.group(1)
+from tests.conftest import create_settings_token, csrf_from
 
 
 def test_token_create_use_revoke(user_client: TestClient, db: Session) -> None:
-    plain = _create_token(user_client, "Nightly export")
+    plain = create_settings_token(user_client, "Nightly export")
     # shown once only
     again = user_client.get("/settings")
     assert plain not in again.text and "Nightly export" in again.text
@@ -70,7 +59,7 @@ def test_no_credentials_is_401(client: TestClient) -> None:
 def test_cannot_revoke_another_users_token(
     user_client: TestClient, other_client: TestClient
 ) -> None:
-    _create_token(user_client, "mine")
+    create_settings_token(user_client, "mine")
     csrf = csrf_from(other_client.get("/settings").text)
     response = other_client.post("/settings/tokens/1/revoke", data={"csrf_token": csrf})
     assert response.status_code == 404

@@ -443,8 +443,9 @@ class StoppingEngine(FakeEngine):
 
     def transcribe(self, audio: Any, *, prompt: str = "", language: str | None = None) -> Any:
         if self.calls == 0 and self.runner is not None:
-            self.stopper = threading.Thread(target=self.runner.stop)
-            self.stopper.start()
+            stopper = threading.Thread(target=self.runner.stop)
+            stopper.start()
+            self.stopper = stopper  # only once started: the test joins it as soon as it is set
             while not self.runner._stopping.is_set():
                 time.sleep(0.01)
         return super().transcribe(audio, prompt=prompt, language=language)

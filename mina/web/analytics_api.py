@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from mina import store
 from mina.models import utcnow
 from mina.web.deps import ApiPrincipal, Db
-from mina.web.errors import ErrorResponse
+from mina.web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["analytics"])
 
@@ -19,10 +19,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 3650
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
-    422: {"model": ErrorResponse, "description": "days outside 1..3650"},
-}
+ERRORS = error_responses(401, (422, "days outside 1..3650"))
 
 
 class WeekOut(BaseModel):

@@ -11,12 +11,7 @@ from pydantic import BaseModel, Field
 from mina.db import ping
 from mina.models import Role
 from mina.web.deps import ApiPrincipal, Db
-from mina.web.errors import ErrorResponse
-
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
-    403: {"model": ErrorResponse, "description": "Forbidden (CSRF check failed)"},
-}
+from mina.web.errors import error_responses
 
 router = APIRouter()
 
@@ -71,13 +66,15 @@ def _me(principal: ApiPrincipal) -> Me:
     )
 
 
-@router.get("/api/me", response_model=Me, tags=["account"], responses=ERRORS)
+@router.get("/api/me", response_model=Me, tags=["account"], responses=error_responses(401))
 def me(principal: ApiPrincipal) -> Me:
     """The caller and their workspace."""
     return _me(principal)
 
 
-@router.patch("/api/me", response_model=Me, tags=["account"], responses=ERRORS)
+@router.patch(
+    "/api/me", response_model=Me, tags=["account"], responses=error_responses(400, 401, 403, 422)
+)
 def update_me(body: MeUpdate, principal: ApiPrincipal, db: Db) -> Me:
     """Change the caller's display name."""
     user = db.merge(principal.user)

@@ -29,6 +29,7 @@ from mina.web import (
     analytics_api,
     api,
     auth,
+    docs,
     exports_api,
     meetings_api,
     pages,
@@ -179,6 +180,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Self-hosted live meeting transcription. Authenticate with "
         "`Authorization: Bearer TOKEN` (create tokens on /settings or with `mina token create`).",
         lifespan=lifespan,
+        docs_url=None,  # served by web/docs.py from vendored files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -200,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(segments_api.router)
     app.include_router(analytics_api.router)
     app.include_router(ws.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SessionCookieMiddleware, signer=signer, secure=settings.secure_cookies)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from mina import security, store
@@ -95,7 +96,20 @@ def bearer_token(authorization: str | None) -> str | None:
     return value.strip()
 
 
-def api_principal(request: Request, db: Db) -> store.Principal:
+# Declares the Bearer scheme in the OpenAPI document (and Swagger UI's Authorize button);
+# api_principal reads the header itself, so a malformed one answers invalid_token.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API token from /settings or `mina token create`. Pages' own requests use "
+    "the session cookie instead, with an X-CSRF-Token header on writes.",
+)
+
+
+def api_principal(
+    request: Request,
+    db: Db,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> store.Principal:
     """Who calls the API: a Bearer token, or the session cookie plus a CSRF header on writes."""
     authorization = request.headers.get("authorization")
     if authorization:

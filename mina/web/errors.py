@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +28,29 @@ class ErrorResponse(BaseModel):
     """Every API error: a stable machine-readable code and a sentence for people."""
 
     error: ErrorBody
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The body is not valid JSON",
+    401: "Not signed in, or the API token is missing, malformed or revoked",
+    403: "Forbidden: a write with the session cookie but without its X-CSRF-Token header",
+    404: "Not found in your workspace (another workspace's id answers the same)",
+    409: "Conflict with the object's state",
+    413: "Too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Invalid request: a parameter or the body fails validation",
+}
+
+
+def error_responses(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the one error shape. A
+    ``(status, description)`` pair says what that status means on this route."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for item in statuses:
+        status, description = item if isinstance(item, tuple) else (item, ERROR_DESCRIPTIONS[item])
+        responses[status] = {"model": ErrorResponse, "description": description}
+    return responses
 
 
 class ApiError(Exception):

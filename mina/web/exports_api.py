@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from mina import exporters
 from mina.exporters.word import DOCX_TYPE
 from mina.web.deps import ApiPrincipal, Db
-from mina.web.errors import ApiError, ErrorResponse
+from mina.web.errors import ApiError, error_responses
 from mina.web.meetings_api import load_meeting
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The export, as an attachment named after the meeting",
         "content": {media_type: {} for media_type in MEDIA_TYPES},
     },
-    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
-    404: {"model": ErrorResponse, "description": "No such meeting in your workspace, or format"},
+    **error_responses(401, (404, "No such meeting in your workspace, or format"), 422),
 }
 
 

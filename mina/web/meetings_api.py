@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -18,15 +18,12 @@ from mina.audiostore import BYTES_PER_SAMPLE, audio_size, wav_header
 from mina.models import Meeting, MeetingStatus
 from mina.shapes import MeetingOut, SegmentOut, meeting_out, segment_out
 from mina.web.deps import ApiPrincipal, Db
-from mina.web.errors import ApiError, ErrorResponse, NotFound
+from mina.web.errors import ApiError, NotFound, error_responses
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["meetings"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
-    404: {"model": ErrorResponse, "description": "No such meeting in your workspace"},
-}
+NO_MEETING = (404, "No such meeting in your workspace")
 
 
 class MatchOut(BaseModel):
@@ -66,11 +63,7 @@ def load_meeting(db: Db, principal: store.Principal, meeting_id: int) -> Meeting
     return meeting
 
 
-@router.get(
-    "/meetings",
-    response_model=MeetingPage,
-    responses={**ERRORS, 422: {"model": ErrorResponse, "description": "Bad parameters"}},
-)
+@router.get("/meetings", response_model=MeetingPage, responses=error_responses(401, 422))
 def list_meetings(
     db: Db,
     principal: ApiPrincipal,
@@ -126,13 +119,21 @@ def meeting_page(db: Db, results: store.MeetingResults) -> MeetingPage:
     )
 
 
-@router.get("/meetings/{meeting_id}", response_model=MeetingOut, responses=ERRORS)
+@router.get(
+    "/meetings/{meeting_id}",
+    response_model=MeetingOut,
+    responses=error_responses(401, NO_MEETING, 422),
+)
 def get_meeting(meeting_id: int, db: Db, principal: ApiPrincipal) -> MeetingOut:
     meeting = load_meeting(db, principal, meeting_id)
     return meeting_out(meeting, store.meeting_stats(db, meeting_ids=[meeting.id])[meeting.id])
 
 
-@router.patch("/meetings/{meeting_id}", response_model=MeetingOut, responses=ERRORS)
+@router.patch(
+    "/meetings/{meeting_id}",
+    response_model=MeetingOut,
+    responses=error_responses(400, 401, 403, NO_MEETING, 422),
+)
 def update_meeting(
     meeting_id: int, body: MeetingUpdate, db: Db, principal: ApiPrincipal
 ) -> MeetingOut:
@@ -142,7 +143,14 @@ def update_meeting(
     return meeting_out(meeting, store.meeting_stats(db, meeting_ids=[meeting.id])[meeting.id])
 
 
-@router.delete("/meetings/{meeting_id}", status_code=204, responses=ERRORS)
+@router.delete(
+    "/meetings/{meeting_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(
+        401, 403, NO_MEETING, (409, "The meeting is being recorded: stop it first"), 422
+    ),
+)
 def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal) -> Response:
     meeting = load_meeting(db, principal, meeting_id)
     if meeting.status is MeetingStatus.LIVE:
@@ -155,7 +163,11 @@ def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrin
     return Response(status_code=204)
 
 
-@router.get("/meetings/{meeting_id}/transcript", response_model=Transcript, responses=ERRORS)
+@router.get(
+    "/meetings/{meeting_id}/transcript",
+    response_model=Transcript,
+    responses=error_responses(401, NO_MEETING, 422),
+)
 def get_transcript(meeting_id: int, db: Db, principal: ApiPrincipal) -> Transcript:
     meeting = load_meeting(db, principal, meeting_id)
     segments = store.list_transcript(db, meeting_id=meeting.id)
@@ -193,7 +205,22 @@ def _parts(files: list[tuple[Path, int]], header: bytes, start: int, end: int) -
 
 @router.get(
     "/meetings/{meeting_id}/audio",
-    responses={**ERRORS, 200: {"content": {"audio/wav": {}}}, 206: {"description": "Partial"}},
+    responses={
+        200: {
+            "description": "The whole recording, WAV 16 kHz mono",
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        206: {
+            "description": "The bytes a Range header asked for",
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **error_responses(
+            401,
+            (404, "No such meeting in your workspace, or it has no audio"),
+            416,
+            422,
+        ),
+    },
     response_class=Response,
 )
 def get_audio(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal) -> Response:

@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from mina import store
 from mina.shapes import SegmentOut, segment_out
 from mina.web.deps import ApiPrincipal, Db
-from mina.web.errors import ApiError, ErrorResponse, NotFound
+from mina.web.errors import ApiError, NotFound, error_responses
 from mina.web.meetings_api import load_meeting
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["transcripts"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Not signed in, or a bad token"},
-    403: {"model": ErrorResponse, "description": "Forbidden (CSRF check failed)"},
-    404: {"model": ErrorResponse, "description": "Not found in your workspace"},
-    422: {"model": ErrorResponse, "description": "Invalid request"},
-}
+ERRORS = error_responses(400, 401, 403, 404, 422)
 
 
 class SegmentUpdate(BaseModel):
     """Send ``text``, ``speaker`` or both; ``speaker: null`` (or blank) removes the label."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    text: str | None = Field(default=None, min_length=1, max_length=10_000)
+    # null text is refused (below): the document shows text as a string with a visible character
+    text: (
+        Annotated[str, Field(min_length=1, max_length=10_000, json_schema_extra={"pattern": r"\S"})]
+        | SkipJsonSchema[None]
+    ) = None
     speaker: str | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")

@@ -29,7 +29,7 @@ from mina.uploads import (
     too_large,
 )
 from mina.web.deps import ApiPrincipal, Db
-from mina.web.errors import ApiError, ErrorResponse, NotFound
+from mina.web.errors import ApiError, NotFound, error_responses
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["uploads"])
@@ -77,24 +77,18 @@ class JobOut(BaseModel):
     error: str | None
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        400: "Malformed form data, or an empty file",
-        401: "Not signed in, or a bad token",
-        403: "Forbidden (CSRF check failed, or a viewer)",
-        404: "No such job in your workspace",
-        413: "The file is larger than MINA_MAX_UPLOAD_MB",
-        415: "Not multipart form data, or not audio Mina can decode",
-        422: "No file field, or a bad title or language",
-    }
-    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}
-
-
 @router.post(
     "/transcriptions",
     status_code=202,
     response_model=TranscriptionStarted,
-    responses=_errors(400, 401, 403, 413, 415, 422),
+    responses=error_responses(
+        (400, "Malformed form data, or an empty file"),
+        401,
+        (403, "Forbidden: a CSRF check failed, or the caller is a viewer"),
+        (413, "The file is larger than MINA_MAX_UPLOAD_MB"),
+        (415, "Not multipart form data, or not audio Mina can decode"),
+        (422, "No file field, or a bad title or language"),
+    ),
     openapi_extra=UPLOAD_FORM,
 )
 async def create_transcription(request: Request, principal: ApiPrincipal) -> JSONResponse:
@@ -212,7 +206,11 @@ def _rejected(exc: UploadRejected) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=_errors(401, 404))
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    responses=error_responses(401, (404, "No such job in your workspace"), 422),
+)
 def get_job(job_id: int, db: Db, principal: ApiPrincipal) -> JobOut:
     """A background job of your workspace: status, progress 0..1, its meeting, its error."""
     job = store.get_job(db, workspace_id=principal.workspace.id, job_id=job_id)

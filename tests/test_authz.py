@@ -1,0 +1,433 @@
+"""The authorization matrix: every route of the app (API, pages, WebSockets) is called as its
+owner, as a user of another workspace and anonymously, with real objects behind the ids in its
+path, on SQLite and PostgreSQL.
+
+- the owner gets the route's own answer, on the API with the session cookie, a token from
+  ``mina token create`` and a token from /settings alike;
+- another workspace's id answers exactly like a missing id (404, the same body) and changes
+  nothing; routes without ids show another workspace nothing of the owner's;
+- anonymous callers get 401 from the API, a redirect to /login from pages, close 4401 from
+  WebSockets; revoked tokens get 401 / 4401 at once.
+
+``MATRIX`` says how to call each route; a route that is neither there nor in ``PUBLIC`` fails
+``test_every_route_is_in_the_matrix``, so no route can be added without its authorization test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.routing import Mount, WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
+
+from mina import store
+from mina.cli import main
+from mina.models import ApiToken, utcnow
+from mina.settings import Settings
+from tests.conftest import create_settings_token, csrf_from
+from tests.livehelp import start
+from tests.meetingdata import Said, add_meeting, principal_of, speech_pcm
+from tests.uploadhelp import csrf_header, wait_job, write_wav
+
+SECRET = "Ada's secret board review"
+MISSING_ID = 2_000_000_000  # a possible id that names nothing
+OWNER, OTHER = "ada@example.com", "grace@example.com"
+
+Kind = Literal["api", "page", "ws"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to call one route: its kind, which World object fills each id in its path, fixed
+    path values, a JSON body or page form, and the status its owner gets."""
+
+    kind: Kind
+    owner_status: int = 200
+    ids: Mapping[str, str] = field(default_factory=dict)
+    fixed: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    form: Mapping[str, str] | None = None
+    upload: bool = False
+
+
+def _api(status: int = 200, **kwargs: Any) -> Case:
+    return Case("api", status, **kwargs)
+
+
+def _page(status: int = 200, **kwargs: Any) -> Case:
+    return Case("page", status, **kwargs)
+
+
+MEETING = {"meeting_id": "meeting"}
+
+MATRIX: dict[str, Case] = {
+    "GET /api/me": _api(),
+    "PATCH /api/me": _api(json={"name": "Ada L."}),
+    "GET /api/meetings": _api(),
+    "GET /api/meetings/{meeting_id}": _api(ids=MEETING),
+    "PATCH /api/meetings/{meeting_id}": _api(ids=MEETING, json={"description": "Agenda"}),
+    "DELETE /api/meetings/{meeting_id}": _api(204, ids={"meeting_id": "new_meeting"}),
+    "GET /api/meetings/{meeting_id}/transcript": _api(ids=MEETING),
+    "GET /api/meetings/{meeting_id}/audio": _api(ids=MEETING),
+    "GET /api/meetings/{meeting_id}/export/{fmt}": _api(ids=MEETING, fixed={"fmt": "txt"}),
+    "POST /api/meetings/{meeting_id}/speakers": _api(
+        ids=MEETING, json={"from": "Grace", "to": "Grace H."}
+    ),
+    "PATCH /api/segments/{segment_id}": _api(
+        ids={"segment_id": "segment"}, json={"speaker": "Ada"}
+    ),
+    "POST /api/transcriptions": _api(202, upload=True),
+    "GET /api/jobs/{job_id}": _api(ids={"job_id": "job"}),
+    "GET /api/analytics": _api(),
+    "GET /dashboard": _page(),
+    "GET /dashboard/meetings": _page(),
+    "GET /dashboard/meeting/{meeting_id}": _page(ids=MEETING),
+    "GET /live": _page(),
+    "GET /upload": _page(),
+    "GET /analytics": _page(),
+    "GET /settings": _page(),
+    "POST /settings/tokens": _page(303, form={"name": "made in the matrix"}),
+    "POST /settings/tokens/{token_id}/revoke": _page(303, ids={"token_id": "new_token"}, form={}),
+    "WS /ws/transcribe": Case("ws"),
+    "WS /ws/meetings/{meeting_id}/live": Case("ws", ids=MEETING),
+}
+
+# Routes anyone may call: signing in and out, health, the API's description, static files.
+PUBLIC = {
+    "GET /",
+    "GET /login",
+    "POST /login",
+    "GET /signup",
+    "POST /signup",
+    "GET /logout",
+    "POST /logout",
+    "GET /healthz",
+    "GET /openapi.json",
+    "GET /docs",
+    "MOUNT /static",
+}
+
+
+def route_keys(app: FastAPI) -> set[str]:
+    """Every route of the app as ``METHOD /path``, ``WS /path`` or ``MOUNT /path``."""
+    keys = set()
+    for route in iter_route_contexts(app.routes):
+        original = route.original_route
+        if isinstance(original, Mount):
+            keys.add(f"MOUNT {route.path}")
+        elif isinstance(original, WebSocketRoute) or route.methods is None:
+            keys.add(f"WS {route.path}")
+        else:
+            keys.update(f"{method} {route.path}" for method in route.methods - {"HEAD"})
+    return keys
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    keys = route_keys(app)
+    unknown = keys - MATRIX.keys() - PUBLIC
+    assert not unknown, f"routes without an authorization case in MATRIX or PUBLIC: {unknown}"
+    stale = (MATRIX.keys() | PUBLIC) - keys
+    assert not stale, f"MATRIX or PUBLIC names routes the app does not have: {stale}"
+    assert not MATRIX.keys() & PUBLIC
+
+
+@dataclass
+class World:
+    """The owner's objects, and how to make fresh ones for routes that use theirs up."""
+
+    db: Session
+    settings: Settings
+    tmp_path: Path
+    owner: TestClient
+    meeting: int
+    segment: int
+    job: int
+    tokens: dict[str, str]  # how it was made -> plain token
+
+    def new_meeting(self) -> int:
+        return _add_meeting(self.db, self.settings, f"{SECRET} (doomed)")
+
+    def new_token(self) -> int:
+        create_settings_token(self.owner, "to revoke")
+        return max(t.id for t in store.list_api_tokens(self.db, user=self._owner_user()))
+
+    def _owner_user(self) -> Any:
+        self.db.expire_all()
+        return principal_of(self.db, OWNER).user
+
+    def resolve(self, case: Case) -> dict[str, object]:
+        values: dict[str, object] = dict(case.fixed)
+        for name, source in case.ids.items():
+            made = getattr(self, source)
+            values[name] = made() if callable(made) else made
+        return values
+
+
+def _add_meeting(db: Session, settings: Settings, title: str) -> int:
+    meeting = add_meeting(
+        db,
+        principal=principal_of(db, OWNER),
+        audio_dir=settings.audio_dir,
+        title=title,
+        started_at=utcnow() - timedelta(hours=1),
+        # the secret is in a title, a text and a speaker: lists, analytics and pages show them
+        said=[
+            Said(f"{SECRET}: the plan.", 0, 1500, "Grace"),
+            Said("Agreed.", 1500, 2500, f"Chair of {SECRET}"),
+        ],
+        audio_s=2.5,
+    )
+    return meeting.id
+
+
+@pytest.fixture
+def world(
+    user_client: TestClient,
+    other_client: TestClient,
+    db: Session,
+    settings: Settings,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[World]:
+    meeting = _add_meeting(db, settings, SECRET)
+    segment = store.list_transcript(db, meeting_id=meeting)[0].id
+    wav = write_wav(tmp_path / "ada.wav", speech_pcm(1.0))
+    with wav.open("rb") as handle:
+        uploaded = user_client.post(
+            "/api/transcriptions",
+            files={"file": (wav.name, handle, "audio/wav")},
+            data={"title": f"{SECRET} (upload)"},
+            headers=csrf_header(user_client),
+        )
+    assert uploaded.status_code == 202, uploaded.text
+    job = uploaded.json()["job_id"]
+    assert wait_job(user_client, job)[0]["status"] == "done"
+    made = CliRunner().invoke(main, ["token", "create", OWNER, "--name", "cli"], env=cli_env)
+    assert made.exit_code == 0, made.output
+    tokens = {"cli": made.output.strip(), "settings": create_settings_token(user_client, "ui")}
+    yield World(db, settings, tmp_path, user_client, meeting, segment, job, tokens)
+
+
+def _path(key: str, values: Mapping[str, object]) -> tuple[str, str]:
+    method, template = key.split(" ", 1)
+    return method, template.format(**values)
+
+
+def _missing(case: Case, values: Mapping[str, object]) -> dict[str, object]:
+    return {**values, **{name: MISSING_ID for name in case.ids}}
+
+
+def call(
+    world: World,
+    client: TestClient,
+    key: str,
+    case: Case,
+    values: Mapping[str, object],
+    *,
+    bearer: str | None = None,
+) -> httpx.Response:
+    """One HTTP request to the route, as ``client`` (its cookie) or with a Bearer token."""
+    method, path = _path(key, values)
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    signed_in = bearer is None and "mina_session" in client.cookies
+    kwargs: dict[str, Any] = {}
+    if case.kind == "api" and method != "GET" and signed_in:
+        headers.update(csrf_header(client))
+    if case.json is not None:
+        kwargs["json"] = case.json
+    if case.form is not None:
+        token = csrf_from(client.get("/settings").text) if signed_in else "none"
+        kwargs["data"] = {**case.form, "csrf_token": token}
+    if case.upload:
+        wav = write_wav(world.tmp_path / "upload.wav", speech_pcm(0.5))
+        kwargs["files"] = {"file": (wav.name, wav.read_bytes(), "audio/wav")}
+    return client.request(method, path, headers=headers, follow_redirects=False, **kwargs)
+
+
+@dataclass(frozen=True)
+class SocketAnswer:
+    first: dict[str, Any]
+    close_code: int | None
+
+
+def _socket(
+    client: TestClient,
+    path: str,
+    send: dict[str, Any] | None = None,
+    bearer: str | None = None,
+) -> SocketAnswer:
+    """Connect, send one message, and read the first answer and the close code that follows."""
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    with client.websocket_connect(path, headers=headers) as ws:
+        if send is not None:
+            ws.send_json(send)
+        first = ws.receive_json()
+        try:
+            ws.receive_json()
+        except WebSocketDisconnect as closed:
+            return SocketAnswer(first, closed.code)
+    return SocketAnswer(first, None)
+
+
+def fingerprint(world: World) -> object:
+    """What the owner has: meetings, their transcripts, the job, the tokens' revocations."""
+    bearer = {"Authorization": f"Bearer {world.tokens['cli']}"}
+    api = TestClient(world.owner.app)
+    meetings = api.get("/api/meetings?per_page=100", headers=bearer).json()
+    transcripts = [
+        api.get(f"/api/meetings/{m['id']}/transcript", headers=bearer).json()
+        for m in meetings["items"]
+    ]
+    job = api.get(f"/api/jobs/{world.job}", headers=bearer).json()
+    world.db.expire_all()
+    owner = principal_of(world.db, OWNER).user
+    tokens = sorted(
+        (t.id, t.revoked_at is None)
+        for t in world.db.scalars(select(ApiToken).where(ApiToken.user_id == owner.id))
+    )
+    return meetings, transcripts, job, tokens
+
+
+def _check_http_route(world: World, other: TestClient, key: str, case: Case) -> None:
+    anonymous = TestClient(world.owner.app)
+    values = world.resolve(case)
+    before = fingerprint(world)
+
+    theirs = call(world, other, key, case, values)
+    if case.ids:
+        missing = call(world, other, key, case, _missing(case, values))
+        assert theirs.status_code == missing.status_code == 404, (key, theirs.text)
+        assert theirs.content == missing.content, key
+        assert theirs.headers["content-type"] == missing.headers["content-type"], key
+    else:
+        assert theirs.status_code == case.owner_status, (key, theirs.text)
+    assert SECRET not in theirs.text, f"{key} shows another workspace the owner's data"
+
+    nobody = call(world, anonymous, key, case, values)
+    if case.kind == "api":
+        assert nobody.status_code == 401, (key, nobody.text)
+        assert nobody.json()["error"]["code"] == "unauthenticated", key
+    else:
+        assert nobody.status_code == 303, (key, nobody.text)
+        assert nobody.headers["location"].startswith("/login?next="), key
+    assert fingerprint(world) == before, f"{key} changed the owner's data for someone else"
+
+    mine = call(world, world.owner, key, case, values)
+    assert mine.status_code == case.owner_status, (key, mine.text)
+    answers = [mine]
+    if case.kind == "api":
+        for how, token in world.tokens.items():
+            answer = call(world, anonymous, key, case, world.resolve(case), bearer=token)
+            assert answer.status_code == case.owner_status, (key, how, answer.text)
+            answers.append(answer)
+    if case.upload:  # the next routes' fingerprints must not move under a running job
+        for answer in answers:
+            assert wait_job(world.owner, answer.json()["job_id"])[0]["status"] == "done"
+
+
+def _check_follow_live(world: World, other: TestClient) -> None:
+    path = f"/ws/meetings/{world.meeting}/live"
+    anonymous = TestClient(world.owner.app)
+    mine = _socket(world.owner, path)
+    assert mine.first["type"] == "transcript" and mine.first["status"] == "completed"
+    assert SECRET in mine.first["segments"][0]["text"] and mine.close_code == 1000
+    for token in world.tokens.values():
+        assert _socket(anonymous, path, bearer=token).first == mine.first
+    theirs = _socket(other, path)
+    missing = _socket(other, f"/ws/meetings/{MISSING_ID}/live")
+    assert theirs == missing and theirs.close_code == 4404, theirs
+    assert theirs.first["type"] == "error" and theirs.first["code"] == "not_found"
+    nobody = _socket(anonymous, path)
+    assert nobody.close_code == 4401 and nobody.first["code"] == "unauthenticated"
+
+
+def _check_transcribe(world: World, other: TestClient) -> None:
+    anonymous = TestClient(world.owner.app)
+    nobody = _socket(anonymous, "/ws/transcribe", {"type": "ping"})
+    assert nobody.close_code == 4401 and nobody.first["code"] == "unauthenticated"
+    # another workspace cannot record into the owner's meeting ...
+    theirs = _socket(other, "/ws/transcribe", _start(world.meeting))
+    missing = _socket(other, "/ws/transcribe", _start(MISSING_ID))
+    assert theirs == missing and theirs.close_code == 4404, theirs
+    # ... nor take over the owner's live recording, even with its resume token
+    with world.owner.websocket_connect("/ws/transcribe") as ws:
+        started = start(ws, title=f"{SECRET} (live)")
+        resume = {"type": "resume", "resume_token": started["resume_token"]}
+        theirs = _socket(other, "/ws/transcribe", {**resume, "session_id": started["session_id"]})
+        missing = _socket(other, "/ws/transcribe", {**resume, "session_id": str(uuid.uuid4())})
+        assert theirs == missing and theirs.close_code == 4404, theirs
+        assert theirs.first["code"] == "session_not_found"
+        ws.send_json({"type": "stop"})
+        while ws.receive_json()["type"] != "stopped":
+            pass
+    for token in world.tokens.values():
+        with anonymous.websocket_connect(
+            "/ws/transcribe", headers={"Authorization": f"Bearer {token}"}
+        ) as ws:
+            start(ws, title="Recorded with a token")
+            ws.send_json({"type": "stop"})
+            while ws.receive_json()["type"] != "stopped":
+                pass
+
+
+def _start(meeting_id: int) -> dict[str, Any]:
+    return {
+        "type": "start",
+        "sample_rate": 16000,
+        "encoding": "pcm_s16le",
+        "meeting_id": meeting_id,
+    }
+
+
+SOCKET_CHECKS: dict[str, Callable[[World, TestClient], None]] = {
+    "WS /ws/transcribe": _check_transcribe,
+    "WS /ws/meetings/{meeting_id}/live": _check_follow_live,
+}
+
+
+def test_authorization_matrix(world: World, other_client: TestClient) -> None:
+    assert route_keys(world.owner.app) == MATRIX.keys() | PUBLIC  # the table covers the app
+    for key, case in MATRIX.items():
+        if case.kind == "ws":
+            SOCKET_CHECKS[key](world, other_client)
+        else:
+            _check_http_route(world, other_client, key, case)
+
+
+def test_revoked_tokens_stop_at_once_on_every_route(world: World) -> None:
+    """Tokens from ``mina token create`` and /settings, revoked on /settings, answer 401 on
+    every API route (and close 4401 on WebSockets) from the next request on."""
+    anonymous = TestClient(world.owner.app)
+    assert anonymous.get("/api/me", headers=_bearer(world.tokens["cli"])).status_code == 200
+    listed = store.list_api_tokens(world.db, user=principal_of(world.db, OWNER).user)
+    for token in listed:
+        csrf = csrf_from(world.owner.get("/settings").text)
+        revoked = world.owner.post(f"/settings/tokens/{token.id}/revoke", data={"csrf_token": csrf})
+        assert revoked.status_code == 200 and "Token revoked" in revoked.text
+    for key, case in MATRIX.items():
+        for how, token in world.tokens.items():
+            if case.kind == "api":
+                answer = call(world, anonymous, key, case, world.resolve(case), bearer=token)
+                assert answer.status_code == 401, (key, how, answer.text)
+                assert answer.json()["error"]["code"] == "invalid_token", (key, how)
+            elif case.kind == "ws":
+                path = _path(key, world.resolve(case))[1]
+                closed = _socket(anonymous, path, {"type": "ping"}, bearer=token)
+                assert closed.close_code == 4401 and closed.first["code"] == "invalid_token"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
