@@ -100,26 +100,10 @@ def iter_decode_file(
 
     A generator: the file is opened, and errors raised, when iteration starts.
     """
-    import av
 
     chunk_samples = max(1, round(chunk_s * sample_rate))
     name = _source_name(source)
-    try:
-        container = av.open(
-            source if not isinstance(source, os.PathLike) else os.fspath(source),
-            metadata_errors="ignore",
-        )
-    except av.error.FileNotFoundError:
-        raise
-    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise AudioDecodeError(f"{name}: not a readable audio or video file ({exc})") from exc
-    with container:
-        if container.format.name in _REFERENCING_FORMATS:
-            raise AudioDecodeError(
-                f"{name}: {container.format.name} inputs refer to other files and are refused"
-            )
-        if not container.streams.audio:
-            raise AudioDecodeError(f"{name}: no audio stream")
+    with _open_media(source, name) as container:
         pending: list[AudioArray] = []
         pending_samples = 0
         total = 0
@@ -156,22 +140,8 @@ def probe_file(source: str | os.PathLike[str]) -> AudioInfo:
     Raises ``AudioDecodeError`` like ``decode_file`` (not media, no audio stream, no sample
     decodes); reads only the start of the file.
     """
-    import av
-
     name = _source_name(source)
-    try:
-        container = av.open(os.fspath(source), metadata_errors="ignore")
-    except av.error.FileNotFoundError:
-        raise
-    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise AudioDecodeError(f"{name}: not a readable audio or video file ({exc})") from exc
-    with container:
-        if container.format.name in _REFERENCING_FORMATS:
-            raise AudioDecodeError(
-                f"{name}: {container.format.name} inputs refer to other files and are refused"
-            )
-        if not container.streams.audio:
-            raise AudioDecodeError(f"{name}: no audio stream")
+    with _open_media(source, name) as container:
         stream = container.streams.audio[0]
         if next(_decode_stream(container, name, SAMPLE_RATE), None) is None:
             raise AudioDecodeError(f"{name}: the audio stream holds no samples")
@@ -240,6 +210,33 @@ def _frames_to_arrays(frames: list[Any]) -> Iterator[AudioArray]:
         array = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
         if array.size:
             yield array
+
+
+def _open_media(source: AudioSource, name: str) -> Any:
+    """The opened PyAV container of a media file with an audio stream (a context manager);
+    ``AudioDecodeError`` for anything else, ``FileNotFoundError`` for a missing file."""
+    import av
+
+    try:
+        container = av.open(
+            source if not isinstance(source, os.PathLike) else os.fspath(source),
+            metadata_errors="ignore",
+        )
+    except av.error.FileNotFoundError:
+        raise
+    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise AudioDecodeError(f"{name}: not a readable audio or video file ({exc})") from exc
+    try:
+        if container.format.name in _REFERENCING_FORMATS:
+            raise AudioDecodeError(
+                f"{name}: {container.format.name} inputs refer to other files and are refused"
+            )
+        if not container.streams.audio:
+            raise AudioDecodeError(f"{name}: no audio stream")
+    except BaseException:
+        container.close()
+        raise
+    return container
 
 
 def _source_name(source: AudioSource) -> str:

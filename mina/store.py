@@ -768,9 +768,35 @@ def start_recording(
     meeting.actual_start = meeting.actual_start or now
     meeting.actual_end = None
     session.flush()
-    external_id = str(uuid.uuid4())
     token = security.new_resume_token()
-    recording = RecordingSession(
+    recording = _new_recording(
+        meeting=meeting,
+        principal=principal,
+        audio_dir=audio_dir,
+        sample_rate=sample_rate,
+        engine=engine,
+        model=model,
+        resume_token_hash=security.hash_token(token),
+    )
+    session.add(recording)
+    session.flush()
+    return StartedRecording(meeting=meeting, recording=recording, resume_token=token)
+
+
+def _new_recording(
+    *,
+    meeting: Meeting,
+    principal: Principal,
+    audio_dir: Path,
+    sample_rate: int,
+    engine: str,
+    model: str,
+    resume_token_hash: str = "",
+) -> RecordingSession:
+    """An active recording session of a (flushed) meeting, its audio file in the audio store."""
+    now = utcnow()
+    external_id = str(uuid.uuid4())
+    return RecordingSession(
         external_id=external_id,
         meeting_id=meeting.id,
         user_id=principal.user.id,
@@ -782,11 +808,8 @@ def start_recording(
         audio_path=str(session_audio_path(audio_dir, principal.workspace.id, external_id)),
         engine=engine,
         model=model,
-        resume_token_hash=security.hash_token(token),
+        resume_token_hash=resume_token_hash,
     )
-    session.add(recording)
-    session.flush()
-    return StartedRecording(meeting=meeting, recording=recording, resume_token=token)
 
 
 def get_recording(session: Session, *, external_id: str) -> RecordingSession | None:
@@ -1145,17 +1168,11 @@ def create_upload(
     )
     session.add(meeting)
     session.flush()
-    external_id = str(uuid.uuid4())
-    recording = RecordingSession(
-        external_id=external_id,
-        meeting_id=meeting.id,
-        user_id=principal.user.id,
-        workspace_id=principal.workspace.id,
-        status=SessionStatus.ACTIVE,
-        started_at=now,
-        last_heartbeat=now,
+    recording = _new_recording(
+        meeting=meeting,
+        principal=principal,
+        audio_dir=audio_dir,
         sample_rate=16000,
-        audio_path=str(session_audio_path(audio_dir, principal.workspace.id, external_id)),
         engine=engine,
         model=model,
     )
