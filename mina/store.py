@@ -46,6 +46,7 @@ from mina.models import (
     Job,
     JobStatus,
     Meeting,
+    MeetingSpeaker,
     MeetingStatus,
     Membership,
     RecordingSession,
@@ -1306,18 +1307,17 @@ class SpeakerTalk:
 
 
 def _speaker_talk(rows: Any) -> list[SpeakerTalk]:
-    return [SpeakerTalk(speaker, int(talk or 0), int(count)) for speaker, talk, count in rows]
+    """Rows of (speaker_key, talk_ms, segments); the key '' stands for unlabelled segments."""
+    return [SpeakerTalk(key or None, int(talk or 0), int(count or 0)) for key, talk, count in rows]
 
 
 def list_meeting_speakers(session: Session, *, meeting_id: int) -> list[SpeakerTalk]:
-    """The speakers of a meeting, the most talkative first."""
-    talk = func.sum(Segment.end_ms - Segment.start_ms)
+    """The speakers of a meeting, the most talkative first (from the triggers' summary)."""
     return _speaker_talk(
         session.execute(
-            select(Segment.speaker, talk, func.count(Segment.id))
-            .where(Segment.meeting_id == meeting_id)
-            .group_by(Segment.speaker)
-            .order_by(talk.desc(), Segment.speaker)
+            select(MeetingSpeaker.speaker_key, MeetingSpeaker.talk_ms, MeetingSpeaker.segments)
+            .where(MeetingSpeaker.meeting_id == meeting_id)
+            .order_by(MeetingSpeaker.talk_ms.desc(), MeetingSpeaker.speaker_key)
         )
     )
 
@@ -1436,7 +1436,8 @@ def workspace_analytics(
     session: Session, *, workspace_id: int, since: datetime, until: datetime
 ) -> Analytics:
     """Totals, weekly series, talk time per speaker and busiest weekdays and hours, each one
-    aggregate query (recording totals for durations and words, segments only for speakers)."""
+    aggregate query over the period's meetings (recording totals for durations and words, the
+    meeting_speakers summary for talk time: no segment is read)."""
     dialect = session.get_bind().dialect.name
     started = func.coalesce(Meeting.actual_start, Meeting.created_at)
     in_period = and_(
@@ -1488,14 +1489,15 @@ def workspace_analytics(
         weekdays[(int(day) + 6) % 7] += int(count)  # Sunday 0 -> index 6
         hours[int(at)] += int(count)
 
-    talk = func.sum(Segment.end_ms - Segment.start_ms)
+    # talk time from the per-meeting summary the segment triggers keep (a few rows a meeting)
+    talk = func.sum(MeetingSpeaker.talk_ms)
     speakers = _speaker_talk(
         session.execute(
-            select(Segment.speaker, talk, func.count(Segment.id))
-            .join(Meeting, Meeting.id == Segment.meeting_id)
+            select(MeetingSpeaker.speaker_key, talk, func.sum(MeetingSpeaker.segments))
+            .join(Meeting, Meeting.id == MeetingSpeaker.meeting_id)
             .where(in_period)
-            .group_by(Segment.speaker)
-            .order_by(talk.desc(), Segment.speaker)
+            .group_by(MeetingSpeaker.speaker_key)
+            .order_by(talk.desc(), MeetingSpeaker.speaker_key)
             .limit(20)
         )
     )
