@@ -269,6 +269,7 @@ class MeetingSpeaker(Base):
     never blank: the store turns a blank label into NULL)."""
 
     __tablename__ = "meeting_speakers"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows in key order: one B-tree, no rowid
 
     meeting_id: Mapped[int] = mapped_column(
         ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
