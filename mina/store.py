@@ -931,7 +931,7 @@ def refresh_search_statistics(session: Session) -> None:
     """After a bulk load: planner statistics, and PostgreSQL's GIN pending lists merged (a
     search reads them linearly until autovacuum would)."""
     if session.get_bind().dialect.name == "postgresql":
-        for name in ("meetings", "sessions", "segments", "segment_search"):
+        for name in ("meetings", "sessions", "segments", "segment_search", "meeting_speakers"):
             session.execute(text(f"ANALYZE {name}"))
         for index in ("ix_segment_search_vector", "ix_meetings_search"):
             session.execute(

@@ -165,6 +165,22 @@ def upgrade() -> None:
     )
     for statement in _statements(SQLITE_UP, POSTGRESQL_UP):
         op.execute(statement)
+    _analyze()
+
+
+def _analyze() -> None:
+    """Planner statistics for the new index and table. Where SQLite has statistics for the
+    older indexes but none for the new one, it takes the new one for the most selective and
+    uses it for the dashboard's newest-first list too (4 ms instead of 0.01 at 10k meetings)."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        has_stats = bind.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+        ).first()
+        if not has_stats:
+            return  # no statistics at all: SQLite's defaults prefer the index that sorts
+    op.execute("ANALYZE meetings")
+    op.execute("ANALYZE meeting_speakers")
 
 
 def downgrade() -> None:
