@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -31,6 +32,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Expression indexes that migrations create and the models cannot declare for both databases
+# (the drift test leaves them out; see also mina.search.SEARCH_INDEXES).
+EXPRESSION_INDEXES = ("ix_meetings_workspace_started",)
 
 
 def utcnow() -> datetime:
@@ -253,6 +259,24 @@ class Segment(Base):
     def display_text(self) -> str:
         """The text people see: the edit when there is one, else what the engine heard."""
         return self.edited_text if self.edited_text is not None else self.text
+
+
+class MeetingSpeaker(Base):
+    """Talk time of one speaker in one meeting: a summary of its segments, kept exact by
+    database triggers on ``segments`` (migration 0003), so analytics never reads segments.
+
+    ``speaker_key`` is the segment's speaker label, or '' for segments without one (labels are
+    never blank: the store turns a blank label into NULL)."""
+
+    __tablename__ = "meeting_speakers"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows in key order: one B-tree, no rowid
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    speaker_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    talk_ms: Mapped[int] = mapped_column(BigInteger)
+    segments: Mapped[int] = mapped_column(Integer)
 
 
 class ApiToken(Base):

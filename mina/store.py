@@ -46,6 +46,7 @@ from mina.models import (
     Job,
     JobStatus,
     Meeting,
+    MeetingSpeaker,
     MeetingStatus,
     Membership,
     RecordingSession,
@@ -967,7 +968,7 @@ def refresh_search_statistics(session: Session) -> None:
     """After a bulk load: planner statistics, and PostgreSQL's GIN pending lists merged (a
     search reads them linearly until autovacuum would)."""
     if session.get_bind().dialect.name == "postgresql":
-        for name in ("meetings", "sessions", "segments", "segment_search"):
+        for name in ("meetings", "sessions", "segments", "segment_search", "meeting_speakers"):
             session.execute(text(f"ANALYZE {name}"))
         for index in ("ix_segment_search_vector", "ix_meetings_search"):
             session.execute(
@@ -1341,18 +1342,17 @@ class SpeakerTalk:
 
 
 def _speaker_talk(rows: Any) -> list[SpeakerTalk]:
-    return [SpeakerTalk(speaker, int(talk or 0), int(count)) for speaker, talk, count in rows]
+    """Rows of (speaker_key, talk_ms, segments); the key '' stands for unlabelled segments."""
+    return [SpeakerTalk(key or None, int(talk or 0), int(count or 0)) for key, talk, count in rows]
 
 
 def list_meeting_speakers(session: Session, *, meeting_id: int) -> list[SpeakerTalk]:
-    """The speakers of a meeting, the most talkative first."""
-    talk = func.sum(Segment.end_ms - Segment.start_ms)
+    """The speakers of a meeting, the most talkative first (from the triggers' summary)."""
     return _speaker_talk(
         session.execute(
-            select(Segment.speaker, talk, func.count(Segment.id))
-            .where(Segment.meeting_id == meeting_id)
-            .group_by(Segment.speaker)
-            .order_by(talk.desc(), Segment.speaker)
+            select(MeetingSpeaker.speaker_key, MeetingSpeaker.talk_ms, MeetingSpeaker.segments)
+            .where(MeetingSpeaker.meeting_id == meeting_id)
+            .order_by(MeetingSpeaker.talk_ms.desc(), MeetingSpeaker.speaker_key)
         )
     )
 
@@ -1470,9 +1470,15 @@ def monday_of(day: date) -> date:
 def workspace_analytics(
     session: Session, *, workspace_id: int, since: datetime, until: datetime
 ) -> Analytics:
-    """Totals, weekly series, talk time per speaker and busiest weekdays and hours, each one
-    aggregate query (recording totals for durations and words, segments only for speakers)."""
+    """Totals, weekly series, talk time per speaker and busiest weekdays and hours: three
+    aggregate queries over the period's meetings (recording totals for durations and words, the
+    meeting_speakers summary for talk time: no segment is read); see docs/queries.md."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Statements psycopg has prepared get a generic plan after a few runs, which expects a
+        # handful of meetings and sorts a year's 34,000 speaker rows (20 ms) instead of hashing
+        # them (9 ms). A custom plan per run costs well under a millisecond of planning.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     started = func.coalesce(Meeting.actual_start, Meeting.created_at)
     in_period = and_(
         Meeting.workspace_id == workspace_id,
@@ -1487,25 +1493,32 @@ def workspace_analytics(
         .select_from(Meeting)
         .outerjoin(RecordingSession, RecordingSession.meeting_id == Meeting.id)
     )
-    meetings, audio_ms, with_audio, words, finished_ms, confidence = session.execute(
+    # one pass over the period's meetings for the totals and the weekly series: a meeting is
+    # in one week only, so the weeks' distinct counts and sums add up to the period's
+    week = _week_start(dialect, started).label("week")
+    week_rows = session.execute(
         with_sessions.add_columns(
+            week,
             func.count(func.distinct(Meeting.id)),
             func.sum(audio),
             func.count(func.distinct(case((RecordingSession.audio_bytes > 0, Meeting.id)))),
             func.sum(case((finished, RecordingSession.total_words), else_=0)),
             func.sum(case((finished, audio), else_=0)),
-            func.avg(RecordingSession.average_confidence),
-        ).where(in_period)
-    ).one()
-    average_ms = int(audio_ms) // int(with_audio) if with_audio else None
-
-    week = _week_start(dialect, started).label("week")
-    week_rows = session.execute(
-        with_sessions.add_columns(week, func.count(func.distinct(Meeting.id)), func.sum(audio))
+            func.sum(RecordingSession.average_confidence),
+            func.count(RecordingSession.average_confidence),
+        )
         .where(in_period)
         .group_by(week)
-    )
-    by_week = {_as_date(w): (int(n), int(ms or 0)) for w, n, ms in week_rows}
+    ).all()
+    meetings = sum(int(row[1]) for row in week_rows)
+    audio_ms = sum(float(row[2] or 0) for row in week_rows)
+    with_audio = sum(int(row[3]) for row in week_rows)
+    words = sum(int(row[4] or 0) for row in week_rows)
+    finished_ms = sum(float(row[5] or 0) for row in week_rows)
+    rated = sum(int(row[7]) for row in week_rows)
+    confidence = sum(float(row[6] or 0) for row in week_rows) / rated if rated else None
+    average_ms = int(audio_ms) // with_audio if with_audio else None
+    by_week = {_as_date(row[0]): (int(row[1]), int(row[2] or 0)) for row in week_rows}
     weeks: list[WeekTotals] = []
     monday = monday_of(since.date())
     last = monday_of((until - timedelta(microseconds=1)).date())
@@ -1523,27 +1536,28 @@ def workspace_analytics(
         weekdays[(int(day) + 6) % 7] += int(count)  # Sunday 0 -> index 6
         hours[int(at)] += int(count)
 
-    talk = func.sum(Segment.end_ms - Segment.start_ms)
+    # talk time from the per-meeting summary the segment triggers keep (a few rows a meeting)
+    talk = func.sum(MeetingSpeaker.talk_ms)
     speakers = _speaker_talk(
         session.execute(
-            select(Segment.speaker, talk, func.count(Segment.id))
-            .join(Meeting, Meeting.id == Segment.meeting_id)
+            select(MeetingSpeaker.speaker_key, talk, func.sum(MeetingSpeaker.segments))
+            .join(Meeting, Meeting.id == MeetingSpeaker.meeting_id)
             .where(in_period)
-            .group_by(Segment.speaker)
-            .order_by(talk.desc(), Segment.speaker)
+            .group_by(MeetingSpeaker.speaker_key)
+            .order_by(talk.desc(), MeetingSpeaker.speaker_key)
             .limit(20)
         )
     )
-    minutes = int(finished_ms or 0) / 60_000
+    minutes = int(finished_ms) / 60_000
     return Analytics(
         since=since,
         until=until,
-        meetings=int(meetings or 0),
-        audio_ms=int(audio_ms or 0),
+        meetings=meetings,
+        audio_ms=int(audio_ms),
         average_duration_ms=average_ms,
-        average_confidence=None if confidence is None else float(confidence),
-        words=int(words or 0),
-        words_per_minute=round(int(words or 0) / minutes, 1) if minutes > 0 else None,
+        average_confidence=confidence,
+        words=words,
+        words_per_minute=round(words / minutes, 1) if minutes > 0 else None,
         weeks=weeks,
         speakers=speakers,
         weekdays=weekdays,
