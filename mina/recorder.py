@@ -129,6 +129,7 @@ class Recorder:
         self.segments_saved = 0
         self.db_seconds = 0.0  # wall time of database work (statements and commits)
         self.db_cpu_seconds = 0.0  # CPU time of the same: its cost, whatever else runs
+        self.db_transactions = 0
         self._last_beat = time.monotonic()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -272,6 +273,7 @@ class Recorder:
                 session.commit()
                 self.db_seconds += time.perf_counter() - started
                 self.db_cpu_seconds += time.thread_time() - cpu
+                self.db_transactions += 1
 
         return await self.services.db(timed)
 
@@ -336,7 +338,7 @@ class Recorder:
             logger.info(
                 "recording %s completed: %d ms audio, %d segments, %d words, "
                 "database %.1f ms (%.2f ms per recorded minute), "
-                "database CPU %.1f ms (%.2f ms per recorded minute)",
+                "database CPU %.1f ms (%.2f ms per recorded minute), %d transactions",
                 self.external_id,
                 summary.duration_ms,
                 summary.segments,
@@ -345,6 +347,7 @@ class Recorder:
                 self.db_seconds * 1000 / minutes,
                 self.db_cpu_seconds * 1000,
                 self.db_cpu_seconds * 1000 / minutes,
+                self.db_transactions,
             )
         except Exception as exc:
             logger.exception("could not finalise recording %s", self.external_id)
