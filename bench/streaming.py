@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import math
 import os
@@ -62,6 +63,7 @@ STOP_TIMEOUT_S = 120.0
 EMAIL = "bench@example.com"
 PASSWORD = "benchmark password"
 RESULTS_DIR = Path(__file__).parent / "results"
+START_SLACK_MS = 400  # how far a final decode may move an utterance's first word
 SPIKE_S = 5.0  # confirmed-word lags above this are listed as spikes
 BUSY_MACHINE_CORES = 0.25  # other processes' average CPU above which figures are flagged
 
@@ -247,26 +249,21 @@ def _squash(text: str) -> str:
     return _NOT_WORD.sub("", text.lower())
 
 
-def _match_confirmed(confirmed: str, words: list[WordTiming], first: int) -> tuple[int, bool]:
-    """How many words from ``first`` on spell the start of ``confirmed``, and whether they
-    spell all of it.
+def _match_confirmed(confirmed: str, words: list[WordTiming], first: int) -> tuple[list[int], bool]:
+    """The final words from ``first`` on that a settled interim text showed: the indices of
+    ``words`` aligned with its words (in order, by difflib), and whether all of them aligned.
 
-    Compared without spacing and punctuation: word texts keep Whisper's spacing only inside
-    segment texts ("kind" "-hearted"), and case and punctuation are not words (a final segment
-    capitalises sentence starts that the interim showed in lower case).
+    Compared without spacing and punctuation (``_squash``): a final decode may write
+    "everyone," where an interim wrote "everyone.", or capitalise a sentence start. A word the
+    final decode changed is not credited; the words around it still are, when the final has them.
+    A word Whisper splits in one text and not the other ("cold-hearted") is not credited.
     """
-    target = _squash(confirmed)
-    position, index = 0, first
-    while True:
-        if position >= len(target):
-            return index - first, True
-        if index >= len(words):
-            return index - first, False
-        word = _squash(words[index].text)
-        if word and not target.startswith(word, position):
-            return index - first, False
-        position += len(word)
-        index += 1
+    tokens = [t for t in (_squash(part) for part in confirmed.split()) if t]
+    window = words[first : first + len(tokens) + 8]
+    finals = [_squash(w.text) for w in window]
+    blocks = difflib.SequenceMatcher(None, tokens, finals, autojunk=False).get_matching_blocks()
+    matched = [first + b + k for _, b, size in blocks for k in range(size)]
+    return matched, len(matched) == len(tokens)
 
 
 def _tokens(texts: list[str]) -> tuple[list[str], list[int]]:
@@ -393,8 +390,14 @@ def _analyse(run: StreamRun) -> StreamFigures:
         confirmed = (message.get("confirmed") or "").strip()
         if not confirmed:
             continue
+        # the final decode times words on its own: its first word may start a little before
+        # or after the interim's
+        near = range(message["start_ms"] - START_SLACK_MS, message["start_ms"] + START_SLACK_MS)
         candidates = [
-            i for i in by_start.get(message["start_ms"], []) if words[i].final_at >= arrived
+            i
+            for start_ms in near
+            for i in by_start.get(start_ms, [])
+            if words[i].final_at >= arrived
         ]
         later = next(
             (
@@ -406,16 +409,17 @@ def _analyse(run: StreamRun) -> StreamFigures:
         )
         if later is not None:
             candidates.append(later)
-        best, whole, start = 0, False, 0
+        best: list[int] = []
+        whole = False
         for first in candidates:
-            count, complete = _match_confirmed(confirmed, words, first)
-            if count > best or (count == best and complete and not whole):
-                best, whole, start = count, complete, first
-        for word in words[start : start + best]:
-            word.shown_at = min(word.shown_at, arrived)
+            matched, complete = _match_confirmed(confirmed, words, first)
+            if len(matched) > len(best) or (len(matched) == len(best) and complete and not whole):
+                best, whole = matched, complete
+        for index in best:
+            words[index].shown_at = min(words[index].shown_at, arrived)
         if not whole:
-            # the final decode of the utterance corrected a settled word: the words after it
-            # count as shown only when their final segment arrives
+            # the final decode of the utterance corrected a settled word: that word counts as
+            # shown only when its final segment arrives
             unmatched += 1
 
     hypothesis = " ".join(segment["text"] for _, segment in finals)
@@ -678,8 +682,8 @@ def _emit_phase(phase: Phase, offline: dict[str, Any] | None) -> None:
     revised = sum(f.unmatched_interims for f in phase.figures)
     emit(
         f"settled interim text later corrected by the final decode: {revised} of "
-        f"{confirmed_interims} interims (a corrected word and those after it count as shown "
-        "only when their final segment arrives)"
+        f"{confirmed_interims} interims (a corrected word counts as shown "
+        "only when its final segment arrives)"
     )
     for run, figures in zip(phase.runs, phase.figures, strict=True):
         if figures.error:
