@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.speechdata import get_clip, normalize_text
@@ -91,6 +91,19 @@ def launch_chromium(playwright: Playwright, microphone: FakeMicrophone) -> Brows
         executable_path=CHROMIUM,
         args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={microphone.wav}"],
     )
+
+
+@contextmanager
+def open_chromium(*extra_args: str) -> Iterator[Browser]:
+    """Debian's Chromium, headless, for tests of pages that need no microphone."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:

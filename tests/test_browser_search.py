@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from mina import store
 from mina.db import create_db_engine, create_session_factory
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, run_mina, screenshots_on_failure, sign_up
+from tests.browser import open_chromium, run_mina, screenshots_on_failure, sign_up
 from tests.conftest import PASSWORD
 from tests.searchhelp import make_meeting
 
@@ -26,10 +26,8 @@ EMAIL = "searcher@example.com"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with open_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_search_a_phrase_and_jump_to_the_moment(browser: Browser, tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from mina import exporters
 from mina.db import create_db_engine, create_session_factory
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, run_mina, screenshots_on_failure, sign_up
+from tests.browser import open_chromium, run_mina, screenshots_on_failure, sign_up
 from tests.conftest import PASSWORD
 from tests.exporthelp import EDITED, TITLE, make_meeting
 
@@ -29,10 +29,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with open_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_export_menu_downloads_and_fits_a_phone(

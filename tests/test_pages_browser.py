@@ -21,14 +21,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 from websockets.sync.client import connect
 
 from mina import store
 from mina.db import create_db_engine, create_session_factory
 from mina.models import Meeting, utcnow
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, run_mina, screenshots_on_failure
+from tests.browser import log_in, open_chromium, run_mina, screenshots_on_failure
 from tests.conftest import PASSWORD, TEST_SECRET, _truncate_all
 from tests.meetingdata import Said, add_meeting, principal_of
 from tests.speechdata import get_clip
@@ -77,13 +77,8 @@ def site(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
+    with open_chromium("--autoplay-policy=no-user-gesture-required") as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

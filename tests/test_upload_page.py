@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, run_mina, screenshots_on_failure, sign_up
+from tests.browser import open_chromium, run_mina, screenshots_on_failure, sign_up
 from tests.conftest import PASSWORD
 from tests.speechdata import word_error_rate
 from tests.uploadhelp import WER_BOUND, SpeechFiles, make_speech_files
@@ -35,10 +35,8 @@ def speech_files(tmp_path_factory: pytest.TempPathFactory) -> SpeechFiles:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with open_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def shoot(page: Page, name: str) -> None:
