@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -833,24 +834,38 @@ class NewSegment:
 def add_segments(
     session: Session, *, recording_id: int, meeting_id: int, segments: list[NewSegment]
 ) -> list[Segment]:
-    """Insert final segments (a batch commits together)."""
-    rows = [
-        Segment(
-            session_id=recording_id,
-            meeting_id=meeting_id,
-            seq=s.seq,
-            text=s.text,
-            start_ms=s.start_ms,
-            end_ms=s.end_ms,
-            avg_confidence=s.confidence,
-            speaker=s.speaker,
-            words=s.words,
-        )
+    """Insert final segments (a batch commits together) with one ``INSERT ... RETURNING``.
+
+    A live recording calls this once per utterance, so it skips the ORM's unit of work (a
+    third of the CPU of the transaction). The rows returned are detached: read them, do not
+    change them."""
+    if not segments:
+        return []
+    now = utcnow()
+    values = [
+        {
+            "session_id": recording_id,
+            "meeting_id": meeting_id,
+            "seq": s.seq,
+            "text": s.text,
+            "start_ms": s.start_ms,
+            "end_ms": s.end_ms,
+            "avg_confidence": s.confidence,
+            "speaker": s.speaker,
+            "words": s.words,
+            "created_at": now,
+        }
         for s in segments
     ]
-    session.add_all(rows)
-    session.flush()
-    return rows
+    ids = session.scalars(_INSERT_SEGMENTS, values).all()
+    return [
+        Segment(id=id_, edited_text=None, edited_at=None, **row)
+        for id_, row in zip(ids, values, strict=True)
+    ]
+
+
+_SEGMENTS = Segment.metadata.tables[Segment.__tablename__]
+_INSERT_SEGMENTS = insert(_SEGMENTS).returning(_SEGMENTS.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -990,14 +1005,22 @@ def _copy_segments(session: Session, rows: list[tuple[Any, ...]]) -> None:
 def touch_recording(session: Session, *, recording_id: int, audio_bytes: int) -> bool:
     """Heartbeat: the recording is alive and this much audio is durable. False if it ended."""
     result = session.execute(
-        update(RecordingSession)
-        .where(
-            RecordingSession.id == recording_id,
-            RecordingSession.status == SessionStatus.ACTIVE,
-        )
-        .values(last_heartbeat=utcnow(), audio_bytes=audio_bytes)
+        _TOUCH_RECORDING,
+        {"recording_id": recording_id, "now": utcnow(), "audio_bytes": audio_bytes},
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# a Core statement built once: the heartbeat runs every few seconds for every live recording
+_RECORDINGS = RecordingSession.metadata.tables[RecordingSession.__tablename__]
+_TOUCH_RECORDING = (
+    update(_RECORDINGS)
+    .where(
+        _RECORDINGS.c.id == bindparam("recording_id"),
+        _RECORDINGS.c.status == SessionStatus.ACTIVE,
+    )
+    .values(last_heartbeat=bindparam("now"), audio_bytes=bindparam("audio_bytes"))
+)
 
 
 def recording_progress(session: Session, *, recording_id: int) -> tuple[int, int]:

@@ -153,6 +153,9 @@ class StreamSession:
         self._boundaries: list[int] = []
         # where the VAD heard speech ([start, end) stream samples): words elsewhere are invented
         self._speech_spans: list[list[int]] = []
+        # Silero's speech probability per 512-sample window, from stream sample _probs_start
+        self._probs = np.zeros(0, dtype=np.float32)
+        self._probs_start = start_sample
         self._last_interim: Interim | None = None
         self.decodes = 0
 
@@ -232,6 +235,7 @@ class StreamSession:
         audio = pcm16_to_float32(data)
         probabilities = self._vad.feed(audio)
         self._track_speech(probabilities)
+        self._probs = np.concatenate([self._probs, probabilities])
         self._buffer = np.concatenate([self._buffer, audio]) if self._buffer.size else audio
         self._samples_since_decode += audio.size
 
@@ -312,9 +316,22 @@ class StreamSession:
 
     def _final_pass(self, result: StepResult, end_sample: int) -> None:
         """Decode the utterance once more, as a whole (``final``), and make its words the open
-        ones in place of the streamed confirmations. A final decode that lost words (a repeat
-        loop cut short, a window Whisper judged silent) is distrusted: the streamed words stay."""
-        streamed = self._open + self._agreement.tentative()
+        ones in place of the streamed confirmations."""
+        final = self._final_words(
+            result, end_sample, streamed=self._open + self._agreement.tentative()
+        )
+        if final is None:
+            return
+        self._open = final
+        since = self._confirmed_sample / self._rate
+        self._agreement.rewind(final[-1].end if final else since, self._emitted_tail + final)
+
+    def _final_words(
+        self, result: StepResult, end_sample: int, *, streamed: list[TimedWord]
+    ) -> list[TimedWord] | None:
+        """The words of one more decode (``final``) of the buffer up to ``end_sample``; None
+        when that decode lost words against the ``streamed`` ones (a repeat loop cut short, a
+        window Whisper judged silent): the caller keeps those."""
         offset = self._buffer_start / self._rate
         words = self.engine.transcribe(
             self._buffer[: end_sample - self._buffer_start],
@@ -324,9 +341,8 @@ class StreamSession:
         )
         self.decodes += 1
         result.decoded = True
-        since = self._confirmed_sample / self._rate  # the end of the last closed segment
         fresh = LocalAgreement()
-        fresh.rewind(since, self._emitted_tail)
+        fresh.rewind(self._confirmed_sample / self._rate, self._emitted_tail)
         fresh.insert(words, offset)
         final = fresh.flush()
         if len(final) < self.config.final_min_share * len(streamed):
@@ -335,9 +351,8 @@ class StreamSession:
                 len(final),
                 len(streamed),
             )
-            return
-        self._open = final
-        self._agreement.rewind(final[-1].end if final else since, self._emitted_tail + final)
+            return None
+        return final
 
     def _close_ready(self, result: StepResult) -> None:
         """Close segments at sentence ends (or clause ends of long segments) in the open words."""
@@ -366,8 +381,20 @@ class StreamSession:
             self._open = []
 
     def _force_cut(self, result: StepResult) -> None:
-        """Too much unconfirmed audio: close what is confirmed and start the buffer after it."""
-        self._close_open(result)
+        """Too much unconfirmed audio: close what is confirmed and start the buffer after it.
+
+        Two passes, the confirmed words are decoded once more up to a cut after them (a breath,
+        or halfway to the next word heard), so a long utterance is final-decoded in parts."""
+        if self.config.two_pass and self._open:
+            cut = self._cut_after(self._open[-1])
+            final = self._final_words(result, cut, streamed=self._open)
+            if final is not None:
+                self._open = [w for w in final if w.start * self._rate < cut]
+            self._close_open(result)
+            self._confirmed_sample = max(self._confirmed_sample, cut)
+            self._trim_to(self._confirmed_sample)
+        else:
+            self._close_open(result)
         limit = self.config.max_buffer_s * self._rate
         if self._unconfirmed_samples() > limit:
             # nothing confirmed for a whole buffer: keep the newest part only
@@ -375,6 +402,33 @@ class StreamSession:
             end = self._buffer_start + self._buffer.size
             self._confirmed_sample = end - int(limit / 2)
             self._trim_to(self._confirmed_sample)
+
+    def _cut_after(self, word: TimedWord) -> int:
+        """A stream sample to end a final decode at, after ``word`` and before the next word
+        heard: the quietest VAD window between them, else halfway."""
+        following = self._agreement.tentative()
+        end = int(word.end * self._rate)
+        if not following:
+            return min(end + int(self.config.speech_pad_s * self._rate), self._buffer_end)
+        start = max(end, int(following[0].start * self._rate))
+        return self._quietest(end, start) or (end + start) // 2
+
+    @property
+    def _buffer_end(self) -> int:
+        return self._buffer_start + self._buffer.size
+
+    def _quietest(self, end: int, start: int) -> int | None:
+        """The middle of the quietest VAD window from ``end`` to ``start`` (stream samples),
+        when Silero judged it not speech; None if the speech ran on."""
+        first = (end - self._probs_start) // WINDOW
+        last = (start - self._probs_start) // WINDOW + 1
+        lo, hi = max(0, first), min(self._probs.size, last)
+        if hi <= lo:
+            return None
+        window = lo + int(np.argmin(self._probs[lo:hi]))
+        if self._probs[window] >= self.config.speech_threshold:
+            return None
+        return self._probs_start + window * WINDOW + WINDOW // 2
 
     def _unconfirmed_samples(self) -> int:
         end = self._buffer_start + self._buffer.size
@@ -411,6 +465,10 @@ class StreamSession:
             horizon = self._buffer_start - int(self.config.max_buffer_s * self._rate)
             while self._speech_spans and self._speech_spans[0][1] < horizon:
                 self._speech_spans.pop(0)
+            stale = (self._buffer_start - self._probs_start) // WINDOW
+            if stale > 0:
+                self._probs = self._probs[stale:]
+                self._probs_start += stale * WINDOW
 
     def _set_interim(self, result: StepResult) -> None:
         open_words = self._open

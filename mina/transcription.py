@@ -74,7 +74,10 @@ def transcribe_audio(
     done = 0
     for start, end in chunks:
         shift = offset_s + start / rate
-        for word in engine.transcribe(audio[start:end], prompt=prompt, language=config.language):
+        # these words are stored: a final decode (a beam search over whole windows)
+        for word in engine.transcribe(
+            audio[start:end], prompt=prompt, language=config.language, final=True
+        ):
             if word.text.strip():
                 words.append(
                     TimedWord(word.text, word.start + shift, word.end + shift, word.probability)

@@ -419,3 +419,29 @@ def test_transcribe_file_yields_segments_with_words(whisper: WhisperEngine) -> N
         assert segment.start == segment.words[0].start and segment.end == segment.words[-1].end
         assert 0.0 < segment.avg_probability <= 1.0
     assert "," in text  # beam search with punctuation: "And so, my fellow Americans"
+
+
+@pytest.mark.slow
+def test_streaming_decodes_encode_the_buffer_not_a_whole_window(
+    whisper: WhisperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A streaming decode of 3 s encodes those 3 s and the margin after them; a final decode
+    (the words that are stored) encodes Whisper's whole 30 s window."""
+    from faster_whisper import WhisperModel
+
+    frames: list[int] = []
+    encode = WhisperModel.encode
+
+    def spy(self: WhisperModel, features: np.ndarray) -> object:
+        frames.append(features.shape[-1])
+        return encode(self, features)
+
+    monkeypatch.setattr(WhisperModel, "encode", spy)
+    clip = get_clip("jfk")
+    audio = decode_file(clip.wav)[: 3 * RATE]
+    streamed = whisper.transcribe(audio)
+    final = whisper.transcribe(audio, final=True)
+    margin = whisper.options.streaming_window_margin_s
+    assert margin is not None
+    assert frames == [int(np.ceil((3 + margin) * 100)), 3000]
+    assert join_words(streamed).startswith("And so") and join_words(final).startswith("And so")

@@ -208,3 +208,17 @@ def test_a_busy_engine_skips_interim_decodes_but_not_final_segments() -> None:
     assert [w.rstrip(".") for t in finals for w in t.split()] == [
         w.upper() for w in words_of(*sentences)
     ]
+
+
+def test_long_speech_is_final_decoded_in_parts() -> None:
+    """Past ``max_buffer_s`` without a pause, the confirmed words are decoded once more up to a
+    cut after them: every stored word comes from a final decode, each exactly once."""
+    numbers = [n % 100 for n in range(60)]  # ~42 s of words 0.3 s apart, no pause
+    config = replace(CONFIG, max_buffer_s=8.0, max_segment_s=6.0)
+    engine = _FinalPassEngine()
+    engine.sentence_gap_s = None
+    finals, _ = _run(engine, sentences_pcm(numbers), config)
+    assert engine.final_calls >= 4  # the cuts, then the end of the stream
+    assert [w.rstrip(".") for t in finals for w in t.split()] == [
+        w.upper() for w in words_of(numbers)
+    ]

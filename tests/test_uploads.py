@@ -397,14 +397,16 @@ class DeletingEngine(FakeEngine):
         self.sessions = sessions
         self.meeting_id = meeting_id
 
-    def transcribe(self, audio: Any, *, prompt: str = "", language: str | None = None) -> Any:
+    def transcribe(
+        self, audio: Any, *, prompt: str = "", language: str | None = None, final: bool = False
+    ) -> Any:
         if self.calls == 0:
             with self.sessions() as session:
                 meeting = session.get(Meeting, self.meeting_id)
                 assert meeting is not None
                 store.delete_meeting(session, meeting=meeting)
                 session.commit()
-        return super().transcribe(audio, prompt=prompt, language=language)
+        return super().transcribe(audio, prompt=prompt, language=language, final=final)
 
 
 def test_a_meeting_deleted_while_its_upload_is_transcribed_cancels_the_job(
@@ -441,14 +443,16 @@ class StoppingEngine(FakeEngine):
         self.runner: JobRunner | None = None
         self.stopper: threading.Thread | None = None
 
-    def transcribe(self, audio: Any, *, prompt: str = "", language: str | None = None) -> Any:
+    def transcribe(
+        self, audio: Any, *, prompt: str = "", language: str | None = None, final: bool = False
+    ) -> Any:
         if self.calls == 0 and self.runner is not None:
             stopper = threading.Thread(target=self.runner.stop)
             stopper.start()
             self.stopper = stopper  # only once started: the test joins it as soon as it is set
             while not self.runner._stopping.is_set():
                 time.sleep(0.01)
-        return super().transcribe(audio, prompt=prompt, language=language)
+        return super().transcribe(audio, prompt=prompt, language=language, final=final)
 
 
 def test_a_job_stopped_by_a_shutdown_is_queued_again_and_finishes_at_the_next_start(

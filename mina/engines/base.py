@@ -61,6 +61,11 @@ class TranscribeOptions:
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     suppress_blank: bool = True
+    # streaming decodes encode the buffer and this much silence after it, not the whole 30 s
+    # window Whisper pads every input to (which costs as much for 1 s of speech as for 30 s);
+    # None encodes whole windows. Final decodes always encode whole windows: shorter ones cost
+    # tiny.en accuracy.
+    streaming_window_margin_s: float | None = 2.0
 
 
 class EngineError(Exception):

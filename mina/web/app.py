@@ -97,15 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = create_session_factory(engine)
     decode_pool = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
     speech_engine: asyncio.Future[SpeechEngine] | None = None
+    engine_options = settings.server_engine_options()
 
     async def engine_loader() -> SpeechEngine:
         """The process's one speech model, loaded off the event loop on first use."""
         nonlocal speech_engine
         if speech_engine is None:
             speech_engine = asyncio.ensure_future(
-                asyncio.to_thread(
-                    load_engine, settings.engine, model=settings.model, data_dir=settings.data_dir
-                )
+                asyncio.to_thread(load_engine, settings.engine, **engine_options)
             )
         return await asyncio.shield(speech_engine)
 
@@ -117,13 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream_config=StreamConfig(vad=settings.vad),
         resume_grace_s=settings.resume_grace_s,
         heartbeat_s=settings.heartbeat_s,
+        interim_slots=settings.decode_workers,
     )
 
     jobs = JobRunner(
         sessions=sessions,
-        load_engine=functools.partial(
-            load_engine, settings.engine, model=settings.model, data_dir=settings.data_dir
-        ),
+        load_engine=functools.partial(load_engine, settings.engine, **engine_options),
         decode_pool=decode_pool,
         settings=settings,
         stream_config=live.stream_config,
