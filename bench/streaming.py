@@ -79,7 +79,8 @@ _NOT_WORD = re.compile(r"[^\w']+")
 _DB_LINE = re.compile(
     r"recording (?P<id>\S+) completed: (?P<audio_ms>\d+) ms audio, (?P<segments>\d+) segments, "
     r"(?P<words>\d+) words, database (?P<db_ms>[\d.]+) ms \((?P<per_min>[\d.]+) ms per recorded "
-    r"minute\)(?:, database CPU (?P<db_cpu_ms>[\d.]+) ms \((?P<cpu_per_min>[\d.]+) ms per)?"
+    r"minute\)(?:, database CPU (?P<db_cpu_ms>[\d.]+) ms \((?P<cpu_per_min>[\d.]+) ms per "
+    r"recorded minute\)(?:, (?P<transactions>\d+) transactions)?)?"
 )
 
 
@@ -530,6 +531,11 @@ def _run_phase(label: str, streams: list[MeetingStream], workdir: Path) -> Phase
         for r in runs
         if r.session_id in database and database[r.session_id]["cpu_per_min"]
     ]
+    transactions_per_minute = [
+        int(found["transactions"]) / (int(found["audio_ms"]) / 60000)
+        for found in (database.get(r.session_id) for r in runs)
+        if found and found["transactions"] and int(found["audio_ms"])
+    ]
     figures = [_analyse(run) for run in runs]
     server_figures = {
         "cpu_s": round(cpu, 2),
@@ -543,6 +549,7 @@ def _run_phase(label: str, streams: list[MeetingStream], workdir: Path) -> Phase
         "rss_at_end_mib": round(memory.get("VmRSS", 0) / 1024, 1),
         "database_ms_per_recorded_minute": per_minute,
         "database_cpu_ms_per_recorded_minute": cpu_per_minute,
+        "database_transactions_per_recorded_minute": [round(t, 1) for t in transactions_per_minute],
         "database": list(database.values()),
         "other_load_cores": round(max(0.0, (machine_busy_s - cpu - own) / wall), 2),
         "bench_client_cpu_s": round(own, 2),
@@ -660,7 +667,11 @@ def _emit_phase(phase: Phase, offline: dict[str, Any] | None) -> None:
     )
     cpu_per_minute = server["database_cpu_ms_per_recorded_minute"]
     if cpu_per_minute:
-        database += f" ({statistics.fmean(cpu_per_minute):.1f} ms CPU)"
+        database += f" ({statistics.fmean(cpu_per_minute):.1f} ms CPU"
+        transactions = server.get("database_transactions_per_recorded_minute")
+        if transactions:
+            database += f", {statistics.fmean(transactions):.1f} transactions"
+        database += ")"
     emit(
         f"server: RTF {server['rtf']:.3f} (CPU s per audio s), "
         f"CPU {server['cpu_percent_of_one_core']:.0f}% of one core "

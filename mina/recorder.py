@@ -26,6 +26,7 @@ from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.events import EventBus
 from mina.models import RecordingSession, Segment
+from mina.reconcile import TimedWord
 from mina.shapes import segment_json
 from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
 
@@ -51,9 +52,28 @@ def to_new_segment(segment: FinalSegment, seq: int) -> store.NewSegment:
                 "end_ms": round(w.end * 1000),
                 "probability": round(w.probability, 4),
             }
-            for w in segment.words
+            for w in whole_words(segment.words)
         ],
     )
+
+
+def whole_words(words: list[TimedWord]) -> list[TimedWord]:
+    """Whisper's pieces joined into the words of the text: a piece without a leading space
+    ("-hearted" after " cold") continues the word before it. So a segment's ``words`` are its
+    text's whitespace-separated words, one for one, as its word count says."""
+    joined: list[TimedWord] = []
+    for word in words:
+        if joined and not word.text[:1].isspace():
+            last = joined[-1]
+            joined[-1] = TimedWord(
+                last.text + word.text,
+                last.start,
+                word.end,
+                min(last.probability, word.probability),
+            )
+        else:
+            joined.append(word)
+    return joined
 
 
 @dataclass
@@ -278,11 +298,13 @@ class Recorder:
         return await self.services.db(timed)
 
     def _save(self, batch: list[store.NewSegment], session: Session) -> list[Segment]:
-        saved = store.add_segments(
-            session, recording_id=self.recording_id, meeting_id=self.meeting_id, segments=batch
+        saved = save_segments(
+            session,
+            recording_id=self.recording_id,
+            meeting_id=self.meeting_id,
+            segments=batch,
+            audio_bytes=self._acked,
         )
-        # the same transaction is the heartbeat: one commit instead of two
-        store.touch_recording(session, recording_id=self.recording_id, audio_bytes=self._acked)
         self._last_beat = time.monotonic()
         return saved
 
@@ -392,6 +414,23 @@ class Recorder:
         except Exception:
             # the socket is gone; the handler notices and detaches
             logger.debug("could not send %s to %s", event.get("type"), self.external_id)
+
+
+def save_segments(
+    session: Session,
+    *,
+    recording_id: int,
+    meeting_id: int,
+    segments: list[store.NewSegment],
+    audio_bytes: int,
+) -> list[Segment]:
+    """A live recording's segment commit: the segments, and in the same transaction the
+    heartbeat (one commit instead of two)."""
+    saved = store.add_segments(
+        session, recording_id=recording_id, meeting_id=meeting_id, segments=segments
+    )
+    store.touch_recording(session, recording_id=recording_id, audio_bytes=audio_bytes)
+    return saved
 
 
 def _finish(session: Session, recording_id: int, audio_bytes: int) -> tuple[int, int]:

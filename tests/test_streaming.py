@@ -7,6 +7,7 @@ from dataclasses import replace
 from mina.engines.base import AudioArray, Word
 from mina.engines.fake import FakeEngine
 from mina.reconcile import LocalAgreement, TimedWord
+from mina.recorder import to_new_segment
 from mina.streaming import StreamConfig, StreamSession, segment_words
 from tests.livehelp import FRAME, sentences_pcm, words_of
 
@@ -222,3 +223,23 @@ def test_long_speech_is_final_decoded_in_parts() -> None:
     assert [w.rstrip(".") for t in finals for w in t.split()] == [
         w.upper() for w in words_of(numbers)
     ]
+
+
+def test_stored_words_are_the_words_of_the_text() -> None:
+    """Whisper splits some words in pieces (" cold" "-hearted"): stored, they are one word, so
+    a segment's words match its text's words one for one."""
+    pieces = [
+        TimedWord(" A", 0.0, 0.2, 0.9),
+        TimedWord(" cold", 0.2, 0.5, 0.8),
+        TimedWord("-hearted", 0.5, 0.9, 0.6),
+        TimedWord(" man.", 0.9, 1.2, 0.9),
+    ]
+    (segment,) = segment_words(pieces, StreamConfig())
+    stored = to_new_segment(segment, 0)
+    assert [w["text"] for w in stored.words] == stored.text.split() == ["A", "cold-hearted", "man."]
+    assert stored.words[1] == {
+        "text": "cold-hearted",
+        "start_ms": 200,
+        "end_ms": 900,
+        "probability": 0.6,
+    }

@@ -1,0 +1,130 @@
+"""Database work of a live recording, in process: a segment commit and a heartbeat, timed.
+
+A live recording makes one transaction per utterance (its segments and the heartbeat, as
+``recorder.save_segments`` does) and a heartbeat alone every ``MINA_HEARTBEAT_S`` of silence.
+This runs those transactions back to back on a real SQLite file and, when
+``MINA_TEST_DATABASE_URL`` names a server (as ``make bench`` does), on a throwaway PostgreSQL
+database, and prints CPU and wall time per transaction. The streaming benchmark measures the
+same work inside a loaded server, per recorded minute.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bench.stats import emit, percentile
+from mina import store
+from mina.db import create_db_engine, create_session_factory, transaction
+from mina.migrate import upgrade_database
+from mina.recorder import save_segments
+from mina.settings import normalise_database_url
+
+WARMUP = 20
+COMMITS = 400
+WORDS_PER_SEGMENT = 18  # a sentence of a meeting
+
+
+def _segment(seq: int) -> store.NewSegment:
+    start = seq * 6000
+    words = [
+        {
+            "text": f" word{i}",
+            "start_ms": start + i * 300,
+            "end_ms": start + i * 300 + 250,
+            "probability": 0.9,
+        }
+        for i in range(WORDS_PER_SEGMENT)
+    ]
+    return store.NewSegment(
+        seq=seq,
+        text="".join(w["text"] for w in words).strip() + ".",
+        start_ms=start,
+        end_ms=start + WORDS_PER_SEGMENT * 300,
+        confidence=0.9,
+        words=words,
+    )
+
+
+def _bench(label: str, url: str, audio_dir: Path) -> None:
+    engine = create_db_engine(url)
+    upgrade_database(engine)
+    sessions = create_session_factory(engine)
+    with transaction(sessions) as session:
+        user = store.create_user(session, email="bench@example.com", password="bench password 1")
+        session.flush()
+        started = store.start_recording(
+            session,
+            principal=store.get_principal(session, user=user),
+            audio_dir=audio_dir,
+            title="Benchmark",
+            language="en",
+            sample_rate=16000,
+            engine="whisper",
+            model="tiny.en",
+        )
+        recording_id, meeting_id = started.recording.id, started.meeting.id
+
+    def commit(seq: int) -> None:
+        with transaction(sessions) as session:
+            save_segments(
+                session,
+                recording_id=recording_id,
+                meeting_id=meeting_id,
+                segments=[_segment(seq)],
+                audio_bytes=seq * 192000,
+            )
+
+    def beat(seq: int) -> None:
+        with transaction(sessions) as session:
+            store.touch_recording(session, recording_id=recording_id, audio_bytes=seq * 192000)
+
+    work: Callable[[int], None]
+    for name, work in (("segment commit", commit), ("heartbeat", beat)):
+        for seq in range(WARMUP):
+            work(seq)
+        cpu, wall = [], []
+        for seq in range(WARMUP, WARMUP + COMMITS):
+            cpu_started, wall_started = time.thread_time(), time.perf_counter()
+            work(seq)
+            cpu.append((time.thread_time() - cpu_started) * 1000)
+            wall.append((time.perf_counter() - wall_started) * 1000)
+        emit(
+            f"{label:<10} {name:<15} CPU p50 {percentile(cpu, 50):5.2f} ms  "
+            f"p95 {percentile(cpu, 95):5.2f} ms   wall p50 {percentile(wall, 50):5.2f} ms  "
+            f"p95 {percentile(wall, 95):5.2f} ms  n={COMMITS}"
+        )
+    engine.dispose()
+
+
+def run() -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        folder = Path(workdir)
+        _bench("SQLite", f"sqlite:///{folder / 'mina.db'}", folder)
+        server = os.environ.get("MINA_TEST_DATABASE_URL", "")
+        if not server.startswith("postgres"):
+            emit("-- PostgreSQL: skipped (set MINA_TEST_DATABASE_URL)")
+            return
+        server = normalise_database_url(server)
+        name = f"mina_bench_db_{secrets.token_hex(3)}"
+        admin = create_db_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = make_url(server).set(database=name).render_as_string(hide_password=False)
+            _bench("PostgreSQL", url, folder)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    run()
