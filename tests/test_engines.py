@@ -35,6 +35,7 @@ from mina.engines.whisper import (
     ModelSpec,
     WhisperEngine,
     build_base_model,
+    drop_stutters,
     resolve_model,
     tiny_en_model_dir,
     transcribe_file,
@@ -445,3 +446,12 @@ def test_streaming_decodes_encode_the_buffer_not_a_whole_window(
     assert margin is not None
     assert frames == [int(np.ceil((3 + margin) * 100)), 3000]
     assert join_words(streamed).startswith("And so") and join_words(final).startswith("And so")
+
+
+def test_a_word_piece_whisper_loops_on_is_kept_once() -> None:
+    pieces = [Word(" we", 0.0, 0.2, 0.9), Word(" need", 0.2, 0.4, 0.9), Word(" h", 0.4, 0.5, 0.3)]
+    pieces += [Word("-a", 0.5 + i / 100, 0.51 + i / 100, 0.2) for i in range(30)]
+    repeated = [Word(text, 1.0 + i / 5, 1.1 + i / 5, 0.9) for i, text in enumerate([" no,"] * 2)]
+    repeated.append(Word(" no.", 1.4, 1.6, 0.9))
+    kept = drop_stutters(pieces + repeated)
+    assert [w.text for w in kept] == [" we", " need", " h", "-a", " no,", " no,", " no."]

@@ -299,7 +299,8 @@ class WhisperEngine:
             max_new_tokens=options.max_new_tokens,
         )
         kept = _drop_repeats(list(segments), options.compression_ratio_threshold)
-        return [_word(w) for segment in kept for w in segment.words or () if _is_spoken(w.word)]
+        words = [_word(w) for segment in kept for w in segment.words or () if _is_spoken(w.word)]
+        return drop_stutters(words)
 
     def transcribe_file(
         self,
@@ -387,6 +388,18 @@ def _word(word: Any) -> Word:
         end=round(float(word.end), 3),
         probability=round(float(word.probability), 4),
     )
+
+
+def drop_stutters(words: list[Word]) -> list[Word]:
+    """Whisper sometimes loops on one piece of a word (" h" "-a" "-a" "-a" ..., 30 times):
+    a piece that continues a word (no leading space) and repeats the piece before it is
+    dropped. Whole words that repeat ("no, no, no") are speech and stay."""
+    kept: list[Word] = []
+    for word in words:
+        if kept and not word.text[:1].isspace() and word.text == kept[-1].text:
+            continue
+        kept.append(word)
+    return kept
 
 
 def _is_spoken(text: str) -> bool:
