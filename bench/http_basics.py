@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -16,12 +15,9 @@ import tempfile
 import time
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+from bench.postgres import server_url, throwaway_database
 from bench.stats import emit, summary_ms
-from mina.db import create_db_engine
-from mina.settings import normalise_database_url
 
 ROUNDS = 200
 PASSWORD = "benchmark password"
@@ -110,22 +106,12 @@ def _bench_backend(label: str, database_url: str | None) -> None:
 
 def run() -> None:
     _bench_backend("SQLite", None)
-    server = os.environ.get("MINA_TEST_DATABASE_URL", "")
-    if not server.startswith("postgres"):
+    server = server_url()
+    if server is None:
         emit("-- PostgreSQL: skipped (set MINA_TEST_DATABASE_URL)")
         return
-    server = normalise_database_url(server)
-    name = f"mina_bench_{secrets.token_hex(3)}"
-    admin = create_db_engine(server).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    with throwaway_database(server, "mina_bench") as url:
         _bench_backend("PostgreSQL", url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

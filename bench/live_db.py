@@ -10,22 +10,17 @@ same work inside a loaded server, per recorded minute.
 
 from __future__ import annotations
 
-import os
-import secrets
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
+from bench.postgres import server_url, throwaway_database
 from bench.stats import emit, percentile
 from mina import store
 from mina.db import create_db_engine, create_session_factory, transaction
 from mina.migrate import upgrade_database
 from mina.recorder import save_segments
-from mina.settings import normalise_database_url
 
 WARMUP = 20
 COMMITS = 400
@@ -108,22 +103,12 @@ def run() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         folder = Path(workdir)
         _bench("SQLite", f"sqlite:///{folder / 'mina.db'}", folder)
-        server = os.environ.get("MINA_TEST_DATABASE_URL", "")
-        if not server.startswith("postgres"):
+        server = server_url()
+        if server is None:
             emit("-- PostgreSQL: skipped (set MINA_TEST_DATABASE_URL)")
             return
-        server = normalise_database_url(server)
-        name = f"mina_bench_db_{secrets.token_hex(3)}"
-        admin = create_db_engine(server).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        with throwaway_database(server, "mina_bench_db") as url:
             _bench("PostgreSQL", url, folder)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":
