@@ -35,7 +35,9 @@ from mina.engines.whisper import (
     ModelSpec,
     WhisperEngine,
     build_base_model,
+    drop_packed_words,
     drop_stutters,
+    drop_unheard_ending,
     resolve_model,
     tiny_en_model_dir,
     transcribe_file,
@@ -455,3 +457,51 @@ def test_a_word_piece_whisper_loops_on_is_kept_once() -> None:
     repeated.append(Word(" no.", 1.4, 1.6, 0.9))
     kept = drop_stutters(pieces + repeated)
     assert [w.text for w in kept] == [" we", " need", " h", "-a", " no,", " no,", " no."]
+
+
+def words_at(spec: list[tuple[str, float, float, float]]) -> list[Word]:
+    return [Word(text, start, end, probability) for text, start, end, probability in spec]
+
+
+def test_words_squeezed_into_no_time_are_dropped() -> None:
+    # a greedy decode of jfk.wav that repeated its last sentence in the window's last 100 ms
+    said = [" Ask", " what", " you", " can", " do", " for", " your", " country."]
+    spoken = [Word(text, 0.3 * i, 0.3 * i + 0.25, 0.99) for i, text in enumerate(said)]
+    invented = [Word(text, 2.44, 2.44 + 0.1 * (i == 7), 0.9) for i, text in enumerate(said)]
+    assert drop_packed_words(spoken + invented) == spoken
+    # fast speech and two short words at a window's edge are speech
+    quick = words_at([(" in", 0.0, 0.08, 0.9), (" a", 0.08, 0.12, 0.9), (" bit", 0.12, 0.3, 0.9)])
+    edge = words_at([(" for", 1.0, 1.2, 0.9), (" them.", 1.96, 1.98, 0.5), (" So", 1.98, 2.0, 0.2)])
+    assert drop_packed_words(quick) == quick
+    assert drop_packed_words(edge) == edge
+
+
+def test_a_doubted_sign_off_after_the_speech_is_dropped() -> None:
+    speech = words_at(
+        [(" for", 0.0, 0.2, 0.9), (" your", 0.2, 0.5, 0.9), (" country.", 0.5, 0.7, 1)]
+    )
+    thanks = words_at([(" Thank", 0.7, 0.7, 0.03), (" you.", 0.7, 0.96, 0.98)])
+    assert drop_unheard_ending(speech + thanks) == speech
+    # said and heard: a confident last sentence, a long one, or a lone one stays
+    heard = words_at([(" Thank", 0.9, 1.1, 0.8), (" you.", 1.1, 1.3, 0.98)])
+    assert drop_unheard_ending(speech + heard) == speech + heard
+    long = thanks + words_at([(" for", 1.0, 1.2, 0.9), (" coming", 1.2, 1.5, 0.9)])
+    assert drop_unheard_ending(speech + long) == speech + long
+    assert drop_unheard_ending(thanks) == thanks
+
+
+def test_a_final_decode_drops_the_sign_off_whisper_invents_after_speech(
+    whisper: WhisperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last 3.1 s of jfk.wav and 0.1 s of silence, with the prompt a live stream had: the
+    final decode ends "... for your country. Thank you." ("Thank" at probability 0.03)."""
+    clip = get_clip("jfk")
+    audio = np.concatenate([decode_file(clip.wav)[int(7.896 * RATE) :], np.zeros(RATE // 10)])
+    audio = audio.astype(np.float32)
+    prompt = "And so am I fellow Americans. Ask not. Yeah. What your country can do for you."
+    with monkeypatch.context() as patched:
+        patched.setattr("mina.engines.whisper.drop_unheard_ending", lambda words: words)
+        invented = join_words(whisper.transcribe(audio, prompt=prompt, final=True))
+    assert invented.endswith("country. Thank you."), invented  # what the model does here
+    text = join_words(whisper.transcribe(audio, prompt=prompt, final=True))
+    assert text == invented.removesuffix(" Thank you."), text

@@ -300,7 +300,8 @@ class WhisperEngine:
         )
         kept = _drop_repeats(list(segments), options.compression_ratio_threshold)
         words = [_word(w) for segment in kept for w in segment.words or () if _is_spoken(w.word)]
-        return drop_stutters(words)
+        words = drop_packed_words(drop_stutters(words))
+        return drop_unheard_ending(words) if final else words
 
     def transcribe_file(
         self,
@@ -400,6 +401,63 @@ def drop_stutters(words: list[Word]) -> list[Word]:
             continue
         kept.append(word)
     return kept
+
+
+# Nobody says three words in 150 ms: Whisper squeezes the words it invents to nothing.
+PACKED_WORD_S = 0.05
+
+
+def drop_packed_words(words: list[Word]) -> list[Word]:
+    """Drop runs of three or more words that take less than ``PACKED_WORD_S`` each.
+
+    When Whisper invents text, a phrase repeated ("Ask what you can do for your country." twice)
+    or a sign-off after the last word ("We'll see you next time."), its word times collapse to
+    the end of the window: eight words in 100 ms. A stream's final decode that keeps them stores
+    words nobody said, and a streaming decode that shows them makes the stream distrust a
+    correct final decode that has fewer words."""
+    kept: list[Word] = []
+    index = 0
+    while index < len(words):
+        first = words[index]
+        last = None
+        for later in range(index + 2, len(words)):
+            if words[later].end - first.start >= PACKED_WORD_S * (later - index + 1):
+                break
+            last = later
+        if last is None:
+            kept.append(first)
+            index += 1
+        else:
+            logger.debug(
+                "dropping %d words squeezed into %.2f s: %r",
+                last - index + 1,
+                words[last].end - first.start,
+                "".join(w.text for w in words[index : last + 1]),
+            )
+            index = last + 1
+    return kept
+
+
+# A last sentence this short, whose first word Whisper itself barely believed, is a sign-off
+# it invented in the pause after the speech ("Thank you."); 0.15 is openai-whisper's threshold
+# for an unlikely word in its hallucination check.
+ENDING_MAX_WORDS = 3
+ENDING_FIRST_PROBABILITY = 0.15
+
+
+def drop_unheard_ending(words: list[Word]) -> list[Word]:
+    """Drop a short last sentence that starts with a word of very low probability, when
+    other words come before it: a whole utterance decoded up to its pause ends with "Thank
+    you." that nobody said more often than with a real two-word sentence Whisper doubts."""
+    ends = [i for i, word in enumerate(words[:-1]) if word.text.rstrip().endswith((".", "?", "!"))]
+    if not ends:
+        return words
+    start = ends[-1] + 1
+    ending = words[start:]
+    if len(ending) <= ENDING_MAX_WORDS and ending[0].probability < ENDING_FIRST_PROBABILITY:
+        logger.debug("dropping an unheard ending: %r", "".join(w.text for w in ending))
+        return words[:start]
+    return words
 
 
 def _is_spoken(text: str) -> bool:
