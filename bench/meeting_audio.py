@@ -101,6 +101,7 @@ def _sox(source: Path, target: Path) -> None:
     subprocess.run(
         [
             "sox",
+            "-D",  # no dither: the same text makes the same samples on every run
             str(source),
             "-r",
             str(SAMPLE_RATE),

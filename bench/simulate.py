@@ -28,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from bench.meeting_audio import (
 )
 from bench.stats import emit, percentile
 from bench.streaming import StreamFigures, StreamRun, _analyse, _pooled_wer
-from mina.engines.base import SpeechEngine, Word
+from mina.engines.base import SpeechEngine, TranscribeOptions, Word
 from mina.recorder import to_new_segment
 from mina.streaming import StepResult, StreamConfig, StreamSession
 from tests.speechdata import get_clip, load_clips
@@ -105,11 +105,16 @@ class CostedEngine:
 
 
 def simulate(
-    stream: MeetingStream, engine: SpeechEngine, costs: Costs, seed: int, label: str
+    stream: MeetingStream,
+    engine: SpeechEngine,
+    costs: Costs,
+    seed: int,
+    label: str,
+    config: StreamConfig | None = None,
 ) -> StreamRun:
     """One stream through a ``StreamSession`` on the virtual clock; events as the server's."""
     costed = CostedEngine(engine, costs, seed)
-    session = StreamSession(costed, StreamConfig())  # type: ignore[arg-type]
+    session = StreamSession(costed, config or StreamConfig())  # type: ignore[arg-type]
     run = StreamRun(label=label, stream=stream, offset_s=0.0, t0=0.0)
     frames = [stream.pcm[i : i + FRAME_BYTES] for i in range(0, len(stream.pcm), FRAME_BYTES)]
     arrivals = np.cumsum([len(f) / BYTES_PER_SECOND for f in frames])
@@ -219,6 +224,19 @@ def report(figures: list[StreamFigures], audio_s: float) -> dict[str, Any]:
     return document
 
 
+def _with_fields(options: Any, pairs: list[str]) -> Any:
+    """A frozen dataclass with ``NAME=VALUE`` fields replaced (values of the field's type)."""
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        current = getattr(options, name)
+        if value == "None":
+            options = replace(options, **{name: None})
+        else:
+            kind = type(current) if current is not None else float
+            options = replace(options, **{name: kind(value)})
+    return options
+
+
 def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.simulate", description=__doc__)
     parser.add_argument("--stream", choices=["tuning", "mic"], default="tuning")
@@ -230,12 +248,27 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--final-cost", type=float, default=Costs.final_s)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a TranscribeOptions field for the engine (beam_size=5, ...); repeatable",
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a StreamConfig field (pause_s=0.4, ...); repeatable",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print each transcript")
     args = parser.parse_args([] if argv is None else argv)
     from mina.engines.whisper import create_engine
 
     costs = Costs(args.interim_cost, args.interim_per_s, args.final_cost, args.load)
-    engine = create_engine(model=args.model)
+    engine = create_engine(model=args.model, options=_with_fields(TranscribeOptions(), args.option))
+    config = _with_fields(StreamConfig(), args.config)
     with tempfile.TemporaryDirectory(prefix="mina-simulate-") as tmp:
         if args.stream == "mic":
             streams = [mic_stream(args.passes)]
@@ -245,7 +278,8 @@ def run(argv: list[str] | None = None) -> None:
         started = time.monotonic()
         figures = []
         for index, stream in enumerate(streams):
-            simulated = simulate(stream, engine, costs, args.seed + index, f"stream {index + 1}")
+            label = f"stream {index + 1}"
+            simulated = simulate(stream, engine, costs, args.seed + index, label, config)
             figures.append(_analyse(simulated))
             if args.verbose:
                 emit(f"-- stream {index + 1}: {figures[-1].hypothesis}")

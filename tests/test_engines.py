@@ -8,6 +8,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -386,7 +387,7 @@ def test_tiny_en_accepts_a_prompt_longer_than_its_context(whisper: WhisperEngine
 @pytest.mark.slow
 def test_tiny_en_drops_a_hallucinated_repeat_loop(whisper: WhisperEngine) -> None:
     # A repetitive prompt makes tiny.en loop ("The meeting began." over and over) instead of
-    # transcribing; one greedy pass cannot retry, so the loop must be cut, not returned.
+    # transcribing; one pass cannot retry, so the loop must be cut, not returned.
     audio = decode_file(get_clip("jfk").wav)
     text = join_words(whisper.transcribe(audio, prompt="The meeting began. " * 300))
     assert text.count("meeting began") <= 1
@@ -448,6 +449,9 @@ def test_streaming_decodes_encode_the_buffer_not_a_whole_window(
     assert margin is not None
     assert frames == [int(np.ceil((3 + margin) * 100)), 3000]
     assert join_words(streamed).startswith("And so") and join_words(final).startswith("And so")
+    monkeypatch.setattr(whisper, "options", replace(whisper.options, final_window_margin_s=5.0))
+    whisper.transcribe(audio, final=True)
+    assert frames[-1] == 800
 
 
 def test_a_word_piece_whisper_loops_on_is_kept_once() -> None:

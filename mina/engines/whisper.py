@@ -254,15 +254,15 @@ class WhisperEngine:
         language: str | None = None,
         final: bool = False,
     ) -> list[Word]:
-        """Words in a short buffer (up to 30 s): one pass (greedy, or a beam search when
-        ``final``), no temperature retries, no VAD."""
+        """Words in a short buffer (up to 30 s): one pass (``beam_size``, or
+        ``final_beam_size`` when ``final``), no temperature retries, no VAD."""
         samples = as_audio(audio)
         if samples.size < MIN_AUDIO_S * self.sample_rate:
             return []
         options = self.options
         started = time.perf_counter()
-        margin = options.streaming_window_margin_s
-        if margin is not None and not final:
+        margin = options.final_window_margin_s if final else options.streaming_window_margin_s
+        if margin is not None:
             seconds = samples.size / self.sample_rate + margin
             _window.frames = min(WINDOW_FRAMES, int(np.ceil(seconds * FRAMES_PER_SECOND)))
         try:
@@ -471,7 +471,7 @@ def _compression_ratio(text: str) -> float:
 
 
 def _drop_repeats(segments: list[Any], threshold: float) -> list[Any]:
-    """Cut hallucinated repeat loops, which a single greedy pass cannot retry away.
+    """Cut hallucinated repeat loops, which a single pass cannot retry away.
 
     A segment whose own text compresses too well is a loop; when the whole window compresses too
     well, the loop is a run of identical segments, cut from the first one seen before.
