@@ -24,19 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mina.audio import pcm16_to_float32
-from mina.engines.base import SpeechEngine
+from mina.engines.base import SpeechEngine, ends_sentence
 from mina.reconcile import LocalAgreement, TimedWord
 from mina.vad import WINDOW, create_vad
 
 logger = logging.getLogger(__name__)
-
-SENTENCE_END = (".", "?", "!")
-
-
-def ends_sentence(text: str) -> bool:
-    """A full stop, question or exclamation mark; not an ellipsis (Whisper's "cut off here")."""
-    return text.endswith(SENTENCE_END) and not text.endswith(("...", "…"))
-
 
 CLAUSE_END = (",", ";", ":", "—")
 

@@ -30,12 +30,12 @@ from mina import store
 from mina.audio import AudioDecodeError, float32_to_pcm16, iter_decode_file, pcm16_to_float32
 from mina.audiostore import AudioWriter, read_pcm
 from mina.db import transaction
-from mina.engines.base import AudioArray
+from mina.engines.base import AudioArray, ends_sentence
 from mina.jobs import JobContext, JobError
 from mina.models import Meeting, MeetingStatus, RecordingSession
 from mina.reconcile import TimedWord
 from mina.recorder import to_new_segment
-from mina.streaming import FinalSegment, StreamConfig, ends_sentence, segment_words
+from mina.streaming import FinalSegment, StreamConfig, segment_words
 from mina.transcription import transcribe_audio
 
 logger = logging.getLogger(__name__)

@@ -40,6 +40,14 @@ class Segment:
     avg_probability: float
 
 
+SENTENCE_END = (".", "?", "!")
+
+
+def ends_sentence(text: str) -> bool:
+    """A full stop, question or exclamation mark; not an ellipsis (Whisper's "cut off here")."""
+    return text.endswith(SENTENCE_END) and not text.endswith(("...", "…"))
+
+
 @dataclass(frozen=True, slots=True)
 class TranscribeOptions:
     """Decoding settings for streaming use: one pass, no fallback retries, capped output.

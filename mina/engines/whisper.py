@@ -47,6 +47,7 @@ from mina.engines.base import (
     TranscribeOptions,
     Word,
     as_audio,
+    ends_sentence,
 )
 
 logger = logging.getLogger(__name__)
@@ -449,7 +450,7 @@ def drop_unheard_ending(words: list[Word]) -> list[Word]:
     """Drop a short last sentence that starts with a word of very low probability, when
     other words come before it: a whole utterance decoded up to its pause ends with "Thank
     you." that nobody said more often than with a real two-word sentence Whisper doubts."""
-    ends = [i for i, word in enumerate(words[:-1]) if word.text.rstrip().endswith((".", "?", "!"))]
+    ends = [i for i, word in enumerate(words[:-1]) if ends_sentence(word.text.rstrip())]
     if not ends:
         return words
     start = ends[-1] + 1
