@@ -49,6 +49,7 @@ from bench.stats import emit, percentile
 from bench.streaming import StreamFigures, StreamRun, _analyse, _pooled_wer
 from mina.engines.base import SpeechEngine, TranscribeOptions, Word
 from mina.recorder import to_new_segment
+from mina.shapes import interim_json
 from mina.streaming import StepResult, StreamConfig, StreamSession
 from tests.speechdata import get_clip, load_clips
 
@@ -129,19 +130,7 @@ def simulate(
             run.events.append((now, {"type": "final", "segment": {**shaped.__dict__}}))
             seq += 1
         if result.interim_changed:
-            interim = result.interim
-            run.events.append(
-                (
-                    now,
-                    {
-                        "type": "interim",
-                        "text": interim.text if interim else "",
-                        "confirmed": interim.confirmed if interim else "",
-                        "start_ms": round(interim.start * 1000) if interim else None,
-                        "end_ms": round(interim.end * 1000) if interim else None,
-                    },
-                )
-            )
+            run.events.append((now, interim_json(result.interim)))
 
     while fed < len(frames):
         if arrivals[fed] > now:  # idle: wait for the next frame (or the loop's timeout)

@@ -27,7 +27,7 @@ from mina.engines.base import SpeechEngine
 from mina.events import EventBus
 from mina.models import RecordingSession, Segment
 from mina.reconcile import TimedWord
-from mina.shapes import segment_json
+from mina.shapes import interim_json, segment_json
 from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
 
 logger = logging.getLogger(__name__)
@@ -389,14 +389,7 @@ class Recorder:
         if result.finals:
             self._commit_wake.set()
         if result.interim_changed:
-            interim = result.interim
-            event: dict[str, Any] = {
-                "type": "interim",
-                "text": interim.text if interim else "",
-                "confirmed": interim.confirmed if interim else "",
-                "start_ms": round(interim.start * 1000) if interim else None,
-                "end_ms": round(interim.end * 1000) if interim else None,
-            }
+            event = interim_json(result.interim)
             self._interim = event
             await self._send_client(event)
             self.services.bus.publish(self.meeting_id, event)

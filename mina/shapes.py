@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from mina import store
 from mina.models import Meeting, MeetingStatus, Segment
+from mina.streaming import Interim
 
 
 class MeetingOut(BaseModel):
@@ -84,3 +85,15 @@ def segment_out(segment: Segment) -> SegmentOut:
 def segment_json(segment: Segment) -> dict[str, Any]:
     """A segment as JSON (a live ``final`` event, the transcript a viewer gets first)."""
     return segment_out(segment).model_dump(mode="json")
+
+
+def interim_json(interim: Interim | None) -> dict[str, Any]:
+    """The ``interim`` event of a live recording (DESIGN.md section 3): empty when nothing is
+    pending."""
+    return {
+        "type": "interim",
+        "text": interim.text if interim else "",
+        "confirmed": interim.confirmed if interim else "",
+        "start_ms": round(interim.start * 1000) if interim else None,
+        "end_ms": round(interim.end * 1000) if interim else None,
+    }
