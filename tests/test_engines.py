@@ -443,15 +443,20 @@ def test_streaming_decodes_encode_the_buffer_not_a_whole_window(
     monkeypatch.setattr(WhisperModel, "encode", spy)
     clip = get_clip("jfk")
     audio = decode_file(clip.wav)[: 3 * RATE]
-    streamed = whisper.transcribe(audio)
-    final = whisper.transcribe(audio, final=True)
     margin = whisper.options.streaming_window_margin_s
     assert margin is not None
-    assert frames == [int(np.ceil((3 + margin) * 100)), 3000]
+    # faster-whisper may encode a second window when the first decode ends at a timestamp before
+    # the end of the audio (how often depends on the CPU's arithmetic): every window counts
+    streamed = whisper.transcribe(audio)
+    assert frames and set(frames) == {int(np.ceil((3 + margin) * 100))}
+    frames.clear()
+    final = whisper.transcribe(audio, final=True)
+    assert frames and set(frames) == {3000}
     assert join_words(streamed).startswith("And so") and join_words(final).startswith("And so")
     monkeypatch.setattr(whisper, "options", replace(whisper.options, final_window_margin_s=5.0))
+    frames.clear()
     whisper.transcribe(audio, final=True)
-    assert frames[-1] == 800
+    assert frames and set(frames) == {800}
 
 
 def test_a_word_piece_whisper_loops_on_is_kept_once() -> None:
