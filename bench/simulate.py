@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.analysis import StreamFigures, StreamRun, analyse, pooled_wer
 from bench.meeting_audio import (
     BYTES_PER_SECOND,
     MeetingStream,
@@ -46,7 +47,6 @@ from bench.meeting_audio import (
     synthesise,
 )
 from bench.stats import emit, percentile
-from bench.streaming import StreamFigures, StreamRun, _analyse, _pooled_wer
 from mina.engines.base import SpeechEngine, TranscribeOptions, Word
 from mina.recorder import to_new_segment
 from mina.shapes import interim_json
@@ -199,7 +199,7 @@ def report(figures: list[StreamFigures], audio_s: float) -> dict[str, Any]:
     document = {
         "streams": len(figures),
         "audio_s": round(audio_s, 1),
-        "wer": round(_pooled_wer(figures), 4),
+        "wer": round(pooled_wer(figures), 4),
         "wer_per_stream": [round(f.wer, 4) for f in figures],
         "settled_p50_s": round(percentile(settled, 50), 2),
         "settled_p95_s": round(percentile(settled, 95), 2),
@@ -269,7 +269,7 @@ def run(argv: list[str] | None = None) -> None:
         for index, stream in enumerate(streams):
             label = f"stream {index + 1}"
             simulated = simulate(stream, engine, costs, args.seed + index, label, config)
-            figures.append(_analyse(simulated))
+            figures.append(analyse(simulated))
             if args.verbose:
                 emit(f"-- stream {index + 1}: {figures[-1].hypothesis}")
     document = report(figures, sum(s.duration_s for s in streams))

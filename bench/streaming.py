@@ -8,7 +8,8 @@ staggered, so they do not decode in lockstep); then the same model transcribes t
 
 Lags are measured on the wall clock against the moment a word's audio had been sent
 (``T0 + end_ms``). A word counts as confirmed when it first appears in an ``interim`` event's
-``confirmed`` prefix, or else when its ``final`` segment arrives.
+``confirmed`` prefix, or else when its ``final`` segment arrives (``bench/analysis.py``, shared
+with ``bench simulate``).
 
 ``BENCH_STREAM_MINUTES=N python -m bench streaming`` (or ``python -m bench.streaming --minutes N``)
 streams N minutes instead and reports lag per 5-minute window. Figures also go to
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import difflib
 import json
 import math
 import os
@@ -29,19 +29,18 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import jiwer
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.analysis import StreamFigures, StreamRun, analyse, pooled_wer, summary, utterance_errors
 from bench.meeting_audio import (
     BYTES_PER_SECOND,
     MeetingStream,
-    Placed,
     build_stream,
     check_tools,
     load_utterances,
@@ -49,7 +48,13 @@ from bench.meeting_audio import (
     rotated,
     write_wav,
 )
-from bench.server import ServerFailed, ServerProcess, machine_cpu_ticks, passed_settings
+from bench.server import (
+    ServerFailed,
+    ServerProcess,
+    machine_cpu_ticks,
+    machine_description,
+    passed_settings,
+)
 from bench.stats import emit, percentile
 from tests.speechdata import normalize_text, word_error_rate
 
@@ -63,8 +68,6 @@ STOP_TIMEOUT_S = 120.0
 EMAIL = "bench@example.com"
 PASSWORD = "benchmark password"
 RESULTS_DIR = Path(__file__).parent / "results"
-START_SLACK_MS = 400  # how far a final decode may move an utterance's first word
-SPIKE_S = 5.0  # confirmed-word lags above this are listed as spikes
 BUSY_MACHINE_CORES = 0.25  # other processes' average CPU above which figures are flagged
 
 TARGETS = {
@@ -75,7 +78,6 @@ TARGETS = {
 }
 AIMS = {"confirmed_lag_p50_s": 1.5, "confirmed_lag_p95_s": 3.0}
 
-_NOT_WORD = re.compile(r"[^\w']+")
 _DB_LINE = re.compile(
     r"recording (?P<id>\S+) completed: (?P<audio_ms>\d+) ms audio, (?P<segments>\d+) segments, "
     r"(?P<words>\d+) words, database (?P<db_ms>[\d.]+) ms \((?P<per_min>[\d.]+) ms per recorded "
@@ -85,22 +87,6 @@ _DB_LINE = re.compile(
 
 
 # -- one client stream -----------------------------------------------------------------------
-
-
-@dataclass
-class StreamRun:
-    """What one client sent and received; times are ``time.monotonic()``."""
-
-    label: str
-    stream: MeetingStream
-    offset_s: float
-    session_id: str = ""
-    t0: float = math.nan  # the wall-clock instant of audio time zero
-    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    stopped: dict[str, Any] | None = None
-    error: str | None = None
-    max_send_late_s: float = 0.0
-    drain_s: float = math.nan  # stop sent -> stopped received
 
 
 async def _receive(ws: Any, run: StreamRun, stopped: asyncio.Future[None]) -> None:
@@ -206,276 +192,6 @@ async def _drive(
     return samples
 
 
-# -- analysis ----------------------------------------------------------------------------------
-
-
-@dataclass
-class WordTiming:
-    text: str
-    start_ms: int
-    end_ms: int
-    final_at: float  # arrival of its final segment
-    shown_at: float  # first shown as confirmed (interim prefix or final)
-
-
-@dataclass
-class StreamFigures:
-    label: str
-    audio_s: float
-    words: list[WordTiming]
-    interim_lags: list[float]
-    hypothesis: str
-    reference: str
-    wer: float
-    errors: dict[str, int]
-    interims: int
-    finals: int
-    unmatched_interims: int
-    issues: list[str]
-    drain_s: float
-    max_send_late_s: float
-    error: str | None
-    utterances: list[dict[str, Any]]
-
-    def confirmed_lags(self, t0: float) -> list[float]:
-        return [w.shown_at - (t0 + w.end_ms / 1000) for w in self.words]
-
-    def final_lags(self, t0: float) -> list[float]:
-        return [w.final_at - (t0 + w.end_ms / 1000) for w in self.words]
-
-
-def _squash(text: str) -> str:
-    """Letters, digits and apostrophes only, lower case: what a word is, without punctuation
-    or spacing (a final decode may write "everyone," where an interim wrote "everyone.")."""
-    return _NOT_WORD.sub("", text.lower())
-
-
-def _match_confirmed(confirmed: str, words: list[WordTiming], first: int) -> tuple[list[int], bool]:
-    """The final words from ``first`` on that a settled interim text showed: the indices of
-    ``words`` aligned with its words (in order, by difflib), and whether all of them aligned.
-
-    Compared without spacing and punctuation (``_squash``): a final decode may write
-    "everyone," where an interim wrote "everyone.", or capitalise a sentence start. A word the
-    final decode changed is not credited; the words around it still are, when the final has them.
-    A word Whisper splits in one text and not the other ("cold-hearted") is not credited.
-    """
-    tokens = [t for t in (_squash(part) for part in confirmed.split()) if t]
-    window = words[first : first + len(tokens) + 8]
-    finals = [_squash(w.text) for w in window]
-    blocks = difflib.SequenceMatcher(None, tokens, finals, autojunk=False).get_matching_blocks()
-    matched = [first + b + k for _, b, size in blocks for k in range(size)]
-    return matched, len(matched) == len(tokens)
-
-
-def _tokens(texts: list[str]) -> tuple[list[str], list[int]]:
-    """Normalised tokens of each text, and the index of the text each token came from."""
-    tokens, owners = [], []
-    for index, text in enumerate(texts):
-        for token in normalize_text(text).split():
-            tokens.append(token)
-            owners.append(index)
-    return tokens, owners
-
-
-def utterance_errors(utterances: list[Placed], hypothesis: str) -> list[dict[str, Any]]:
-    """Errors (substitutions, deletions, insertions) per utterance, by alignment (not by time:
-    word times can be wrong, and the stream and offline cut segments differently)."""
-    ref_tokens, ref_owner = _tokens([u.reference for u in utterances])
-    hyp_tokens = normalize_text(hypothesis).split()
-    output = jiwer.process_words(" ".join(ref_tokens), " ".join(hyp_tokens) or "<empty>")
-    errors = [0] * len(utterances)
-    heard: list[list[str]] = [[] for _ in utterances]
-    for chunk in output.alignments[0]:
-        if chunk.type == "insert":
-            owner = ref_owner[max(0, chunk.ref_start_idx - 1)]
-            errors[owner] += chunk.hyp_end_idx - chunk.hyp_start_idx
-            heard[owner].extend(hyp_tokens[chunk.hyp_start_idx : chunk.hyp_end_idx])
-            continue
-        for offset, index in enumerate(range(chunk.ref_start_idx, chunk.ref_end_idx)):
-            owner = ref_owner[index]
-            if chunk.type != "equal":
-                errors[owner] += 1
-            if chunk.type != "delete":
-                heard[owner].append(hyp_tokens[chunk.hyp_start_idx + offset])
-    return [
-        {
-            "name": u.name,
-            "start_s": round(u.start_s, 2),
-            "errors": errors[i],
-            "reference_words": len(normalize_text(u.reference).split()),
-            "heard": " ".join(heard[i]),
-        }
-        for i, u in enumerate(utterances)
-    ]
-
-
-def _alignment_issues(run: StreamRun, words: list[WordTiming]) -> tuple[dict[str, int], list[str]]:
-    """Error counts, and the lost (>= 3 reference words) and inserted (>= 2) runs, located."""
-    utterances = run.stream.utterances
-    ref_tokens, ref_owner = _tokens([u.reference for u in utterances])
-    hyp_tokens, hyp_owner = _tokens([w.text for w in words])
-    output = jiwer.process_words(" ".join(ref_tokens), " ".join(hyp_tokens) or "<empty>")
-    counts = {
-        "reference_words": len(ref_tokens),
-        "hits": output.hits,
-        "substitutions": output.substitutions,
-        "deletions": output.deletions,
-        "insertions": output.insertions,
-    }
-    issues = []
-    for chunk in output.alignments[0]:
-        if chunk.type == "delete" and chunk.ref_end_idx - chunk.ref_start_idx >= 3:
-            placed = utterances[ref_owner[chunk.ref_start_idx]]
-            lost = " ".join(ref_tokens[chunk.ref_start_idx : chunk.ref_end_idx])
-            issues.append(
-                f"{run.label}: lost {chunk.ref_end_idx - chunk.ref_start_idx} words "
-                f"'{lost}' (utterance {placed.name} at {placed.start_s:.1f}-{placed.end_s:.1f} s)"
-            )
-        elif chunk.type == "insert" and chunk.hyp_end_idx - chunk.hyp_start_idx >= 2 and hyp_tokens:
-            inserted = hyp_tokens[chunk.hyp_start_idx : chunk.hyp_end_idx]
-            size = len(inserted)
-            before = hyp_tokens[max(0, chunk.hyp_start_idx - size) : chunk.hyp_start_idx]
-            kind = "duplicated" if before == inserted else "inserted"
-            word = words[hyp_owner[chunk.hyp_start_idx]]
-            issues.append(
-                f"{run.label}: {kind} {size} words '{' '.join(inserted)}' "
-                f"at {word.start_ms / 1000:.1f} s"
-            )
-    return counts, issues
-
-
-def _analyse(run: StreamRun) -> StreamFigures:
-    finals = [(t, m["segment"]) for t, m in run.events if m.get("type") == "final"]
-    interims = [(t, m) for t, m in run.events if m.get("type") == "interim"]
-    issues: list[str] = []
-    seqs = [segment["seq"] for _, segment in finals]
-    if seqs != list(range(len(seqs))):
-        issues.append(f"{run.label}: final segments arrived with seq {seqs[:20]}...")
-    finals.sort(key=lambda item: item[1]["seq"])
-    words: list[WordTiming] = []
-    previous_end = -1
-    for arrived, segment in finals:
-        if segment["start_ms"] < previous_end - 100:
-            issues.append(
-                f"{run.label}: segment {segment['seq']} starts at {segment['start_ms']} ms, "
-                f"before the previous one ended ({previous_end} ms)"
-            )
-        previous_end = segment["end_ms"]
-        for word in segment["words"]:
-            words.append(
-                WordTiming(word["text"], word["start_ms"], word["end_ms"], arrived, arrived)
-            )
-    if run.stopped is not None:
-        # the server counts words as the whitespace-separated tokens of the segment texts
-        received = sum(len(segment["text"].split()) for _, segment in finals)
-        if run.stopped.get("segments") != len(finals) or run.stopped.get("words") != received:
-            issues.append(
-                f"{run.label}: 'stopped' counts {run.stopped.get('segments')} segments / "
-                f"{run.stopped.get('words')} words, the client received {len(finals)} / "
-                f"{received}"
-            )
-    elif run.error is None:
-        issues.append(f"{run.label}: no 'stopped' event")
-
-    # earliest confirmation: an interim's confirmed prefix starts at the open segment's first
-    # word, which is the next final word with that start time that had not arrived yet (or,
-    # if the server dropped that word, the next one after it)
-    by_start: dict[int, list[int]] = {}
-    for index, word in enumerate(words):
-        by_start.setdefault(word.start_ms, []).append(index)
-    unmatched = 0
-    interim_lags = []
-    for arrived, message in interims:
-        if message.get("text"):
-            interim_lags.append(arrived - (run.t0 + message["end_ms"] / 1000))
-        confirmed = (message.get("confirmed") or "").strip()
-        if not confirmed:
-            continue
-        # the final decode times words on its own: its first word may start a little before
-        # or after the interim's
-        near = range(message["start_ms"] - START_SLACK_MS, message["start_ms"] + START_SLACK_MS)
-        candidates = [
-            i
-            for start_ms in near
-            for i in by_start.get(start_ms, [])
-            if words[i].final_at >= arrived
-        ]
-        later = next(
-            (
-                i
-                for i, w in enumerate(words)
-                if w.start_ms >= message["start_ms"] and w.final_at >= arrived
-            ),
-            None,
-        )
-        if later is not None:
-            candidates.append(later)
-        best: list[int] = []
-        whole = False
-        for first in candidates:
-            matched, complete = _match_confirmed(confirmed, words, first)
-            if len(matched) > len(best) or (len(matched) == len(best) and complete and not whole):
-                best, whole = matched, complete
-        for index in best:
-            words[index].shown_at = min(words[index].shown_at, arrived)
-        if not whole:
-            # the final decode of the utterance corrected a settled word: that word counts as
-            # shown only when its final segment arrives
-            unmatched += 1
-
-    hypothesis = " ".join(segment["text"] for _, segment in finals)
-    counts, alignment_issues = _alignment_issues(run, words)
-    issues.extend(alignment_issues)
-    spikes = [
-        (word.shown_at - (run.t0 + word.end_ms / 1000), word)
-        for word in words
-        if word.shown_at - (run.t0 + word.end_ms / 1000) > SPIKE_S
-    ]
-    if spikes:
-        worst, word = max(spikes, key=lambda item: item[0])
-        issues.append(
-            f"{run.label}: {len(spikes)} words confirmed more than {SPIKE_S:.0f} s after their "
-            f"audio (worst '{word.text}' at {word.end_ms / 1000:.1f} s: {worst:.1f} s)"
-        )
-    return StreamFigures(
-        label=run.label,
-        audio_s=run.stream.duration_s,
-        words=words,
-        interim_lags=interim_lags,
-        hypothesis=hypothesis,
-        reference=run.stream.reference,
-        wer=word_error_rate(run.stream.reference, hypothesis),
-        errors=counts,
-        interims=len(interims),
-        finals=len(finals),
-        unmatched_interims=unmatched,
-        issues=issues,
-        drain_s=run.drain_s,
-        max_send_late_s=run.max_send_late_s,
-        error=run.error,
-        utterances=utterance_errors(run.stream.utterances, hypothesis),
-    )
-
-
-def _summary(values: list[float]) -> dict[str, float | int]:
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 50), 3),
-        "p95": round(percentile(values, 95), 3),
-        "max": round(max(values), 3),
-        "mean": round(statistics.fmean(values), 3),
-        "min": round(min(values), 3),
-    }
-
-
-def _pooled_wer(figures: list[StreamFigures]) -> float:
-    references = [normalize_text(f.reference) for f in figures]
-    hypotheses = [normalize_text(f.hypothesis) or "<empty>" for f in figures]
-    return float(jiwer.wer(references, hypotheses))
-
-
 # -- a phase: one server, N concurrent streams -------------------------------------------------
 
 
@@ -536,7 +252,7 @@ def _run_phase(label: str, streams: list[MeetingStream], workdir: Path) -> Phase
         for found in (database.get(r.session_id) for r in runs)
         if found and found["transactions"] and int(found["audio_ms"])
     ]
-    figures = [_analyse(run) for run in runs]
+    figures = [analyse(run) for run in runs]
     server_figures = {
         "cpu_s": round(cpu, 2),
         "wall_s": round(wall, 2),
@@ -570,9 +286,9 @@ def _stream_json(run: StreamRun, figures: StreamFigures) -> dict[str, Any]:
         "final_segments": figures.finals,
         "final_words": len(figures.words),
         "interim_events": figures.interims,
-        "confirmed_lag_s": _summary(figures.confirmed_lags(run.t0)),
-        "final_segment_lag_s": _summary(figures.final_lags(run.t0)),
-        "interim_lag_s": _summary(figures.interim_lags),
+        "confirmed_lag_s": summary(figures.confirmed_lags(run.t0)),
+        "final_segment_lag_s": summary(figures.final_lags(run.t0)),
+        "interim_lag_s": summary(figures.interim_lags),
         "wer": round(figures.wer, 4),
         "errors": figures.errors,
         "drain_s": round(figures.drain_s, 3),
@@ -610,10 +326,10 @@ def _phase_json(phase: Phase) -> dict[str, Any]:
     return {
         "streams": [_stream_json(r, f) for r, f in zip(phase.runs, phase.figures, strict=True)],
         "pooled": {
-            "confirmed_lag_s": _summary(confirmed),
-            "final_segment_lag_s": _summary(final),
-            "interim_lag_s": _summary(interim),
-            "wer": round(_pooled_wer(phase.figures), 4),
+            "confirmed_lag_s": summary(confirmed),
+            "final_segment_lag_s": summary(final),
+            "interim_lag_s": summary(interim),
+            "wer": round(pooled_wer(phase.figures), 4),
         },
         "server": phase.server,
     }
@@ -650,7 +366,7 @@ def _emit_phase(phase: Phase, offline: dict[str, Any] | None) -> None:
             )
         )
     for label, confirmed, final, interim, group in rows:
-        wer = _pooled_wer(group) * 100
+        wer = pooled_wer(group) * 100
         delta = f"{wer - offline_wer * 100:+6.1f}" if offline_wer is not None else "     -"
         drain = f"{group[0].drain_s:5.1f}s" if len(group) == 1 else f"{'':6}"
         emit(
@@ -742,7 +458,7 @@ def _emit_targets(phases: list[Phase], offline_wer: float) -> dict[str, Any]:
             "confirmed_lag_p50_s": percentile(confirmed, 50),
             "confirmed_lag_p95_s": percentile(confirmed, 95),
             "interim_lag_p50_s": percentile(interim, 50),
-            "wer_points_over_offline": (_pooled_wer(phase.figures) - offline_wer) * 100,
+            "wer_points_over_offline": (pooled_wer(phase.figures) - offline_wer) * 100,
         }
         parts = []
         verdicts[phase.label] = {}
@@ -786,6 +502,7 @@ def _offline_wer(stream: MeetingStream, workdir: Path) -> dict[str, Any]:
 def _environment() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
+        "machine": machine_description(),
         "loadavg_at_start": os.getloadavg(),
         "python": sys.version.split()[0],
         "mina_settings_passed": passed_settings(),
@@ -856,9 +573,9 @@ def _run_long(workdir: Path, minutes: float, window_minutes: float) -> dict[str,
             {
                 "from_min": low / 60,
                 "to_min": min(high, stream.duration_s) / 60,
-                "confirmed_lag_s": _summary(confirmed),
-                "final_segment_lag_s": _summary(final),
-                "interim_lag_s": _summary(interim),
+                "confirmed_lag_s": summary(confirmed),
+                "final_segment_lag_s": summary(final),
+                "interim_lag_s": summary(interim),
                 "peak_rss_mib": round(peak, 1),
             }
         )
@@ -891,6 +608,7 @@ def run(argv: list[str] | None = None) -> None:
     began = time.monotonic()
     document: dict[str, Any] = {"started": datetime.now().isoformat(timespec="seconds")}
     document["environment"] = _environment()
+    emit(f"machine: {document['environment']['machine']}")
     with tempfile.TemporaryDirectory(prefix="mina-bench-streaming-") as tmp:
         workdir = Path(tmp)
         try:
