@@ -72,9 +72,9 @@ def machine_cpu_ticks() -> tuple[int, int]:
 def machine_description() -> str:
     """The CPU the figures were measured on: its model, cores and widest vector instructions.
 
-    Speech decoding speed differs several times over between 2-core machines (tiny.en's encoder
-    takes 0.9 s for 30 s of audio on one core of an AVX2-only AMD EPYC, a fraction of that where
-    AVX-512 VNNI runs CTranslate2's int8 kernels), so a figure means little without this.
+    Speech decoding speed differs between 2-core machines: one live stream has cost 0.35 server
+    CPU seconds per audio second on one and 0.87 on an AVX2-only AMD EPYC (where tiny.en's
+    encoder takes 0.9 s for a 30 s window on one core), so a figure means little without this.
     """
     model, flags = "unknown CPU", set[str]()
     for line in Path("/proc/cpuinfo").read_text().splitlines():
