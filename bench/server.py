@@ -1,6 +1,8 @@
-"""A real ``mina serve`` process for benchmarks: start, account and token, CPU and memory, stop.
+"""A real ``mina serve`` process: start, account and token, CPU and memory, kill, stop.
 
-CPU time and memory are read from ``/proc/<pid>`` (Linux), so no extra dependency is needed.
+The benchmarks and the tests that need a real server process (the browser tests, the kill -9
+test) all start it here. CPU time and memory are read from ``/proc/<pid>`` (Linux), so no extra
+dependency is needed.
 """
 
 from __future__ import annotations
@@ -90,14 +92,33 @@ def machine_description() -> str:
 
 
 class ServerProcess:
-    """``python -m mina serve`` on a free loopback port with SQLite in ``data_dir``."""
+    """``python -m mina serve`` on a free loopback port with its data in ``data_dir``.
 
-    def __init__(self, data_dir: Path, *, log_level: str = "INFO") -> None:
+    By default it runs as ``make run`` does (SQLite in ``data_dir``, whisper tiny.en, Silero
+    VAD), with the other ``MINA_*`` variables of the environment passed through; ``settings``
+    overrides any of them, and ``inherit_settings=False`` passes none from the environment. The
+    log goes to a file (a pipe nobody reads would fill up and stall the server). It can be
+    killed and started again on the same port and data.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        log_level: str = "INFO",
+        settings: dict[str, str] | None = None,
+        inherit_settings: bool = True,
+        log_path: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
-        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self.log_path = log_path or data_dir.parent / f"{data_dir.name}-server.log"
         self.port = free_port()
-        self.env = {k: v for k, v in os.environ.items() if k not in _OWN_SETTINGS}
-        self.env.update(MINA_DATA_DIR=str(data_dir), MINA_LOG_LEVEL=log_level)
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _OWN_SETTINGS and (inherit_settings or not k.startswith("MINA_"))
+        }
+        self.env.update(MINA_DATA_DIR=str(data_dir), MINA_LOG_LEVEL=log_level, **(settings or {}))
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -116,7 +137,7 @@ class ServerProcess:
 
     def start(self, timeout_s: float = 90.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("wb")
+        log = self._log or self.log_path.open("ab")  # a restart appends to the same log
         self._log = log
         self._process = subprocess.Popen(
             [sys.executable, "-m", "mina", "serve", "--port", str(self.port)],
@@ -185,6 +206,13 @@ class ServerProcess:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies at once, and no shutdown hook runs."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait(timeout=10)
+        self._process = None
 
     def stop(self) -> None:
         """Terminate (then kill) the server; safe to call more than once."""

@@ -4,22 +4,16 @@ tolerates the microphone looping."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from bench.server import ServerProcess
 from tests.speechdata import get_clip, normalize_text
 
 RATE = 16000
@@ -106,52 +100,19 @@ def open_chromium(*extra_args: str) -> Iterator[Browser]:
             browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def run_mina(
     data_dir: Path, log_path: Path, settings: dict[str, str] | None = None
 ) -> Iterator[str]:
     """``mina serve`` as a real process on a data directory, with the default engine (whisper
     tiny.en, silero VAD) and SQLite, as `make run` does, unless ``settings`` (``MINA_*``
-    variables) say otherwise; yields its base URL. Its log goes to a file (a pipe nobody reads
-    would fill up and stall it) and must hold no traceback."""
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MINA_")}
-    env.update({"MINA_DATA_DIR": str(data_dir), "MINA_LOG_LEVEL": "INFO", **(settings or {})})
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mina", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        "mina serve did not come up:\n" + log_path.read_text(encoding="utf-8")
-                    )
-                time.sleep(0.2)
-            yield base
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    variables) say otherwise; yields its base URL. Its log must hold no traceback."""
+    server = ServerProcess(data_dir, settings=settings, inherit_settings=False, log_path=log_path)
+    try:
+        server.start(timeout_s=60)
+        yield server.base_url
+    finally:
+        server.stop()
     output = log_path.read_text(encoding="utf-8")
     assert "Traceback" not in output, f"mina serve logged a traceback ({log_path}):\n{output}"
 
