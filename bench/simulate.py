@@ -218,11 +218,16 @@ def _with_fields(options: Any, pairs: list[str]) -> Any:
     for pair in pairs:
         name, _, value = pair.partition("=")
         current = getattr(options, name)
+        parsed: Any
         if value == "None":
-            options = replace(options, **{name: None})
+            parsed = None
+        elif isinstance(current, bool):  # bool("False") is True
+            if value not in ("True", "False"):
+                raise SystemExit(f"{name}: expected True or False, got {value!r}")
+            parsed = value == "True"
         else:
-            kind = type(current) if current is not None else float
-            options = replace(options, **{name: kind(value)})
+            parsed = (type(current) if current is not None else float)(value)
+        options = replace(options, **{name: parsed})
     return options
 
 
