@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from mina import store
 from mina.models import MeetingStatus, Segment
 from mina.search import parse_query
+from mina.store import meeting_search
 from tests.searchhelp import make_meeting, make_user
 
 DAY = timedelta(days=1)
@@ -245,15 +246,15 @@ def test_a_capped_search_says_so_and_still_pages(
     for i in range(6):
         make_meeting(db, ada, f"M{i}", ["alpha one.", "alpha two."], when=T0 + i * DAY)
     db.commit()
-    monkeypatch.setattr(store, "SEARCH_WINDOW", 4)
-    monkeypatch.setattr(store, "SEARCH_WINDOW_MAX", 16)
+    monkeypatch.setattr(meeting_search, "SEARCH_WINDOW", 4)
+    monkeypatch.setattr(meeting_search, "SEARCH_WINDOW_MAX", 16)
     first = search(db, ada, "alpha", per_page=2, sort=store.MeetingSort.NEWEST)
     assert not first.total_exact and first.total == 2  # 4 newest passages: 2 meetings
     assert titles(first) == ["M5", "M4"]
     # a deeper page widens the window
     third = search(db, ada, "alpha", per_page=2, page=3, sort=store.MeetingSort.NEWEST)
     assert titles(third) == ["M1", "M0"] and third.total == 6
-    monkeypatch.setattr(store, "SEARCH_WINDOW", 100)
+    monkeypatch.setattr(meeting_search, "SEARCH_WINDOW", 100)
     exact = search(db, ada, "alpha")
     assert exact.total_exact and exact.total == 6
 
@@ -271,12 +272,12 @@ def test_postgresql_two_step_window_finds_the_same_passages(
         )
         make_meeting(db, grace, f"G{i}", ["omega too."], when=T0 + i * DAY)
     db.commit()
-    monkeypatch.setattr(store, "POSTGRESQL_WALK_ROWS", walk_rows)
-    monkeypatch.setattr(store, "SEARCH_WINDOW", 5)
+    monkeypatch.setattr(meeting_search, "POSTGRESQL_WALK_ROWS", walk_rows)
+    monkeypatch.setattr(meeting_search, "SEARCH_WINDOW", 5)
     capped = search(db, ada, "omega", sort=store.MeetingSort.NEWEST, per_page=3)
     assert titles(capped) == ["A3", "A2", "A1"] and not capped.total_exact
     assert [len(hit.matches) for hit in capped.items] == [2, 2, 1]
-    monkeypatch.setattr(store, "SEARCH_WINDOW", 100)
+    monkeypatch.setattr(meeting_search, "SEARCH_WINDOW", 100)
     full = search(db, ada, "omega", sort=store.MeetingSort.NEWEST)
     assert titles(full) == ["A3", "A2", "A1", "A0"] and full.total_exact
 

@@ -1,0 +1,168 @@
+"""Uploads and the background jobs that transcribe them: created, claimed, advanced, finished
+or failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mina.models import (
+    Job,
+    JobStatus,
+    Meeting,
+    MeetingStatus,
+    RecordingSession,
+    SessionStatus,
+    utcnow,
+)
+from mina.store._common import _possible_id
+from mina.store.accounts import Principal
+from mina.store.recordings import _new_recording, finish_recording, list_recordings
+
+
+@dataclass(frozen=True)
+class CreatedUpload:
+    meeting: Meeting
+    recording: RecordingSession
+    job: Job
+
+
+def create_upload(
+    session: Session,
+    *,
+    principal: Principal,
+    audio_dir: Path,
+    title: str,
+    language: str,
+    engine: str,
+    model: str,
+    job_name: str,
+    payload: dict[str, Any],
+) -> CreatedUpload:
+    """The meeting (``processing``), its recording session and the job that will transcribe an
+    uploaded file, in one transaction: an upload is visible in the lists from this instant."""
+    now = utcnow()
+    meeting = Meeting(
+        workspace_id=principal.workspace.id,
+        organizer_id=principal.user.id,
+        title=title.strip()[:300] or f"Upload {now:%d %b %Y %H:%M}",
+        language=language,
+        status=MeetingStatus.PROCESSING,
+        actual_start=now,
+    )
+    session.add(meeting)
+    session.flush()
+    recording = _new_recording(
+        meeting=meeting,
+        principal=principal,
+        audio_dir=audio_dir,
+        sample_rate=16000,
+        engine=engine,
+        model=model,
+    )
+    job = Job(
+        workspace_id=principal.workspace.id,
+        name=job_name,
+        status=JobStatus.QUEUED,
+        progress=0.0,
+        meeting_id=meeting.id,
+        payload=payload,
+        created_at=now,
+    )
+    session.add_all([recording, job])
+    session.flush()
+    return CreatedUpload(meeting=meeting, recording=recording, job=job)
+
+
+def get_job(session: Session, *, workspace_id: int, job_id: int) -> Job | None:
+    """A job of this workspace; another workspace's job is None, like a missing one."""
+    if not _possible_id(job_id):
+        return None
+    return session.scalar(select(Job).where(Job.id == job_id, Job.workspace_id == workspace_id))
+
+
+def load_job(session: Session, *, job_id: int) -> Job | None:
+    """A job by id, whatever its workspace: for the job runner and job functions only."""
+    return session.get(Job, job_id)
+
+
+def list_unfinished_jobs(session: Session) -> list[Job]:
+    """Jobs queued or running (at start-up: those that died with the server), oldest first."""
+    return list(
+        session.scalars(
+            select(Job)
+            .where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .order_by(Job.created_at, Job.id)
+        )
+    )
+
+
+def claim_job(session: Session, *, job_id: int) -> Job | None:
+    """Mark a queued (or interrupted, still ``running``) job running and count the attempt;
+    None when it is finished or gone."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, started_at=utcnow())
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    return job
+
+
+def update_job(
+    session: Session, *, job_id: int, progress: float, payload: dict[str, Any] | None = None
+) -> bool:
+    """Record a running job's progress (0..1) and payload; False if it is no longer running
+    (finished elsewhere, or its meeting was deleted)."""
+    values: dict[str, Any] = {"progress": min(1.0, max(0.0, progress))}
+    if payload is not None:
+        values["payload"] = payload
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING).values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue_job(session: Session, *, job_id: int) -> None:
+    """A job stopped by a server shutdown: queued again, that attempt not counted."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is not None and job.status is JobStatus.RUNNING:
+        job.status = JobStatus.QUEUED
+        job.attempts = max(0, job.attempts - 1)
+
+
+def finish_job(session: Session, *, job_id: int) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(status=JobStatus.DONE, progress=1.0, error=None, finished_at=utcnow())
+    )
+
+
+def fail_job(session: Session, *, job_id: int, error: str) -> None:
+    """A job that failed for good; its meeting, if still ``processing``, fails with it (and its
+    unfinished recordings close), so nothing waits for a job that will not come back."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
+        return
+    now = utcnow()
+    job.status = JobStatus.FAILED
+    job.error = error[:2000]
+    job.finished_at = now
+    if job.meeting_id is None:
+        return
+    meeting = session.get(Meeting, job.meeting_id)
+    if meeting is None or meeting.status is not MeetingStatus.PROCESSING:
+        return
+    for recording in list_recordings(session, meeting_id=meeting.id):
+        if recording.status is SessionStatus.ACTIVE:
+            finish_recording(session, recording_id=recording.id, audio_bytes=recording.audio_bytes)
+    meeting.status = MeetingStatus.FAILED
+    meeting.actual_end = now
+    meeting.updated_at = now

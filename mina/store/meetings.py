@@ -1,0 +1,161 @@
+"""Meetings: one by id, counts and the dashboard's lists, edits, deletion and statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from mina.models import Meeting, MeetingStatus, RecordingSession, Segment, utcnow
+from mina.store._common import _audio_ms, _possible_id
+
+
+def count_meetings(session: Session, *, workspace_id: int, since: datetime | None = None) -> int:
+    query = select(func.count(Meeting.id)).where(Meeting.workspace_id == workspace_id)
+    if since is not None:
+        query = query.where(Meeting.created_at >= since)
+    return session.scalar(query) or 0
+
+
+def list_recent_meetings(session: Session, *, workspace_id: int, limit: int = 5) -> list[Meeting]:
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(Meeting.workspace_id == workspace_id)
+            .order_by(Meeting.created_at.desc(), Meeting.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_meeting(session: Session, *, workspace_id: int, meeting_id: int) -> Meeting | None:
+    """A meeting of this workspace; another workspace's meeting is None, like a missing one."""
+    if not _possible_id(meeting_id):
+        return None
+    return session.scalar(
+        select(Meeting).where(Meeting.id == meeting_id, Meeting.workspace_id == workspace_id)
+    )
+
+
+def get_meeting_unscoped(session: Session, *, meeting_id: int) -> Meeting | None:
+    """Any workspace's meeting. Only for operator commands (``mina export``), which act with the
+    database's own authority; request handlers use ``get_meeting``."""
+    if not _possible_id(meeting_id):
+        return None
+    return session.get(Meeting, meeting_id)
+
+
+def update_meeting(
+    session: Session, *, meeting: Meeting, title: str | None = None, description: str | None = None
+) -> Meeting:
+    if title is not None:
+        meeting.title = title.strip() or meeting.title
+    if description is not None:
+        meeting.description = description
+    meeting.updated_at = utcnow()
+    return meeting
+
+
+def delete_meeting(session: Session, *, meeting: Meeting) -> list[Path]:
+    """Delete a meeting with its sessions and segments; returns its audio files to remove."""
+    paths = [
+        Path(p)
+        for p in session.scalars(
+            select(RecordingSession.audio_path).where(RecordingSession.meeting_id == meeting.id)
+        )
+        if p
+    ]
+    session.execute(delete(Segment).where(Segment.meeting_id == meeting.id))
+    session.execute(delete(RecordingSession).where(RecordingSession.meeting_id == meeting.id))
+    session.delete(meeting)
+    return paths
+
+
+@dataclass(frozen=True)
+class MeetingStats:
+    segment_count: int
+    word_count: int
+    average_confidence: float | None
+    audio_ms: int = 0
+
+
+def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
+    """How long a meeting lasted: its recorded audio once it ended, wall time while live."""
+    if meeting.status is not MeetingStatus.LIVE and stats.audio_ms > 0:
+        return stats.audio_ms
+    return meeting.duration_ms
+
+
+def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, MeetingStats]:
+    """Segment and word counts per meeting, from the session totals (one query)."""
+    if not meeting_ids:
+        return {}
+    rows = session.execute(
+        select(
+            RecordingSession.meeting_id,
+            func.sum(RecordingSession.total_segments),
+            func.sum(RecordingSession.total_words),
+            func.avg(RecordingSession.average_confidence),
+            func.sum(_audio_ms()),
+        )
+        .where(RecordingSession.meeting_id.in_(meeting_ids))
+        .group_by(RecordingSession.meeting_id)
+    )
+    stats = {
+        meeting_id: MeetingStats(
+            int(segments or 0), int(words or 0), confidence, int(audio_ms or 0)
+        )
+        for meeting_id, segments, words, confidence, audio_ms in rows
+    }
+    return {m: stats.get(m, MeetingStats(0, 0, None)) for m in meeting_ids}
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+def list_live_meetings(session: Session, *, workspace_id: int, limit: int = 20) -> list[Meeting]:
+    """Meetings being recorded right now, the latest started first."""
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(Meeting.workspace_id == workspace_id, Meeting.status == MeetingStatus.LIVE)
+            .order_by(Meeting.actual_start.desc(), Meeting.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def list_meetings_between(
+    session: Session, *, workspace_id: int, start: datetime, end: datetime, limit: int = 50
+) -> list[Meeting]:
+    """Meetings that started (or, not started yet, were created) in [start, end), in order."""
+    started = func.coalesce(Meeting.actual_start, Meeting.created_at)
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.workspace_id == workspace_id,
+                or_(
+                    and_(Meeting.actual_start >= start, Meeting.actual_start < end),
+                    and_(
+                        Meeting.actual_start.is_(None),
+                        Meeting.created_at >= start,
+                        Meeting.created_at < end,
+                    ),
+                ),
+            )
+            .order_by(started, Meeting.id)
+            .limit(limit)
+        )
+    )
+
+
+def total_audio_ms(session: Session, *, workspace_id: int) -> int:
+    """Milliseconds of audio recorded in the workspace, every recording together."""
+    total = session.scalar(
+        select(func.sum(_audio_ms())).where(RecordingSession.workspace_id == workspace_id)
+    )
+    return int(total or 0)
