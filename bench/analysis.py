@@ -53,6 +53,7 @@ class WordTiming:
     end_ms: int
     final_at: float  # arrival of its final segment
     shown_at: float  # first shown as confirmed (interim prefix or final)
+    segment_end_ms: int  # end of its segment's last word: its final cannot arrive sooner
 
 
 @dataclass
@@ -79,6 +80,11 @@ class StreamFigures:
 
     def final_lags(self, t0: float) -> list[float]:
         return [w.final_at - (t0 + w.end_ms / 1000) for w in self.words]
+
+    def final_floor_lags(self) -> list[float]:
+        """The final-segment lag each word would have if its segment arrived the instant its
+        last word was spoken: what cutting segments at sentence ends and pauses costs alone."""
+        return [(w.segment_end_ms - w.end_ms) / 1000 for w in self.words]
 
 
 def squash(text: str) -> str:
@@ -200,7 +206,14 @@ def analyse(run: StreamRun) -> StreamFigures:
         previous_end = segment["end_ms"]
         for word in segment["words"]:
             words.append(
-                WordTiming(word["text"], word["start_ms"], word["end_ms"], arrived, arrived)
+                WordTiming(
+                    word["text"],
+                    word["start_ms"],
+                    word["end_ms"],
+                    arrived,
+                    arrived,
+                    segment["end_ms"],
+                )
             )
     if run.stopped is not None:
         # the server counts words as the whitespace-separated tokens of the segment texts

@@ -196,6 +196,7 @@ def _lags(figures: list[StreamFigures]) -> tuple[list[float], list[float], list[
 
 def report(figures: list[StreamFigures], audio_s: float) -> dict[str, Any]:
     settled, final, interim = _lags(figures)
+    floor = [lag for f in figures for lag in f.final_floor_lags()]
     document = {
         "streams": len(figures),
         "audio_s": round(audio_s, 1),
@@ -205,6 +206,8 @@ def report(figures: list[StreamFigures], audio_s: float) -> dict[str, Any]:
         "settled_p95_s": round(percentile(settled, 95), 2),
         "final_p50_s": round(percentile(final, 50), 2),
         "final_p95_s": round(percentile(final, 95), 2),
+        "final_floor_p50_s": round(percentile(floor, 50), 2),
+        "final_floor_p95_s": round(percentile(floor, 95), 2),
         "interim_p50_s": round(percentile(interim, 50), 2),
         "corrected_interims": sum(f.unmatched_interims for f in figures),
         "drain_s": round(statistics.fmean(f.drain_s for f in figures), 2),
@@ -286,6 +289,7 @@ def run(argv: list[str] | None = None) -> None:
     emit(
         f"settled lag p50 {document['settled_p50_s']:.2f} s  p95 {document['settled_p95_s']:.2f} s"
         f" | final p50 {document['final_p50_s']:.2f} s  p95 {document['final_p95_s']:.2f} s"
+        f" (floor {document['final_floor_p50_s']:.2f} / {document['final_floor_p95_s']:.2f} s)"
         f" | interim p50 {document['interim_p50_s']:.2f} s"
     )
     emit(

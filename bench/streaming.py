@@ -288,6 +288,7 @@ def _stream_json(run: StreamRun, figures: StreamFigures) -> dict[str, Any]:
         "interim_events": figures.interims,
         "confirmed_lag_s": summary(figures.confirmed_lags(run.t0)),
         "final_segment_lag_s": summary(figures.final_lags(run.t0)),
+        "final_floor_lag_s": summary(figures.final_floor_lags()),
         "interim_lag_s": summary(figures.interim_lags),
         "wer": round(figures.wer, 4),
         "errors": figures.errors,
@@ -328,6 +329,7 @@ def _phase_json(phase: Phase) -> dict[str, Any]:
         "pooled": {
             "confirmed_lag_s": summary(confirmed),
             "final_segment_lag_s": summary(final),
+            "final_floor_lag_s": summary([x for f in phase.figures for x in f.final_floor_lags()]),
             "interim_lag_s": summary(interim),
             "wer": round(pooled_wer(phase.figures), 4),
         },
@@ -373,6 +375,12 @@ def _emit_phase(phase: Phase, offline: dict[str, Any] | None) -> None:
             f"{label:<11} {sum(len(f.words) for f in group):>5} {wer:5.1f} {delta}  "
             f"{_lag_cell(confirmed):>15} s  {_lag_cell(final):>11} s  {_lag_cell(interim):>13} s"
             f"  {drain}"
+        )
+    floor = [x for f in phase.figures for x in f.final_floor_lags()]
+    if floor:
+        emit(
+            f"final floor p50/p95 {_lag_cell(floor)} s: the final-segment lag if each segment "
+            "arrived the instant its last word was spoken (a word waits for its sentence to end)"
         )
     server = phase.server
     per_minute = server["database_ms_per_recorded_minute"]
