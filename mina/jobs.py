@@ -38,6 +38,7 @@ T = TypeVar("T")
 # Job functions by name, imported when first run (like the speech engine registry).
 BUILTIN_JOBS: dict[str, str] = {
     "transcribe_upload": "mina.uploads:transcribe_upload",
+    "encode_playback": "mina.playback:encode_playback",
 }
 # A job that was running this many times when its server died is not tried again.
 MAX_ATTEMPTS = 3

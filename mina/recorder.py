@@ -91,6 +91,9 @@ class LiveServices:
     # when streams outnumber the engine's replicas, interim text comes less often and final
     # decodes do not queue behind interim ones
     interim_slots: int = 1
+    # called with the meeting's id once a recording is finalised (the app enqueues the
+    # meeting's playback copy); never raises into the recorder
+    recording_finished: Callable[[int], None] | None = None
     steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -356,6 +359,8 @@ class Recorder:
                 self.meeting_id, {"type": "stopped", "meeting_id": self.meeting_id}
             )
             self._stopped.set_result(summary)
+            if self.services.recording_finished is not None:
+                self.services.recording_finished(self.meeting_id)
             minutes = max(summary.duration_ms / 60000, 1e-9)
             logger.info(
                 "recording %s completed: %d ms audio, %d segments, %d words, "

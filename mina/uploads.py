@@ -33,6 +33,7 @@ from mina.db import transaction
 from mina.engines.base import AudioArray, ends_sentence
 from mina.jobs import JobContext, JobError
 from mina.models import Meeting, MeetingStatus, RecordingSession
+from mina.playback import encode_playback
 from mina.reconcile import TimedWord
 from mina.recorder import to_new_segment
 from mina.streaming import FinalSegment, StreamConfig, segment_words
@@ -283,6 +284,10 @@ def transcribe_upload(context: JobContext, *, job_id: int) -> None:
         target.meeting_id,
         target.decoded_bytes / (2 * RATE),
     )
+    try:
+        encode_playback(context, meeting_id=target.meeting_id)
+    except Exception:  # the meeting is complete; its page makes the copy when first played
+        logger.exception("could not make the playback copy of meeting %s", target.meeting_id)
 
 
 def _load_target(context: JobContext, job_id: int) -> _Target | None:

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mina import __version__, recovery, uploads
+from mina import __version__, playback, recovery, uploads
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
 from mina.events import EventBus
@@ -108,23 +108,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await asyncio.shield(speech_engine)
 
-    live = LiveServices(
-        sessions=sessions,
-        engine_loader=engine_loader,
-        decode_pool=decode_pool,
-        bus=EventBus(),
-        stream_config=StreamConfig(vad=settings.vad),
-        resume_grace_s=settings.resume_grace_s,
-        heartbeat_s=settings.heartbeat_s,
-        interim_slots=settings.decode_workers,
-    )
-
+    stream_config = StreamConfig(vad=settings.vad)
     jobs = JobRunner(
         sessions=sessions,
         load_engine=functools.partial(load_engine, settings.engine, **engine_options),
         decode_pool=decode_pool,
         settings=settings,
-        stream_config=live.stream_config,
+        stream_config=stream_config,
+    )
+
+    def recording_finished(meeting_id: int) -> None:
+        jobs.enqueue(playback.JOB_NAME, meeting_id=meeting_id)
+
+    live = LiveServices(
+        sessions=sessions,
+        engine_loader=engine_loader,
+        decode_pool=decode_pool,
+        bus=EventBus(),
+        stream_config=stream_config,
+        resume_grace_s=settings.resume_grace_s,
+        heartbeat_s=settings.heartbeat_s,
+        interim_slots=settings.decode_workers,
+        recording_finished=recording_finished,
     )
 
     async def recover_forever() -> None:
@@ -154,8 +159,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:
             logger.warning("could not look for abandoned uploads: %s", exc)
 
+    serving = 0  # lifespans running: the last one to end releases what they share
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        nonlocal serving
+        serving += 1
         recovering = asyncio.create_task(recover_forever(), name="recovery")
         await asyncio.to_thread(jobs.start)
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
@@ -167,10 +176,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await recovering
             await tidying
             await asyncio.to_thread(jobs.stop)
-            for recorder in list(live.recorders.values()):
-                await recorder.suspend()
-            decode_pool.shutdown(wait=True, cancel_futures=True)
-            engine.dispose()
+            serving -= 1
+            # another lifespan of this app may still serve (tests open several clients): the
+            # recordings, the decode pool and the database stay with it
+            if not serving:
+                for recorder in list(live.recorders.values()):
+                    await recorder.suspend()
+                decode_pool.shutdown(wait=True, cancel_futures=True)
+                engine.dispose()
 
     app = FastAPI(
         title="Mina",

@@ -6,16 +6,18 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from mina import store
-from mina.audiostore import BYTES_PER_SAMPLE, audio_size, wav_header
+from mina.audiostore import wav_header
 from mina.models import Meeting, MeetingStatus
+from mina.playback import OPUS_MEDIA_TYPE, copies_of, ensure_playback, meeting_audio
 from mina.shapes import MeetingOut, SegmentOut, meeting_out, segment_out
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import ApiError, NotFound, error_responses
@@ -157,7 +159,7 @@ def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrin
         raise ApiError(409, "meeting_live", "Stop the recording before deleting the meeting.")
     paths = store.delete_meeting(db, meeting=meeting)
     db.commit()
-    for path in paths:
+    for path in paths + copies_of(meeting_id, paths):
         path.unlink(missing_ok=True)
     logger.info("meeting %s deleted with %d audio files", meeting_id, len(paths))
     return Response(status_code=204)
@@ -203,44 +205,68 @@ def _parts(files: list[tuple[Path, int]], header: bytes, start: int, end: int) -
                 yield chunk
 
 
+class AudioFormat(StrEnum):
+    WAV = "wav"
+    OPUS = "opus"
+
+
+_AUDIO_CONTENT = {
+    "audio/wav": {"schema": {"type": "string", "format": "binary"}},
+    "audio/ogg": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
 @router.get(
     "/meetings/{meeting_id}/audio",
     responses={
         200: {
-            "description": "The whole recording, WAV 16 kHz mono",
-            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The whole recording: WAV 16 kHz mono (every acknowledged byte), or "
+            "with `format=opus` the compressed copy for playback (Ogg Opus, 24 kbit/s)",
+            "content": _AUDIO_CONTENT,
         },
-        206: {
-            "description": "The bytes a Range header asked for",
-            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
-        },
+        206: {"description": "The bytes a Range header asked for", "content": _AUDIO_CONTENT},
         **error_responses(
             401,
             (404, "No such meeting in your workspace, or it has no audio"),
+            (409, "`format=opus` while the meeting is being recorded: WAV has it all so far"),
             416,
             422,
         ),
     },
     response_class=Response,
 )
-def get_audio(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal) -> Response:
-    """The meeting's audio as WAV (16 kHz mono), every acknowledged byte; supports Range."""
+def get_audio(
+    meeting_id: int,
+    request: Request,
+    db: Db,
+    principal: ApiPrincipal,
+    format: AudioFormat = AudioFormat.WAV,
+) -> Response:
+    """The meeting's audio, with Range support: WAV (16 kHz mono, every acknowledged byte, also
+    while it is recorded) or ``format=opus``, the compressed copy the meeting page plays
+    (made when the recording stopped, or now if it is missing)."""
     meeting = load_meeting(db, principal, meeting_id)
-    recordings = store.list_recordings(db, meeting_id=meeting.id)
-    files = []
-    rate = 16000
-    for recording in recordings:
-        path = Path(recording.audio_path)
-        size = audio_size(path) if recording.audio_path else 0
-        size -= size % BYTES_PER_SAMPLE
-        if size:
-            files.append((path, size))
-            rate = recording.sample_rate
-    if not files:
+    audio = meeting_audio(meeting.id, store.list_recordings(db, meeting_id=meeting.id))
+    if audio is None:
         raise ApiError(404, "no_audio", "This meeting has no audio.")
-    data_bytes = sum(size for _, size in files)
-    header = wav_header(data_bytes, rate)
-    total = len(header) + data_bytes
+    filename = re.sub(r"[^\w.-]+", "-", meeting.title).strip("-")[:80] or "meeting"
+    if format is AudioFormat.OPUS:
+        if meeting.status is MeetingStatus.LIVE:
+            raise ApiError(
+                409,
+                "meeting_live",
+                "The meeting is being recorded; its audio so far is available as WAV.",
+            )
+        db.close()  # encoding may take seconds: hold no database connection meanwhile
+        return FileResponse(
+            ensure_playback(audio),
+            media_type=OPUS_MEDIA_TYPE,
+            headers={"Cache-Control": "private, max-age=0"},
+            filename=f"{filename}.opus",
+            content_disposition_type="inline",
+        )
+    header = wav_header(audio.data_bytes, audio.sample_rate)
+    total = len(header) + audio.data_bytes
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
     range_header = request.headers.get("range")
     start, end, status = 0, total - 1, 200
@@ -268,10 +294,9 @@ def get_audio(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{total}"
     headers["Content-Length"] = str(end - start + 1)
-    filename = re.sub(r"[^\w.-]+", "-", meeting.title).strip("-")[:80] or "meeting"
     headers["Content-Disposition"] = f'inline; filename="{filename}.wav"'
     return StreamingResponse(
-        _parts(files, header, start, end),
+        _parts(audio.files, header, start, end),
         status_code=status,
         media_type="audio/wav",
         headers=headers,
