@@ -77,6 +77,11 @@ def test_an_upload_becomes_a_transcribed_meeting(
         f"/api/meetings/{started['meeting_id']}/audio", headers={"Range": "bytes=1044-2043"}
     )
     assert part.status_code == 206 and part.content == pcm[1000:2000]
+    # the job made the playback copy too: the audio folder holds it beside the PCM
+    copies = list((settings.data_dir / "audio").rglob(f"meeting-{started['meeting_id']}-*.opus"))
+    assert len(copies) == 1
+    opus = user_client.get(f"/api/meetings/{started['meeting_id']}/audio?format=opus")
+    assert opus.status_code == 200 and opus.content == copies[0].read_bytes()
     # the uploaded file is gone once transcribed; the meeting page shows the transcript
     assert leftovers(settings) == []
     page = user_client.get(f"/dashboard/meeting/{started['meeting_id']}").text
