@@ -2,7 +2,7 @@
 
 The PCM files are the record (every acknowledged byte; ``/audio`` serves them as WAV). A
 finished meeting's player gets a compressed copy instead: an hour of 16 kHz speech is 115 MB as
-WAV and about 11 MB as Opus at 24 kbit/s, so it starts and seeks quickly over a slow link. The
+WAV and about 10 MB as Opus at 24 kbit/s, so it starts and seeks quickly over a slow link. The
 copy is made when a recording stops (the ``encode_playback`` job) or else on first request; its
 name carries a fingerprint of the PCM it was made from (each file and its size), so a meeting
 that gains audio (a second recording) gets a new copy and the old one is removed.
