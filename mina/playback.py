@@ -103,6 +103,8 @@ def ensure_playback(audio: MeetingAudio) -> Path:
         for stale in copies_of(audio.meeting_id, [target]):
             if stale != target:
                 stale.unlink(missing_ok=True)
+        if not all(path.exists() for path, _ in audio.files):
+            target.unlink(missing_ok=True)  # the meeting was deleted meanwhile
     with _locks_guard:
         _locks.pop(target, None)
     return target

@@ -159,9 +159,10 @@ def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrin
         raise ApiError(409, "meeting_live", "Stop the recording before deleting the meeting.")
     paths = store.delete_meeting(db, meeting=meeting)
     db.commit()
-    for path in paths + copies_of(meeting_id, paths):
+    files = paths + copies_of(meeting_id, paths)
+    for path in files:
         path.unlink(missing_ok=True)
-    logger.info("meeting %s deleted with %d audio files", meeting_id, len(paths))
+    logger.info("meeting %s deleted with %d audio files", meeting_id, len(files))
     return Response(status_code=204)
 
 
