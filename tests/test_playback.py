@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mina.audio import decode_file, pcm16_to_float32
 from mina.models import RecordingSession
 from mina.playback import MeetingAudio, copies_of, ensure_playback
+from tests.conftest import csrf_from
 from tests.livehelp import send_pcm, sentences_pcm, start, stop
 from tests.speechdata import get_clip
 
@@ -77,10 +78,10 @@ def _record(client: TestClient, pcm: bytes) -> int:
     return meeting_id
 
 
-def _wait_for(path_glob: Path, pattern: str, timeout_s: float = 20.0) -> list[Path]:
+def _wait_for(folder: Path, pattern: str, timeout_s: float = 20.0) -> list[Path]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = list(path_glob.glob(pattern))
+        found = list(folder.glob(pattern))
         if found:
             return found
         time.sleep(0.05)
@@ -129,8 +130,6 @@ def test_a_stopped_recording_gets_its_copy_which_is_served_by_range(
 
 
 def _csrf(client: TestClient) -> str:
-    from tests.conftest import csrf_from
-
     return csrf_from(client.get("/settings").text)
 
 
