@@ -55,6 +55,13 @@ def audio_size(path: Path) -> int:
         return 0
 
 
+def read_bytes(path: Path, start: int = 0) -> bytes:
+    """Every byte of a file from ``start``, unaligned (a recording may end mid-sample)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        return handle.read()
+
+
 def read_pcm(path: Path, start: int = 0, end: int | None = None) -> bytes:
     """Bytes [start, end) of a PCM file, aligned down to whole samples."""
     start -= start % BYTES_PER_SAMPLE

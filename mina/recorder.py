@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
-from mina.audiostore import AudioWriter, audio_size, read_pcm
+from mina.audiostore import AudioWriter, read_bytes
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.events import EventBus
@@ -214,7 +214,13 @@ class Recorder:
         return await asyncio.shield(self._stopped)
 
     async def suspend(self) -> None:
-        """Server shutdown: make audio and segments durable, leave the session resumable."""
+        """Server shutdown: make audio and segments durable, leave the session resumable.
+
+        The session stays active: a browser may resume it on the restarted server, and recovery
+        completes it once its heartbeat is stale, as for a server that died."""
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
         if self._finalising is not None:  # already stopping: let it finish
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._stopped)
@@ -452,7 +458,9 @@ async def open_recorder(
     path = Path(recording.audio_path)
     writer = await asyncio.to_thread(AudioWriter, path)
     if restore:
-        backlog = await asyncio.to_thread(read_pcm, path, start_sample * 2, audio_size(path))
+        # the whole tail, an odd last byte included: the stream carries it, and the client's
+        # next frame (sent from ``received_bytes``) completes that sample
+        backlog = await asyncio.to_thread(read_bytes, path, start_sample * 2)
         if backlog:
             stream.feed(backlog)
     recorder = Recorder(

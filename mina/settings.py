@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     model: str = "tiny.en"
     max_upload_mb: int = Field(default=500, ge=1)
     resume_grace_s: float = Field(default=120.0, ge=0)
+    idle_timeout_s: float = Field(default=60.0, gt=0)
     decode_workers: int = Field(default=2, ge=1, le=64)
     job_workers: int = Field(default=1, ge=1, le=16)
     heartbeat_s: float = Field(default=10.0, gt=0)

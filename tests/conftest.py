@@ -110,6 +110,20 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
+def quick_settings(settings: Settings) -> Settings:
+    """The test settings with every timer short: a resume grace of 1 s, an idle timeout of
+    1 s, a recording stale 1.5 s after its last heartbeat."""
+    return settings.model_copy(
+        update={
+            "resume_grace_s": 1.0,
+            "idle_timeout_s": 1.0,
+            "heartbeat_s": 0.5,
+            "stale_after_s": 1.5,
+        }
+    )
+
+
+@pytest.fixture
 def cli_env(settings: Settings, tmp_path: Path, database_url: str) -> dict[str, str]:
     """The environment a ``mina`` command needs to act on the test's data dir and database."""
     return {
@@ -138,6 +152,17 @@ def db(db_sessions: sessionmaker[Session]) -> Iterator[Session]:
     yield session
     session.rollback()
     session.close()
+
+
+@pytest.fixture
+def ada_token(db: Session) -> str:
+    """An API token of a new user, ada@example.com, made as ``mina token create`` does."""
+    from mina import store
+
+    user = store.create_user(db, email="ada@example.com", password=PASSWORD, name="Ada")
+    _, plain = store.create_api_token(db, user=user, name="tests")
+    db.commit()
+    return plain
 
 
 @pytest.fixture

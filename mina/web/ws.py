@@ -2,8 +2,9 @@
 
 The transcribe handler is an explicit state machine: AWAIT_START -> STREAMING -> CLOSED. Only
 known message types are accepted; a bad frame gets a typed ``error`` and a close code, never a
-traceback. Whatever happens, ``finally`` hands the recording back to its recorder, which either
-gets resumed or finalises the meeting after the grace period.
+traceback. However a connection ends after ``start`` (a stop, a drop, an error close, the idle
+timeout, a server fault, a shutdown), ``finally`` hands the recording back to its recorder: a
+stopped one is already final, any other waits the resume grace and then finalises its meeting.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_FRAME_BYTES = 64 * 1024
-IDLE_TIMEOUT_S = 60.0
 SUPPORTED_RATES = (16000,)
 SUPPORTED_ENCODINGS = ("pcm_s16le",)
 
 # close codes of protocol v1
 BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4400, 4401, 4403, 4404
 IDLE_TIMEOUT, FRAME_TOO_LARGE, SERVER_FAULT, NORMAL = 4408, 4413, 1011, 1000
+TRY_AGAIN_LATER = 1013  # a viewer that fell behind: reconnect for the transcript so far
 
 
 class ProtocolError(Exception):
@@ -90,6 +91,7 @@ class TranscribeConnection:
         self.principal: store.Principal | None = None
         self.recorder: Recorder | None = None
         self._send_lock = asyncio.Lock()
+        self.idle_timeout_s: float = websocket.app.state.settings.idle_timeout_s
 
     async def send(self, event: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -102,12 +104,12 @@ class TranscribeConnection:
             self.principal = await self.services.db(lambda s: authenticate(self.ws, s))
             while self.state is not State.CLOSED:
                 try:
-                    message = await asyncio.wait_for(self.ws.receive(), timeout=IDLE_TIMEOUT_S)
+                    message = await asyncio.wait_for(self.ws.receive(), timeout=self.idle_timeout_s)
                 except TimeoutError:
                     raise ProtocolError(
                         IDLE_TIMEOUT,
                         "idle_timeout",
-                        f"Nothing received for {IDLE_TIMEOUT_S:.0f} s.",
+                        f"Nothing received for {self.idle_timeout_s:g} s.",
                     ) from None
                 if message["type"] == "websocket.disconnect":
                     break
@@ -126,7 +128,9 @@ class TranscribeConnection:
                 SERVER_FAULT, "server_error", "The server failed; resume to continue."
             )
         finally:
-            if self.recorder is not None and self.state is State.STREAMING:
+            self.state = State.CLOSED
+            if self.recorder is not None:
+                # a no-op after a stop, or for a connection a resume superseded
                 self.recorder.detach(self.send)
 
     async def close_with_error(self, close_code: int, code: str, message: str) -> None:
@@ -135,7 +139,6 @@ class TranscribeConnection:
             await self.ws.close(close_code)
         except Exception:
             logger.debug("socket already gone")
-        self.state = State.CLOSED
 
     # -- messages -----------------------------------------------------------------------
 
@@ -227,7 +230,16 @@ class TranscribeConnection:
         except store.StoreError as exc:
             close = NOT_FOUND if exc.code == "meeting_not_found" else BAD_REQUEST
             raise ProtocolError(close, exc.code, exc.message) from None
-        self.recorder = await open_recorder(self.services, started.recording)
+        try:
+            self.recorder = await open_recorder(self.services, started.recording)
+        except Exception:
+            # nothing was recorded: the meeting must not stay live behind a recorder that never ran
+            await self.services.db(
+                lambda s: store.finish_recording(
+                    s, recording_id=started.recording.id, audio_bytes=0
+                )
+            )
+            raise
         self.recorder.attach(self.send)
         self.state = State.STREAMING
         logger.info(
@@ -401,6 +413,9 @@ async def _relay(
             await websocket.send_json(event)
             if event.get("type") == "stopped":
                 await websocket.close(NORMAL)
+                return
+            if event.get("type") == "error":  # dropped by the bus (too slow): nothing more comes
+                await websocket.close(TRY_AGAIN_LATER)
                 return
     finally:
         for task in (receiver, getter):
