@@ -274,10 +274,15 @@ def transcribe_upload(context: JobContext, *, job_id: int) -> None:
         target.pcm_path.unlink(missing_ok=True)
         raise
     context.check_stop()
-    with transaction(context.sessions) as session:
-        store.finish_recording(
-            session, recording_id=target.recording_id, audio_bytes=target.decoded_bytes
-        )
+    try:
+        with transaction(context.sessions) as session:
+            store.finish_recording(
+                session, recording_id=target.recording_id, audio_bytes=target.decoded_bytes
+            )
+    except store.StoreError:  # the meeting was deleted after the last segments were stored
+        target.source.unlink(missing_ok=True)
+        target.pcm_path.unlink(missing_ok=True)
+        raise _Cancelled("The job was cancelled: its meeting no longer exists.") from None
     target.source.unlink(missing_ok=True)
     logger.info(
         "upload of meeting %s transcribed: %.1f s of audio",

@@ -149,6 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 for item in recovered:
                     logger.info("meeting %s completed by recovery", item.meeting_id)
+                    # its viewers (following a recording whose server died) see it end
+                    live.bus.publish(
+                        item.meeting_id, {"type": "stopped", "meeting_id": item.meeting_id}
+                    )
             except Exception:
                 logger.exception("recovery pass failed")
             await asyncio.sleep(max(1.0, settings.stale_after_s / 3))

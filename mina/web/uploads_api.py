@@ -85,6 +85,7 @@ class JobOut(BaseModel):
         (400, "Malformed form data, or an empty file"),
         401,
         (403, "Forbidden: a CSRF check failed, or the caller is a viewer"),
+        (408, "The body stopped arriving for MINA_IDLE_TIMEOUT_S seconds"),
         (413, "The file is larger than MINA_MAX_UPLOAD_MB"),
         (415, "Not multipart form data, or not audio Mina can decode"),
         (422, "No file field, or a bad title or language"),
@@ -140,7 +141,19 @@ async def create_transcription(request: Request, principal: ApiPrincipal) -> JSO
 
 
 async def _receive(request: Request, receiver: MultipartReceiver) -> ReceivedUpload:
-    async for chunk in request.stream():
+    """The body to disk as it arrives; a client that sends nothing for ``MINA_IDLE_TIMEOUT_S``
+    (a laptop that slept, a dead link the kernel has not noticed) is given up on."""
+    idle_timeout_s: float = request.app.state.settings.idle_timeout_s
+    chunks = aiter(request.stream())
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(chunks), timeout=idle_timeout_s)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise UploadRejected(
+                408, "upload_stalled", f"Nothing arrived for {idle_timeout_s:g} s."
+            ) from None
         if chunk:
             await asyncio.to_thread(receiver.feed, chunk)
     return await asyncio.to_thread(receiver.finish)
