@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ["http_basics", "live_db", "streaming", "simulate", "exports", "queries"]
+BENCHMARKS = ["http_basics", "live_db", "streaming", "simulate", "exports", "queries", "backup"]
 
 
 def main() -> int:
