@@ -6,7 +6,16 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = ["http_basics", "live_db", "streaming", "simulate", "exports", "queries", "fuzz"]
+BENCHMARKS = [
+    "http_basics",
+    "live_db",
+    "streaming",
+    "simulate",
+    "exports",
+    "queries",
+    "backup",
+    "fuzz",
+]
 
 
 def main() -> int:

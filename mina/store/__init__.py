@@ -3,7 +3,8 @@ callers (web handlers, jobs, the CLI) own the transaction.
 
 One module per concept: ``accounts`` (users, workspaces, API tokens), ``meetings``,
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
-``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers), ``analytics``. Callers
+``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers), ``analytics``,
+``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
 from mina.models import MeetingStatus
@@ -88,6 +89,13 @@ from mina.store.segments import (
     rename_speaker,
     set_segment_speaker,
 )
+from mina.store.tables import (
+    count_table_rows,
+    insert_table_rows,
+    reset_id_sequences,
+    stream_table_rows,
+    tables_with_rows,
+)
 
 __all__ = [
     "Analytics",
@@ -111,6 +119,7 @@ __all__ = [
     "claim_job",
     "claim_stale_recordings",
     "count_meetings",
+    "count_table_rows",
     "create_api_token",
     "create_upload",
     "create_user",
@@ -130,6 +139,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_user_by_token",
+    "insert_table_rows",
     "list_api_tokens",
     "list_live_meetings",
     "list_meeting_speakers",
@@ -148,10 +158,13 @@ __all__ = [
     "refresh_search_statistics",
     "rename_speaker",
     "requeue_job",
+    "reset_id_sequences",
     "revoke_api_token",
     "search_meetings",
     "set_segment_speaker",
     "start_recording",
+    "stream_table_rows",
+    "tables_with_rows",
     "total_audio_ms",
     "touch_recording",
     "update_job",
