@@ -250,7 +250,7 @@ def get_audio(
     audio = meeting_audio(meeting.id, store.list_recordings(db, meeting_id=meeting.id))
     if audio is None:
         raise ApiError(404, "no_audio", "This meeting has no audio.")
-    filename = re.sub(r"[^\w.-]+", "-", meeting.title).strip("-")[:80] or "meeting"
+    filename = re.sub(r"[^\w.-]+", "-", meeting.title, flags=re.ASCII).strip("-")[:80] or "meeting"
     if format is AudioFormat.OPUS:
         if meeting.status is MeetingStatus.LIVE:
             raise ApiError(
