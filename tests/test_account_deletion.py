@@ -81,8 +81,8 @@ def test_a_wrong_or_missing_password_deletes_nothing(
     bearer = {"Authorization": f"Bearer {token}"}
 
     for body, status, code in [
-        (None, 400, "password_required"),
-        ("", 400, "password_required"),
+        (None, 422, "validation_error"),
+        ("", 422, "validation_error"),
         ("not my password", 403, "wrong_password"),
     ]:
         answer = delete_me(user_client, body)

@@ -30,7 +30,7 @@ class ExportStarted(BaseModel):
 
 
 class AccountDeletion(BaseModel):
-    password: str | None = Field(default=None, max_length=1024, description="The account's")
+    password: str = Field(min_length=1, max_length=1024, description="The account's password")
 
 
 _ZIP: dict[int | str, dict[str, Any]] = {
@@ -100,24 +100,20 @@ def download_export(job_id: int, request: Request, db: Db, principal: ApiPrincip
     status_code=204,
     response_class=Response,
     responses=error_responses(
-        (400, "No password given (`password_required`), or the body is not valid JSON"),
+        (400, "The body is not valid JSON"),
         401,
         (403, "Wrong password (`wrong_password`), or a CSRF check failed: nothing is deleted"),
         (409, "You are recording, or a meeting of a workspace deleted with you is live"),
-        422,
+        (422, "No password given"),
         (429, "Too many wrong passwords: try again after Retry-After seconds"),
     ),
 )
-def delete_me(
-    request: Request, db: Db, principal: ApiPrincipal, body: AccountDeletion | None = None
-) -> Response:
+def delete_me(request: Request, body: AccountDeletion, db: Db, principal: ApiPrincipal) -> Response:
     """Delete your account, confirmed with your password: you, your API tokens (refused from
     the next request on) and sign-ins, your data exports, and every workspace where you are
     the only member, with its meetings and their audio. In a workspace shared with others your
     meetings stay, passed to its owner (the next member becomes owner if you were)."""
-    password = body.password if body is not None else None
-    if not password:
-        raise ApiError(400, "password_required", "Enter your password to delete your account.")
+    password = body.password
     user = principal.user
     user_id = user.id
     throttle: LoginThrottle = request.app.state.login_throttle
