@@ -16,7 +16,7 @@ const link = $("export-link");
 const exportError = $("export-error");
 const statusLine = $("export-status");
 
-const state = (window.minaExport = { phase: "idle", jobId: null, progress: [], error: null });
+const state = (window.minaExport = { phase: "idle", phases: [], jobId: null, progress: [], error: null });
 
 async function errorOf(response) {
   try {
@@ -34,6 +34,7 @@ function showExportError(message) {
 
 function setPhase(phase) {
   state.phase = phase;
+  state.phases.push(phase);
   card.dataset.phase = phase;
   const busy = phase === "starting" || phase === "running";
   startButton.disabled = busy;
