@@ -6,10 +6,14 @@ and API tokens are kept; so are meetings being recorded or processed, whatever t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +25,7 @@ from mina.privacy.export import remove_expired_exports
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 100  # meetings deleted per transaction: locks stay short on a large archive
 RETENTION_EVERY_S = 24 * 3600
@@ -77,13 +82,27 @@ async def keep_tidy(sessions: sessionmaker[Session], settings: Settings) -> None
     next_retention = 0.0
     while True:
         try:
-            await asyncio.to_thread(remove_expired_exports, sessions, settings.export_dir)
+            await _in_thread(remove_expired_exports, sessions, settings.export_dir)
         except Exception:
             logger.exception("could not remove expired data exports")
         if settings.retention_days and time.monotonic() >= next_retention:
             next_retention = time.monotonic() + RETENTION_EVERY_S
             try:
-                await asyncio.to_thread(apply_retention, sessions, days=settings.retention_days)
+                await _in_thread(
+                    functools.partial(apply_retention, sessions, days=settings.retention_days)
+                )
             except Exception:
                 logger.exception("retention pass failed")
         await asyncio.sleep(TIDY_EVERY_S)
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """Blocking work in a thread. Cancelled (the server stops), it still waits for the thread to
+    finish, so that nothing uses the database after the server has closed it."""
+    work = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await work
+        raise
