@@ -129,6 +129,9 @@ def test_deleting_an_account_removes_its_workspace_meetings_audio_tokens_and_sig
     _, token = store.create_api_token(db, user=ada.user, name="script")
     db.commit()
     files = [path for m in mine for path in audio_files(db, m)]
+    pending_upload = settings.upload_dir / str(workspace_id) / "upload-in-flight.mp3"
+    pending_upload.parent.mkdir(parents=True)
+    pending_upload.write_bytes(b"ID3")
     copies = list(settings.audio_dir.glob(f"{workspace_id}/meeting-{mine[0]}-*.opus"))
     assert files and copies and all(p.exists() for p in files + copies)
     assert (settings.export_dir / str(ada_id)).is_dir()
@@ -165,6 +168,7 @@ def test_deleting_an_account_removes_its_workspace_meetings_audio_tokens_and_sig
     assert count(db, Job, Job.workspace_id == workspace_id) == 0
     assert not any(p.exists() for p in files + copies)
     assert not (settings.audio_dir / str(workspace_id)).exists()
+    assert not pending_upload.parent.exists()
     assert not (settings.export_dir / str(ada_id)).exists()
 
     # Grace's workspace is untouched
