@@ -117,6 +117,39 @@ def recover(stale_after: float | None) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="Count the meetings that would go; delete nothing.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep meetings this many days (default MINA_RETENTION_DAYS).",
+)
+def retention(dry_run: bool, days: int | None) -> None:
+    """Delete meetings that ended more than the retention period ago, with their audio."""
+    from mina.privacy.retention import apply_retention
+
+    settings = _load_settings()
+    days = days or settings.retention_days
+    if not days:
+        raise click.ClickException(
+            "no retention period: MINA_RETENTION_DAYS is 0 (keep everything); set it or pass --days"
+        )
+    engine = _open_database(settings)
+    try:
+        report = apply_retention(create_session_factory(engine), days=days, dry_run=dry_run)
+    finally:
+        engine.dispose()
+    before = report.cutoff.strftime("%Y-%m-%d %H:%M UTC")
+    if report.dry_run:
+        click.echo(f"{report.meetings} meeting(s) ended before {before}: they would be deleted")
+    else:
+        click.echo(
+            f"{report.meetings} meeting(s) that ended before {before} deleted, "
+            f"with {report.audio_files} audio file(s)"
+        )
+
+
+@main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--model", default=None, help="Speech model: tiny.en (bundled) or base (MINA_MODEL).")
 @click.option("--json", "as_json", is_flag=True, help="Print segments and words as JSON.")

@@ -39,6 +39,7 @@ T = TypeVar("T")
 BUILTIN_JOBS: dict[str, str] = {
     "transcribe_upload": "mina.uploads:transcribe_upload",
     "encode_playback": "mina.playback:encode_playback",
+    "export_user_data": "mina.privacy.export:export_user_data",
 }
 # A job that was running this many times when its server died is not tried again.
 MAX_ATTEMPTS = 3

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mina import store
-from mina.audiostore import BYTES_PER_SAMPLE, audio_size
+from mina.audiostore import BYTES_PER_SAMPLE, audio_size, wav_header
 from mina.db import transaction
 from mina.models import MeetingStatus, RecordingSession
 
@@ -39,6 +39,7 @@ OPUS_BITRATE = 24_000  # speech at 16 kHz: clear at 24 kbit/s
 # may be transcribing live meetings)
 OPUS_OPTIONS = {"compression_level": "5", "vbr": "constrained"}
 READ_BLOCK = 1 << 20  # PCM bytes encoded per step (32 s at 16 kHz), so memory stays flat
+WAV_CHUNK = 64 * 1024  # bytes per piece of a WAV stream
 JOB_NAME = "encode_playback"
 
 _locks: dict[Path, threading.Lock] = {}
@@ -56,6 +57,15 @@ class MeetingAudio:
     @property
     def data_bytes(self) -> int:
         return sum(size for _, size in self.files)
+
+    @property
+    def wav_header(self) -> bytes:
+        return wav_header(self.data_bytes, self.sample_rate)
+
+    @property
+    def wav_size(self) -> int:
+        """Bytes of the whole WAV: the header, then every file's PCM."""
+        return len(self.wav_header) + self.data_bytes
 
     @property
     def playback_path(self) -> Path:
@@ -88,6 +98,44 @@ def copies_of(meeting_id: int, pcm_paths: Iterable[Path]) -> list[Path]:
     """Every playback copy of a meeting kept beside these PCM files (to delete with them)."""
     folders = {path.parent for path in pcm_paths}
     return [copy for folder in folders for copy in folder.glob(f"meeting-{meeting_id}-*.opus")]
+
+
+def remove_meeting_audio(meeting_id: int, pcm_paths: list[Path]) -> int:
+    """Delete a deleted meeting's audio: its PCM files and every playback copy beside them.
+    Returns how many files there were. Blocking: call it off the event loop."""
+    files = pcm_paths + copies_of(meeting_id, pcm_paths)
+    for path in files:
+        path.unlink(missing_ok=True)
+    return len(files)
+
+
+def read_wav(audio: MeetingAudio, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Bytes ``[start, end]`` (inclusive; ``end`` None: to the last byte) of the meeting's WAV:
+    the header, then the PCM files one after another, read in pieces so that memory stays flat.
+    ``GET /api/meetings/{id}/audio`` serves it, and "Download my data" stores it."""
+    end = audio.wav_size - 1 if end is None else end
+    header = audio.wav_header
+    position = 0
+    pieces: list[tuple[bytes | Path, int]] = [(header, len(header)), *audio.files]
+    for piece, size in pieces:
+        piece_start, piece_end = position, position + size
+        position = piece_end
+        if piece_end <= start or piece_start > end:
+            continue
+        lo = max(start, piece_start) - piece_start
+        hi = min(end + 1, piece_end) - piece_start
+        if isinstance(piece, bytes):
+            yield piece[lo:hi]
+            continue
+        with piece.open("rb") as handle:
+            handle.seek(lo)
+            remaining = hi - lo
+            while remaining > 0:
+                chunk = handle.read(min(WAV_CHUNK, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
 
 
 def ensure_playback(audio: MeetingAudio) -> Path:

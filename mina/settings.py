@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1)
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     allow_signup: bool = True
+    retention_days: int = Field(
+        default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
+    )
 
     def server_engine_options(self) -> dict[str, Any]:
         """How the server loads its one speech engine (live streams and uploads share it).
@@ -102,6 +105,11 @@ class Settings(BaseSettings):
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def export_dir(self) -> Path:
+        """Where "Download my data" archives wait for their owner (one folder per user)."""
+        return self.data_dir / "exports"
 
     @property
     def max_upload_bytes(self) -> int:

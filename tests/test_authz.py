@@ -92,6 +92,12 @@ MATRIX: dict[str, Case] = {
     "POST /api/transcriptions": _api(202, upload=True),
     "GET /api/jobs/{job_id}": _api(ids={"job_id": "job"}),
     "GET /api/analytics": _api(),
+    # the download before a new export replaces the one it serves
+    "GET /api/me/export/{job_id}": _api(ids={"job_id": "export_job"}),
+    "POST /api/me/export": _api(202),
+    # with a wrong password: every caller is refused and nothing is deleted (the right one is
+    # tested in tests/test_account_deletion.py)
+    "DELETE /api/me": _api(403, json={"password": "not the password"}),
     "GET /dashboard": _page(),
     "GET /dashboard/meetings": _page(),
     "GET /dashboard/meeting/{meeting_id}": _page(ids=MEETING),
@@ -156,6 +162,7 @@ class World:
     segment: int
     job: int
     tokens: dict[str, str]  # how it was made -> plain token
+    export_job: int = 0
 
     def new_meeting(self) -> int:
         return _add_meeting(self.db, self.settings, f"{SECRET} (doomed)")
@@ -218,7 +225,10 @@ def world(
     made = CliRunner().invoke(main, ["token", "create", OWNER, "--name", "cli"], env=cli_env)
     assert made.exit_code == 0, made.output
     tokens = {"cli": made.output.strip(), "settings": create_settings_token(user_client, "ui")}
-    yield World(db, settings, tmp_path, user_client, meeting, segment, job, tokens)
+    exported = user_client.post("/api/me/export", headers=csrf_header(user_client))
+    export_job = exported.json()["job_id"]
+    assert wait_job(user_client, export_job)[0]["status"] == "done"
+    yield World(db, settings, tmp_path, user_client, meeting, segment, job, tokens, export_job)
 
 
 def _path(key: str, values: Mapping[str, object]) -> tuple[str, str]:

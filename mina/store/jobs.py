@@ -4,10 +4,11 @@ or failed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
@@ -76,6 +77,51 @@ def create_upload(
     session.add_all([recording, job])
     session.flush()
     return CreatedUpload(meeting=meeting, recording=recording, job=job)
+
+
+def create_job(session: Session, *, workspace_id: int, name: str, payload: dict[str, Any]) -> Job:
+    """A queued job of this workspace (one that no meeting carries)."""
+    job = Job(
+        workspace_id=workspace_id,
+        name=name,
+        status=JobStatus.QUEUED,
+        progress=0.0,
+        payload=payload,
+        created_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def list_user_jobs(
+    session: Session, *, name: str, user_id: int, unfinished: bool = False
+) -> list[Job]:
+    """The jobs named ``name`` that this user started for themselves (``payload.user_id``),
+    newest first; ``unfinished``: only those queued or running."""
+    query = select(Job).where(Job.name == name).order_by(Job.created_at.desc(), Job.id.desc())
+    if unfinished:
+        query = query.where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+    return [job for job in session.scalars(query) if job_owner(job) == user_id]
+
+
+def delete_finished_jobs(session: Session, *, name: str, before: datetime) -> int:
+    """Forget the jobs named ``name`` that ended before ``before``; returns how many."""
+    result = session.execute(
+        delete(Job).where(
+            Job.name == name,
+            Job.status.in_([JobStatus.DONE, JobStatus.FAILED]),
+            Job.finished_at < before,
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def job_owner(job: Job) -> int | None:
+    """The user a personal job belongs to (a data export): only they may see it. None for the
+    workspace's jobs (uploads), which every member may follow."""
+    owner = job.payload.get("user_id") if isinstance(job.payload, dict) else None
+    return owner if isinstance(owner, int) else None
 
 
 def get_job(session: Session, *, workspace_id: int, job_id: int) -> Job | None:

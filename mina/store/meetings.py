@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from mina.models import Meeting, MeetingStatus, RecordingSession, Segment, utcnow
@@ -72,6 +72,73 @@ def delete_meeting(session: Session, *, meeting: Meeting) -> list[Path]:
     session.execute(delete(RecordingSession).where(RecordingSession.meeting_id == meeting.id))
     session.delete(meeting)
     return paths
+
+
+# Ids per DELETE ... WHERE id IN (...): well inside every driver's limit on bound parameters.
+DELETE_BATCH = 500
+
+
+def delete_meetings(session: Session, *, meeting_ids: list[int]) -> dict[int, list[Path]]:
+    """Delete these meetings with their sessions and segments (their jobs and talk time go with
+    them by their foreign keys); returns each deleted meeting's audio files to remove."""
+    paths: dict[int, list[Path]] = {}
+    for start in range(0, len(meeting_ids), DELETE_BATCH):
+        batch = meeting_ids[start : start + DELETE_BATCH]
+        for meeting_id in batch:
+            paths[meeting_id] = []
+        rows = session.execute(
+            select(RecordingSession.meeting_id, RecordingSession.audio_path).where(
+                RecordingSession.meeting_id.in_(batch)
+            )
+        )
+        for meeting_id, audio_path in rows:
+            if audio_path:
+                paths[meeting_id].append(Path(audio_path))
+        session.execute(delete(Segment).where(Segment.meeting_id.in_(batch)))
+        session.execute(delete(RecordingSession).where(RecordingSession.meeting_id.in_(batch)))
+        session.execute(delete(Meeting).where(Meeting.id.in_(batch)))
+    return paths
+
+
+def meeting_age_clock() -> ColumnElement[datetime]:
+    """When a meeting counts from for retention: its end, else when it was scheduled for, else
+    when it was created."""
+    return func.coalesce(Meeting.actual_end, Meeting.scheduled_start, Meeting.created_at)
+
+
+def list_expired_meetings(
+    session: Session, *, before: datetime, limit: int | None = None
+) -> list[int]:
+    """Ids of the meetings, in every workspace, that ended (or, never held, were scheduled or
+    created) before ``before``; never one being recorded or processed. Locked on PostgreSQL
+    until the transaction ends, so a recording cannot start in one meanwhile."""
+    return list(
+        session.scalars(
+            select(Meeting.id)
+            .where(
+                Meeting.status.not_in([MeetingStatus.LIVE, MeetingStatus.PROCESSING]),
+                meeting_age_clock() < before,
+            )
+            .order_by(Meeting.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+
+
+def list_meetings_organised_by(
+    session: Session, *, user_id: int, workspace_ids: list[int]
+) -> list[Meeting]:
+    """The meetings this user organised in these workspaces, oldest first."""
+    if not workspace_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Meeting)
+            .where(Meeting.organizer_id == user_id, Meeting.workspace_id.in_(workspace_ids))
+            .order_by(Meeting.created_at, Meeting.id)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,13 @@ from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
 from mina.events import EventBus
 from mina.jobs import JobRunner
+from mina.privacy.retention import keep_tidy
 from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
 from mina.streaming import StreamConfig
 from mina.web import (
+    account_api,
     analytics_api,
     api,
     auth,
@@ -172,9 +174,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recovering = asyncio.create_task(recover_forever(), name="recovery")
         await asyncio.to_thread(jobs.start)
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
+        housekeeping = asyncio.create_task(keep_tidy(sessions, settings), name="housekeeping")
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with suppress(asyncio.CancelledError):
+                await housekeeping
             recovering.cancel()
             with suppress(asyncio.CancelledError):
                 await recovering
@@ -217,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports_api.router)
     app.include_router(segments_api.router)
     app.include_router(analytics_api.router)
+    app.include_router(account_api.router)
     app.include_router(ws.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,9 +13,14 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from mina import store
-from mina.audiostore import wav_header
 from mina.models import Meeting, MeetingStatus
-from mina.playback import OPUS_MEDIA_TYPE, copies_of, ensure_playback, meeting_audio
+from mina.playback import (
+    OPUS_MEDIA_TYPE,
+    ensure_playback,
+    meeting_audio,
+    read_wav,
+    remove_meeting_audio,
+)
 from mina.shapes import MeetingOut, SegmentOut, meeting_out, segment_out
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import ApiError, NotFound, error_responses
@@ -159,10 +162,8 @@ def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrin
         raise ApiError(409, "meeting_live", "Stop the recording before deleting the meeting.")
     paths = store.delete_meeting(db, meeting=meeting)
     db.commit()
-    files = paths + copies_of(meeting_id, paths)
-    for path in files:
-        path.unlink(missing_ok=True)
-    logger.info("meeting %s deleted with %d audio files", meeting_id, len(files))
+    removed = remove_meeting_audio(meeting_id, paths)
+    logger.info("meeting %s deleted with %d audio files", meeting_id, removed)
     return Response(status_code=204)
 
 
@@ -178,32 +179,6 @@ def get_transcript(meeting_id: int, db: Db, principal: ApiPrincipal) -> Transcri
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CHUNK = 64 * 1024
-
-
-def _parts(files: list[tuple[Path, int]], header: bytes, start: int, end: int) -> Iterator[bytes]:
-    """Bytes [start, end] of header + the concatenated PCM files."""
-    position = 0
-    pieces: list[tuple[bytes | Path, int]] = [(header, len(header)), *files]
-    for piece, size in pieces:
-        piece_start, piece_end = position, position + size
-        position = piece_end
-        if piece_end <= start or piece_start > end:
-            continue
-        lo = max(start, piece_start) - piece_start
-        hi = min(end + 1, piece_end) - piece_start
-        if isinstance(piece, bytes):
-            yield piece[lo:hi]
-            continue
-        with piece.open("rb") as handle:
-            handle.seek(lo)
-            remaining = hi - lo
-            while remaining > 0:
-                chunk = handle.read(min(CHUNK, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
 
 
 class AudioFormat(StrEnum):
@@ -250,7 +225,7 @@ def get_audio(
     audio = meeting_audio(meeting.id, store.list_recordings(db, meeting_id=meeting.id))
     if audio is None:
         raise ApiError(404, "no_audio", "This meeting has no audio.")
-    filename = re.sub(r"[^\w.-]+", "-", meeting.title).strip("-")[:80] or "meeting"
+    filename = re.sub(r"[^\w.-]+", "-", meeting.title, flags=re.ASCII).strip("-")[:80] or "meeting"
     if format is AudioFormat.OPUS:
         if meeting.status is MeetingStatus.LIVE:
             raise ApiError(
@@ -266,8 +241,7 @@ def get_audio(
             filename=f"{filename}.opus",
             content_disposition_type="inline",
         )
-    header = wav_header(audio.data_bytes, audio.sample_rate)
-    total = len(header) + audio.data_bytes
+    total = audio.wav_size
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
     range_header = request.headers.get("range")
     start, end, status = 0, total - 1, 200
@@ -297,7 +271,7 @@ def get_audio(
     headers["Content-Length"] = str(end - start + 1)
     headers["Content-Disposition"] = f'inline; filename="{filename}.wav"'
     return StreamingResponse(
-        _parts(audio.files, header, start, end),
+        read_wav(audio, start, end),
         status_code=status,
         media_type="audio/wav",
         headers=headers,

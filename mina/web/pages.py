@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from mina import store
 from mina.models import Meeting, MeetingStatus, utcnow
+from mina.privacy import export
 from mina.web.analytics_api import DEFAULT_DAYS, MAX_DAYS, load_analytics
 from mina.web.deps import Db, PagePrincipal, check_csrf
 from mina.web.errors import NotFound
@@ -211,7 +212,10 @@ def analytics(request: Request, db: Db, principal: PagePrincipal, days: str = ""
 def settings_page(request: Request, db: Db, principal: PagePrincipal) -> Response:
     tokens = store.list_api_tokens(db, user=principal.user)
     new_token = request.scope["session"].pop("new_token", None)
-    context = {"tokens": tokens, "new_token": new_token}
+    latest = export.latest_export(
+        db, user_id=principal.user.id, export_dir=request.app.state.settings.export_dir
+    )
+    context = {"tokens": tokens, "new_token": new_token, "export": latest}
     return render(request, "settings.html", context, principal=principal)
 
 

@@ -227,7 +227,8 @@ def _rejected(exc: UploadRejected) -> ApiError:
 def get_job(job_id: int, db: Db, principal: ApiPrincipal) -> JobOut:
     """A background job of your workspace: status, progress 0..1, its meeting, its error."""
     job = store.get_job(db, workspace_id=principal.workspace.id, job_id=job_id)
-    if job is None:
+    owner = store.job_owner(job) if job is not None else None
+    if job is None or owner not in (None, principal.user.id):  # another member's data export
         raise NotFound("Job")
     return JobOut(
         id=job.id,
