@@ -1,16 +1,28 @@
 """Helpers for the end-to-end browser tests: a fake microphone made of real speech, a real
-``mina serve`` process, a Chromium that records from that microphone, and WER scoring that
-tolerates the microphone looping."""
+``mina serve`` process, a Chromium that records from that microphone, browser contexts whose
+pages must break no Content-Security-Policy and log no error, and WER scoring that tolerates
+the microphone looping."""
 
 from __future__ import annotations
 
+import re
+import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    WebError,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 from bench.server import ServerProcess
@@ -98,6 +110,97 @@ def open_chromium(*extra_args: str) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+# Runs in every document (and frame) before its own scripts: each violation of the page's
+# Content-Security-Policy is reported to the test, whatever the page logs.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__minaPolicyViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "(inline)"} `
+      + `in ${event.documentURI} (${event.sourceFile || "?"}:${event.lineNumber})`
+  );
+});
+"""
+
+
+# The console error of a meeting page whose recording has no audio file on disk (meetings made
+# by the store functions alone, without audio): its player's requests answer 404.
+MISSING_AUDIO = r"status of 404 .*/api/meetings/\d+/audio(\?format=opus)?\)$"
+
+
+class WatchedContext:
+    """A browser context whose pages are watched: every Content-Security-Policy violation,
+    console error and uncaught exception is a problem. ``check()`` fails on any, except console
+    errors the test causes on purpose and allows by pattern; a violation is never allowed."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.context = context
+        self.violations: list[str] = []
+        self.errors: list[str] = []
+        self.allowed: list[re.Pattern[str]] = []
+        context.expose_function("__minaPolicyViolation", self._on_violation)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("console", self._on_console)
+        context.on("weberror", self._on_web_error)
+
+    def new_page(self) -> Page:
+        return self.context.new_page()
+
+    def allow(self, pattern: str) -> None:
+        """Tolerate console errors that match ``pattern`` (a regular expression)."""
+        self.allowed.append(re.compile(pattern))
+
+    def problems(self) -> list[str]:
+        """What went wrong so far, less the allowed console errors."""
+        errors = [e for e in self.errors if not any(a.search(e) for a in self.allowed)]
+        return [f"CSP violation: {v}" for v in self.violations] + errors
+
+    def check(self) -> None:
+        problems = self.problems()
+        assert not problems, "the pages had problems:\n" + "\n".join(problems)
+
+    def _on_violation(self, text: str) -> None:
+        self.violations.append(text)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            where = message.location.get("url", "")
+            self.errors.append(f"console error: {message.text} ({where})")
+
+    def _on_web_error(self, error: WebError) -> None:
+        self.errors.append(f"uncaught error: {error.error}")
+
+
+@contextmanager
+def open_context(browser: Browser, **options: Any) -> Iterator[WatchedContext]:
+    """A new watched browser context (``options`` as for ``Browser.new_context``), closed at
+    the end of the block, which then checks that its pages had no problem."""
+    watched = WatchedContext(browser.new_context(**options))
+    try:
+        yield watched
+    finally:
+        watched.context.close()
+    watched.check()
+
+
+def wait_for_true(page: Page, expression: str, *, timeout: float = 30_000) -> None:
+    """Wait until a JavaScript expression is truthy on ``page``, polling it every 100 ms.
+
+    Instead of ``Page.wait_for_function``, which evaluates its predicate with ``eval`` inside
+    the page, where the Content-Security-Policy (no 'unsafe-eval') refuses it. A navigation
+    while polling is waited out."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} ms: {expression}")
+        page.wait_for_timeout(100)
 
 
 @contextmanager

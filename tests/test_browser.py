@@ -17,24 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    Page,
-    WebSocketRoute,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
 
 from tests.browser import (
     BYTES_PER_SECOND,
     FakeMicrophone,
+    WatchedContext,
     launch_chromium,
     log_in,
     make_fake_microphone,
     run_mina,
     screenshots_on_failure,
     sign_up,
+    wait_for_true,
     wer_allowing_trailing_words,
 )
 from tests.conftest import PASSWORD
@@ -82,22 +77,22 @@ def browser(microphone: FakeMicrophone) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    """Browser contexts a test opens; each is closed afterwards."""
-    opened: list[BrowserContext] = []
+def contexts(browser: Browser) -> Iterator[list[WatchedContext]]:
+    """The watched browser contexts a test opens; each is closed afterwards, and its pages
+    must have broken no Content-Security-Policy and logged no error."""
+    opened: list[WatchedContext] = []
     yield opened
-    for context in opened:
-        context.close()
+    for watched in opened:
+        watched.context.close()
+    for watched in opened:
+        watched.check()
 
 
-def open_page(browser: Browser, contexts: list[BrowserContext]) -> tuple[Page, list[str]]:
-    """A page in a context of its own, and the errors its scripts raise."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    contexts.append(context)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page, errors
+def open_page(browser: Browser, contexts: list[WatchedContext]) -> tuple[Page, WatchedContext]:
+    """A page in a watched context of its own."""
+    watched = WatchedContext(browser.new_context(viewport={"width": 1280, "height": 900}))
+    contexts.append(watched)
+    return watched.new_page(), watched
 
 
 def start_recording(page: Page, base: str, title: str) -> float:
@@ -125,7 +120,8 @@ def stop_recording(page: Page) -> dict[str, Any]:
 
 def wait_captured(page: Page, seconds: float, timeout_s: float) -> None:
     """Wait until the page has captured ``seconds`` of audio."""
-    page.wait_for_function(
+    wait_for_true(
+        page,
         f"window.minaLive.captured >= {int(seconds * BYTES_PER_SECOND)}",
         timeout=timeout_s * 1000,
     )
@@ -133,18 +129,18 @@ def wait_captured(page: Page, seconds: float, timeout_s: float) -> None:
 
 def test_record_a_meeting_then_find_it_everywhere(
     browser: Browser,
-    contexts: list[BrowserContext],
+    contexts: list[WatchedContext],
     base_url: str,
     microphone: FakeMicrophone,
     tmp_path: Path,
 ) -> None:
-    page, errors = open_page(browser, contexts)
+    page, watched = open_page(browser, contexts)
     scripts: list[str] = []
     page.on("request", lambda r: scripts.append(r.url) if "/static/js/" in r.url else None)
     with screenshots_on_failure(tmp_path, page=page):
         sign_up(page, base_url, "ada@example.com", "Ada Lovelace", PASSWORD)
         start_recording(page, base_url, "Browser check")
-        page.wait_for_function("window.minaLive.finals.length > 0", timeout=30_000)
+        wait_for_true(page, "window.minaLive.finals.length > 0", timeout=30_000)
         expect(page.locator("#live-finals li").first).to_be_visible()
         # Stop in the silence that ends the first pass: one pass of speech recorded.
         wait_captured(page, microphone.speech_end_s + STOP_AFTER_SPEECH_S, microphone.pass_s + 10)
@@ -177,7 +173,7 @@ def test_record_a_meeting_then_find_it_everywhere(
         # the player plays the compressed copy, as long as what was captured
         captured_s = live["captured"] / BYTES_PER_SECOND
         player = page.locator("audio#meeting-audio")
-        page.wait_for_function("document.getElementById('meeting-audio').readyState >= 1")
+        wait_for_true(page, "document.getElementById('meeting-audio').readyState >= 1")
         src = player.evaluate("a => a.currentSrc")
         assert src == f"{base_url}/api/meetings/{meeting_id}/audio?format=opus", src
         assert abs(player.evaluate("a => a.duration") - captured_s) < 0.1
@@ -204,18 +200,18 @@ def test_record_a_meeting_then_find_it_everywhere(
         assert meeting["segment_count"] == len(texts), meeting
         # every page script (the modules of live.js too) carries the cache-busting version
         assert scripts and all("?v=" in url for url in scripts), scripts
-        assert not errors, errors
+        watched.check()
 
 
 def test_a_second_login_follows_the_recording_live(
-    browser: Browser, contexts: list[BrowserContext], base_url: str, tmp_path: Path
+    browser: Browser, contexts: list[WatchedContext], base_url: str, tmp_path: Path
 ) -> None:
-    recorder, recorder_errors = open_page(browser, contexts)
-    viewer, viewer_errors = open_page(browser, contexts)
+    recorder, recorder_watch = open_page(browser, contexts)
+    viewer, viewer_watch = open_page(browser, contexts)
     with screenshots_on_failure(tmp_path, recorder=recorder, viewer=viewer):
         sign_up(recorder, base_url, "grace@example.com", "Grace Hopper", PASSWORD)
         start_recording(recorder, base_url, "Followed live")
-        recorder.wait_for_function("window.minaLive.meetingId != null")
+        wait_for_true(recorder, "window.minaLive.meetingId != null")
         meeting_id = recorder.evaluate("window.minaLive.meetingId")
 
         log_in(viewer, base_url, "grace@example.com", PASSWORD)
@@ -225,7 +221,8 @@ def test_a_second_login_follows_the_recording_live(
         segments = viewer.locator("#transcript li.segment")
         rendered = segments.count()
         # the transcript grows on the open page, while the recording goes on
-        viewer.wait_for_function(
+        wait_for_true(
+            viewer,
             f"document.querySelectorAll('#transcript li.segment').length >= {rendered + 2}",
             timeout=30_000,
         )
@@ -241,19 +238,20 @@ def test_a_second_login_follows_the_recording_live(
         stored_ids = [str(s["id"]) for s in stored["segments"]]
         assert segments.evaluate_all("rows => rows.map(r => r.dataset.segmentId)") == stored_ids
         assert [str(s["id"]) for s in live["finals"]] == stored_ids
-        assert not recorder_errors and not viewer_errors, recorder_errors + viewer_errors
+        recorder_watch.check()
+        viewer_watch.check()
 
 
 @pytest.mark.parametrize("outage_s", [0.0, 30.0], ids=["drop", "30s-outage"])
 def test_a_dropped_connection_resumes_without_losing_or_repeating_audio(
     outage_s: float,
     browser: Browser,
-    contexts: list[BrowserContext],
+    contexts: list[WatchedContext],
     base_url: str,
     microphone: FakeMicrophone,
     tmp_path: Path,
 ) -> None:
-    page, errors = open_page(browser, contexts)
+    page, watched = open_page(browser, contexts)
     # Every /ws/transcribe socket goes through Playwright, connected to the real server, so the
     # test can cut one: (page side, server side) per connection, and the `resumed` answers.
     routes: list[tuple[WebSocketRoute, WebSocketRoute]] = []
@@ -290,7 +288,8 @@ def test_a_dropped_connection_resumes_without_losing_or_repeating_audio(
         sent = page.evaluate("window.minaLive.sent")
         outage_until[0] = time.monotonic() + outage_s
         server_side.close()
-        page.wait_for_function(
+        wait_for_true(
+            page,
             "window.__states.includes('reconnecting') && window.minaLive.state === 'live'",
             timeout=20_000 + outage_s * 1000,
         )
@@ -338,4 +337,4 @@ def test_a_dropped_connection_resumes_without_losing_or_repeating_audio(
         wer, extra = wer_allowing_trailing_words(reference, said)
         logger.info("after a drop: WER %.3f (+%d trailing words): %s", wer, extra, said)
         assert wer <= WER_BOUND and extra <= 3, f"WER {wer:.3f}, {extra} extra words: {said!r}"
-        assert not errors, errors
+        watched.check()

@@ -15,7 +15,14 @@ from playwright.sync_api import Browser, expect
 
 from mina import store
 from mina.db import create_db_engine, create_session_factory
-from tests.browser import open_chromium, run_mina, screenshots_on_failure, sign_up
+from tests.browser import (
+    MISSING_AUDIO,
+    WatchedContext,
+    open_chromium,
+    run_mina,
+    screenshots_on_failure,
+    sign_up,
+)
 from tests.conftest import PASSWORD
 from tests.searchhelp import make_meeting
 
@@ -33,8 +40,9 @@ def browser() -> Iterator[Browser]:
 def test_search_a_phrase_and_jump_to_the_moment(browser: Browser, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with run_mina(data_dir, tmp_path / "mina.log") as base:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
+        watched = WatchedContext(browser.new_context(viewport={"width": 1280, "height": 900}))
+        page = watched.new_page()
+        watched.allow(MISSING_AUDIO)  # the meetings made here have no audio file
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         with screenshots_on_failure(tmp_path, meetings=page):
@@ -105,4 +113,5 @@ def test_search_a_phrase_and_jump_to_the_moment(browser: Browser, tmp_path: Path
 
             page.goto(f"{base}/dashboard/meetings?q=nothing+like+this+zzz")
             expect(page.get_by_role("heading", name=re.compile("Nothing matches"))).to_be_visible()
-        context.close()
+            watched.check()
+        watched.context.close()

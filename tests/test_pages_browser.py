@@ -28,7 +28,15 @@ from websockets.sync.client import connect
 from mina import store
 from mina.db import create_db_engine, create_session_factory
 from mina.models import Meeting, utcnow
-from tests.browser import log_in, open_chromium, run_mina, screenshots_on_failure
+from tests.browser import (
+    WatchedContext,
+    log_in,
+    open_chromium,
+    open_context,
+    run_mina,
+    screenshots_on_failure,
+    wait_for_true,
+)
 from tests.conftest import PASSWORD, TEST_SECRET, _truncate_all
 from tests.meetingdata import Said, add_meeting, principal_of
 from tests.speechdata import get_clip
@@ -98,16 +106,18 @@ def email(db: Session) -> str:
 
 
 @pytest.fixture
-def page(browser: Browser, site: Site, email: str) -> Iterator[Page]:
-    """A signed-in page; the scripts on it must raise no error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+def watched(browser: Browser) -> Iterator[WatchedContext]:
+    """A browser context whose pages must break no Content-Security-Policy and log no error."""
+    with open_context(browser, viewport={"width": 1280, "height": 900}) as watched:
+        yield watched
+
+
+@pytest.fixture
+def page(watched: WatchedContext, site: Site, email: str) -> Page:
+    """A signed-in page."""
+    page = watched.new_page()
     log_in(page, site.base, email, PASSWORD)
-    yield page
-    context.close()
-    assert not errors, errors
+    return page
 
 
 @pytest.fixture
@@ -129,7 +139,8 @@ def current_time(page: Page) -> float:
 
 
 def wait_for_time(page: Page, seconds: float, tolerance: float = 0.6) -> None:
-    page.wait_for_function(
+    wait_for_true(
+        page,
         f"Math.abs(document.getElementById('meeting-audio').currentTime - {seconds}) < {tolerance}",
         timeout=10_000,
     )
@@ -148,7 +159,7 @@ def test_click_a_segment_to_play_from_it_and_the_playing_one_is_followed(
         rows.nth(2).locator(".segment-text").click()
         wait_for_time(page, 4.8)
         expect(rows.nth(2)).to_have_class(re.compile(r"\bis-playing\b"))
-        page.wait_for_function("!document.getElementById('meeting-audio').paused")
+        wait_for_true(page, "!document.getElementById('meeting-audio').paused")
         assert current_time(page) >= 4.8
         # as the audio plays on, the highlight moves with it
         page.locator("#meeting-audio").evaluate("a => { a.currentTime = 9.5; }")
@@ -280,8 +291,14 @@ def test_renaming_a_speaker_shows_everywhere(
 
 
 def test_rename_the_meeting_then_delete_it(
-    page: Page, site: Site, tmp_path: Path, meeting: Meeting, db: Session
+    page: Page,
+    watched: WatchedContext,
+    site: Site,
+    tmp_path: Path,
+    meeting: Meeting,
+    db: Session,
 ) -> None:
+    watched.allow(r"status of 404 .*/dashboard/meeting/\d+\)$")  # the deleted meeting's page
     with screenshots_on_failure(tmp_path, page=page):
         audio_files = [Path(r.audio_path) for r in store.list_recordings(db, meeting_id=meeting.id)]
         assert audio_files and all(path.exists() for path in audio_files)

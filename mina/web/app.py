@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mina import __version__, playback, recovery, uploads
@@ -42,20 +41,15 @@ from mina.web import (
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
 from mina.web.rendering import create_templates
+from mina.web.security_headers import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-
 
 class AccessLogMiddleware:
-    """One line per request at info level, with the status and the time taken; security headers."""
+    """One line per request at info level, with the status and the time taken."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -71,9 +65,6 @@ class AccessLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
             await send(message)
 
         try:
@@ -229,5 +220,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SessionCookieMiddleware, signer=signer, secure=settings.secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(AccessLogMiddleware)
     return app

@@ -17,6 +17,15 @@ from mina.security import CookieSigner
 
 COOKIE_NAME = "mina_session"
 
+SecureCookies = Literal["auto", "always", "never"]  # MINA_SECURE_COOKIES
+
+
+def is_https(scope: Scope, secure: SecureCookies) -> bool:
+    """Whether this request came over https, as far as the site knows: its scheme (which
+    follows ``X-Forwarded-Proto`` from a trusted proxy), unless MINA_SECURE_COOKIES says
+    ``always`` or ``never``. The Secure cookie flag and Strict-Transport-Security follow it."""
+    return secure == "always" or (secure == "auto" and scope["scheme"] == "https")
+
 
 class TrackedDict(dict[str, Any]):
     """A dict that remembers whether it was changed."""
@@ -57,9 +66,7 @@ def read_session_cookie(signer: CookieSigner, cookie_header: str | None) -> dict
 
 
 class SessionCookieMiddleware:
-    def __init__(
-        self, app: ASGIApp, *, signer: CookieSigner, secure: Literal["auto", "always", "never"]
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, signer: CookieSigner, secure: SecureCookies) -> None:
         self.app = app
         self.signer = signer
         self.secure = secure
@@ -92,7 +99,6 @@ class SessionCookieMiddleware:
         await self.app(scope, receive, send_wrapper)
 
     def _cookie(self, scope: Scope, value: str, max_age: int) -> str:
-        secure = self.secure == "always" or (self.secure == "auto" and scope["scheme"] == "https")
         parts = [
             f"{COOKIE_NAME}={value}",
             "Path=/",
@@ -100,6 +106,6 @@ class SessionCookieMiddleware:
             "HttpOnly",
             "SameSite=Lax",
         ]
-        if secure:
+        if is_https(scope, self.secure):
             parts.append("Secure")
         return "; ".join(parts)

@@ -14,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mina.web.security_headers import add_security_headers
+
 logger = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/healthz", "/openapi.json", "/ws/")
@@ -154,6 +156,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _server_error(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         message = "Something went wrong on our side. It has been logged."
+        response: Response
         if _wants_json(request):
-            return error_json(500, "internal_error", message)
-        return _error_page(request, 500, message)
+            response = error_json(500, "internal_error", message)
+        else:
+            response = _error_page(request, 500, message)
+        # sent by Starlette's outermost middleware, past SecurityHeadersMiddleware
+        add_security_headers(
+            response.headers, request.scope, request.app.state.settings.secure_cookies
+        )
+        return response

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from mina import __version__, exporters, store
 from mina.web.deps import csrf_token, session_data
+from mina.web.security_headers import csp_nonce
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -55,8 +56,13 @@ def format_datetime(value: datetime | None) -> str:
     return value.strftime("%d %b %Y, %H:%M UTC")
 
 
+def nonce_context(request: Request) -> dict[str, Any]:
+    """``csp_nonce`` in every template: the nonce its inline scripts (import maps) carry."""
+    return {"csp_nonce": csp_nonce(request)}
+
+
 def create_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR), context_processors=[nonce_context])
     templates.env.filters["duration"] = format_duration
     templates.env.filters["datetime"] = format_datetime
     templates.env.filters["hours"] = format_hours
