@@ -318,21 +318,31 @@ class Recorder:
         return saved
 
     async def _sync_loop(self) -> None:
+        """Acks (after an fsync) about once a second, and the heartbeat. A failure (the disk,
+        the database) is logged and tried again at the next tick: it must not end the loop,
+        or acks would stop and the recording would look dead to recovery."""
+        tick = min(ACK_INTERVAL_S, self.services.heartbeat_s)
         while not self._stopping:
-            await asyncio.sleep(ACK_INTERVAL_S)
-            if self.writer.written > self._acked:
-                durable = await asyncio.to_thread(self.writer.sync)
-                self._acked = durable
-                await self._send_client({"type": "ack", "received_bytes": durable})
-            if time.monotonic() - self._last_beat >= self.services.heartbeat_s:
-                self._last_beat = time.monotonic()
-                alive = await self._db(
-                    lambda s: store.touch_recording(
-                        s, recording_id=self.recording_id, audio_bytes=self._acked
-                    )
+            await asyncio.sleep(tick)
+            try:
+                await self._sync_once()
+            except Exception:
+                logger.exception("could not sync recording %s; retrying", self.external_id)
+
+    async def _sync_once(self) -> None:
+        if self.writer.written > self._acked:
+            durable = await asyncio.to_thread(self.writer.sync)
+            self._acked = durable
+            await self._send_client({"type": "ack", "received_bytes": durable})
+        if time.monotonic() - self._last_beat >= self.services.heartbeat_s:
+            self._last_beat = time.monotonic()
+            alive = await self._db(
+                lambda s: store.touch_recording(
+                    s, recording_id=self.recording_id, audio_bytes=self._acked
                 )
-                if not alive:
-                    logger.error("recording %s was closed by another process", self.external_id)
+            )
+            if not alive:
+                logger.error("recording %s was closed by another process", self.external_id)
 
     async def _grace_timer(self) -> None:
         await asyncio.sleep(self.services.resume_grace_s)

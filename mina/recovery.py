@@ -9,6 +9,7 @@ periodically while serving, and by hand with ``mina recover``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,11 +43,14 @@ def recover_stale(
     *,
     stale_after_s: float,
     config: StreamConfig | None = None,
+    held: Collection[str] = (),
 ) -> list[Recovered]:
-    """Recover every stale recording. Blocking (decodes audio): call it from a worker thread."""
+    """Recover every stale recording but those ``held`` (external ids this process records:
+    a heartbeat late under load does not make them dead). Blocking (decodes audio): call it
+    from a worker thread."""
     with transaction(sessions) as session:
         claimed = store.claim_stale_recordings(
-            session, stale_before=utcnow() - timedelta(seconds=stale_after_s)
+            session, stale_before=utcnow() - timedelta(seconds=stale_after_s), held=held
         )
         targets = [
             (r.id, r.external_id, r.meeting_id, r.audio_path, r.sample_rate) for r in claimed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from mina import store
-from mina.audiostore import audio_size
+from mina.audiostore import AudioWriter, audio_size
 from mina.engines import load_engine
 from mina.models import Meeting, MeetingStatus, RecordingSession, SessionStatus
 from mina.recovery import recover_stale
@@ -414,3 +416,58 @@ def test_stale_recording_is_recovered(
     assert [w["text"].rstrip(".").lower() for s in segments for w in s.words] == words_of(
         [1, 2, 3], [4, 5, 6]
     )
+
+
+def test_recovery_leaves_alone_a_recording_its_process_holds(
+    user_client: TestClient, app: FastAPI, db: Session, db_sessions: sessionmaker[Session]
+) -> None:
+    """A heartbeat late under load does not make a recording this process records dead."""
+    with user_client.websocket_connect("/ws/transcribe") as ws:
+        started = start(ws)
+        send_pcm(ws, sentences_pcm([1, 2]))
+        ws.send_json({"type": "ping"})
+        receive_until(ws, "pong")
+        recording = store.get_recording(db, external_id=started["session_id"])
+        assert recording is not None
+        recording.last_heartbeat = recording.last_heartbeat.replace(year=2000)
+        db.commit()
+        held = frozenset(app.state.live.recorders)
+        assert held == {started["session_id"]}
+        recover = functools.partial(
+            recover_stale, db_sessions, load_engine("fake"), stale_after_s=30.0
+        )
+        assert recover(held=held) == []
+        send_pcm(ws, sentences_pcm([3]))
+        stopped, _ = stop(ws)
+    assert stopped["words"] == 3
+    assert recover() == []  # and once it is stopped, there is nothing to recover
+
+
+def test_acks_go_on_after_a_failed_sync(
+    user_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One fsync that fails (a disk hiccup) does not stop the acks for the rest of the
+    recording."""
+    real_sync = AudioWriter.sync
+    failures = []
+
+    def flaky_sync(self: AudioWriter) -> int:
+        if not failures:
+            failures.append(self.path)
+            raise OSError(errno.EIO, "Input/output error")
+        return real_sync(self)
+
+    monkeypatch.setattr(AudioWriter, "sync", flaky_sync)
+    pcm = sentences_pcm([1, 2, 3])
+    with user_client.websocket_connect("/ws/transcribe") as ws:
+        start(ws)
+        send_pcm(ws, pcm)
+        acked = 0
+        deadline = time.monotonic() + 10
+        while acked < len(pcm) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            ws.send_json({"type": "ping"})
+            acks = [m for m in receive_until(ws, "pong") if m["type"] == "ack"]
+            acked = max([acked] + [m["received_bytes"] for m in acks])
+        assert failures and acked == len(pcm)
+        stop(ws)

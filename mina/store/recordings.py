@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -381,11 +382,15 @@ def finish_recording(
     return recording
 
 
-def claim_stale_recordings(session: Session, *, stale_before: datetime) -> list[RecordingSession]:
+def claim_stale_recordings(
+    session: Session, *, stale_before: datetime, held: Collection[str] = ()
+) -> list[RecordingSession]:
     """Active recordings whose process stopped beating, and interrupted ones never recovered.
 
     Each is claimed atomically (status moved to ``interrupted`` only if still stale), so two
     processes never recover the same recording and a resumed stream wins over recovery.
+    ``held`` names recordings (external ids) the calling process itself is recording: alive
+    whatever their heartbeat says, they are never claimed.
     """
     # a recording with an unfinished job (an upload being transcribed) is the job's business
     with_job = (
@@ -406,6 +411,7 @@ def claim_stale_recordings(session: Session, *, stale_before: datetime) -> list[
                     & RecordingSession.recovered.is_(False),
                 ),
                 RecordingSession.last_heartbeat < stale_before,
+                RecordingSession.external_id.not_in(list(held)),
             )
         )
     )

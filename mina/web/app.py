@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         speech,
                         stale_after_s=settings.stale_after_s,
                         config=live.stream_config,
+                        held=frozenset(live.recorders),
                     ),
                 )
                 for item in recovered:
