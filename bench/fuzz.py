@@ -62,7 +62,7 @@ def _fuzz(label: str, database_url: str, data_dir: Path, examples: int) -> bool:
         with live_server(settings) as server:
             run_fuzz(server, token, examples=examples, stats=stats)
     except Exception as exc:  # the shrunk failing example: reported, not raised
-        failure = "".join(traceback.format_exception_only(exc)).strip()
+        failure = "".join(traceback.format_exception(exc)).strip()
     finally:
         monkeypatch.undo()
     elapsed = time.perf_counter() - started

@@ -377,7 +377,7 @@ class Recorder:
             self._stopped.set_result(summary)
             if self.services.recording_finished is not None:
                 self.services.recording_finished(self.meeting_id)
-            minutes = max(summary.duration_ms / 60000, 1e-9)
+            minutes = max(summary.duration_ms, 1000) / 60000  # at least a second: no audio at all
             logger.info(
                 "recording %s completed: %d ms audio, %d segments, %d words, "
                 "database %.1f ms (%.2f ms per recorded minute), "

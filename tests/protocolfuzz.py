@@ -500,7 +500,10 @@ class ProtocolMachine(RuleBasedStateMachine):
         )
         assert len(data) >= recording.acked, "acknowledged audio was lost"
         assert data == tape_bytes(0, len(data)), "the audio on disk is not what was sent"
-        assert audio_bytes in (len(data), len(data) - len(data) % 2)
+        assert audio_bytes in (len(data), len(data) - len(data) % 2), (
+            f"the recording says {audio_bytes} bytes of audio, its file has {len(data)}: "
+            f"{recording}"
+        )
         self._check_words(words, len(data))
 
     def _check_words(self, texts: list[str], size: int) -> None:
