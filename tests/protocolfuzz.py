@@ -53,7 +53,7 @@ from mina.audio import float32_to_pcm16
 from mina.audiostore import AudioWriter
 from mina.db import transaction
 from mina.engines.fake import synthesize_words
-from mina.models import MeetingStatus
+from mina.models import Meeting, MeetingStatus, SessionStatus
 from mina.settings import Settings
 from tests.liveserver import LiveServer
 
@@ -476,16 +476,9 @@ class ProtocolMachine(RuleBasedStateMachine):
         sessions = self.server.app.state.sessions
         while True:
             with transaction(sessions) as session:
-                row = store.get_recording(session, external_id=recording.session_id)
-                assert row is not None
-                meeting = row.meeting
+                meeting = session.get(Meeting, recording.meeting_id)
+                assert meeting is not None
                 status = meeting.status
-                path, audio_bytes = Path(row.audio_path), row.audio_bytes
-                words = [
-                    w["text"]
-                    for s in store.list_transcript(session, meeting_id=meeting.id)
-                    for w in s.words
-                ]
             if status is MeetingStatus.COMPLETED:
                 break
             assert time.monotonic() < deadline, (
@@ -493,6 +486,16 @@ class ProtocolMachine(RuleBasedStateMachine):
                 "its last connection ended"
             )
             time.sleep(0.05)
+        # read once it is completed: one statement may not see what the next one sees
+        with transaction(sessions) as session:
+            row = store.get_recording(session, external_id=recording.session_id)
+            assert row is not None and row.status is not SessionStatus.ACTIVE
+            path, audio_bytes = Path(row.audio_path), row.audio_bytes
+            words = [
+                w["text"]
+                for s in store.list_transcript(session, meeting_id=recording.meeting_id)
+                for w in s.words
+            ]
         data = path.read_bytes()
         assert recording.confirmed <= len(data) <= recording.position, (
             f"{len(data)} bytes on disk: the server took at least {recording.confirmed} "
