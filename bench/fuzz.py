@@ -29,6 +29,7 @@ from tests.liveserver import live_server
 from tests.protocolfuzz import fuzz_settings, install_fault, run_fuzz
 
 SECRET = "bench-fuzz-" + "x" * 40
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _token(database_url: str) -> str:
@@ -79,7 +80,14 @@ def _fuzz(label: str, database_url: str, data_dir: Path, examples: int) -> bool:
 
 def run() -> None:
     examples = int(os.environ.get("BENCH_FUZZ_EXAMPLES", "5000"))
-    logging.disable(logging.ERROR)  # the injected faults log tracebacks by design
+    # the server's log (its injected faults log tracebacks by design) goes to a file
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log = logging.FileHandler(RESULTS / "fuzz-server.log", mode="w")
+    log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(log)
+    root.setLevel(logging.INFO)
+    emit(f"server log: {RESULTS / 'fuzz-server.log'}")
     try:
         with tempfile.TemporaryDirectory() as workdir:
             folder = Path(workdir)
@@ -91,4 +99,5 @@ def run() -> None:
             with throwaway_database(server, "mina_bench_fuzz") as url:
                 _fuzz("PostgreSQL", url, folder / "postgresql", examples)
     finally:
-        logging.disable(logging.NOTSET)
+        root.removeHandler(log)
+        log.close()

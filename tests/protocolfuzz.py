@@ -218,7 +218,15 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def _send(self, conn: Connection, data: str | bytes) -> None:
         conn.last_sent = time.monotonic()
-        conn.ws.send(data)
+        try:
+            conn.ws.send(data)
+        except ConnectionClosed as closed:  # the server closed it when nothing said it would
+            code = closed.rcvd.code if closed.rcvd is not None else 1006
+            reason = closed.rcvd.reason if closed.rcvd is not None else ""
+            self._closed(conn, code)
+            raise AssertionError(
+                f"the server closed a connection unexpectedly ({code} {reason})"
+            ) from None
 
     def _closed(self, conn: Connection, code: int) -> None:
         """The connection ended. ``detached_at`` is a time the server's grace cannot have
