@@ -5,7 +5,9 @@ the microphone looping."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
 import wave
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -24,8 +27,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bench.server import ServerProcess
+from mina.db import create_db_engine, create_session_factory
+from tests.conftest import TEST_SECRET, truncate_all
 from tests.speechdata import get_clip, normalize_text
 
 RATE = 16000
@@ -218,6 +224,56 @@ def run_mina(
         server.stop()
     output = log_path.read_text(encoding="utf-8")
     assert "Traceback" not in output, f"mina serve logged a traceback ({log_path}):\n{output}"
+
+
+@dataclass(frozen=True)
+class Site:
+    """A real ``mina serve`` on a fresh database: its URL, data directory and database."""
+
+    base: str
+    data_dir: Path
+    sessions: sessionmaker[Session]
+    backend: str
+
+
+@contextmanager
+def serve_site(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Site]:
+    """``mina serve`` on a fresh database of the backend ``request.param`` names (sqlite or
+    postgresql, for a module-scoped fixture parametrised over both), with ``settings``; the
+    PostgreSQL database is emptied afterwards for the next module."""
+    directory = tmp_path_factory.mktemp(f"{name}-{request.param}")
+    data_dir = directory / "data"
+    data_dir.mkdir()
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "mina.db")
+        url = f"sqlite:///{data_dir / 'mina.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    engine = create_db_engine(url)
+    serve = {"MINA_DATABASE_URL": url, "MINA_SECRET_KEY": TEST_SECRET, **(settings or {})}
+    try:
+        with run_mina(data_dir, directory / "mina.log", serve) as base:
+            yield Site(base, data_dir, create_session_factory(engine), request.param)
+    finally:
+        engine.dispose()
+        if request.param == "postgresql":
+            truncate_all(url)
+
+
+# MINA_TEST_SCREENSHOTS=DIR keeps the screenshots tests take of their pages there.
+SHOTS = os.environ.get("MINA_TEST_SCREENSHOTS")
+
+
+def shoot(page: Page, name: str) -> None:
+    """A full-page screenshot named ``name``, when MINA_TEST_SCREENSHOTS asks for them."""
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,7 +69,7 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def _truncate_all(url: str) -> None:
+def truncate_all(url: str) -> None:
     engine = create_db_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
@@ -89,7 +90,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         try:
             yield url
         finally:
-            _truncate_all(url)
+            truncate_all(url)
 
 
 @pytest.fixture
@@ -174,6 +175,16 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, shared by a module's browser tests (a module that needs
+    other flags, such as a fake microphone, defines its own)."""
+    from tests.browser import open_chromium
+
+    with open_chromium() as chromium:
+        yield chromium
 
 
 def csrf_from(html: str) -> str:

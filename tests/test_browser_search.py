@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from mina.db import create_db_engine, create_session_factory
 from tests.browser import (
     MISSING_AUDIO,
     WatchedContext,
-    open_chromium,
     run_mina,
     screenshots_on_failure,
     sign_up,
@@ -29,12 +27,6 @@ from tests.searchhelp import make_meeting
 pytestmark = pytest.mark.slow
 
 EMAIL = "searcher@example.com"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_chromium() as browser:
-        yield browser
 
 
 def test_search_a_phrase_and_jump_to_the_moment(browser: Browser, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from mina import exporters
 from mina.db import create_db_engine, create_session_factory
 from tests.browser import (
     MISSING_AUDIO,
-    open_chromium,
     open_context,
     run_mina,
     screenshots_on_failure,
@@ -32,12 +31,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     directory = tmp_path_factory.mktemp("serve")
     with run_mina(directory / "data", directory / "mina.log") as base:
         yield base, directory / "data"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_chromium() as browser:
-        yield browser
 
 
 def test_export_menu_downloads_and_fits_a_phone(

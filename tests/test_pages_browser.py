@@ -12,32 +12,30 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 import threading
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from websockets.sync.client import connect
 
 from mina import store
-from mina.db import create_db_engine, create_session_factory
 from mina.models import Meeting, utcnow
 from tests.browser import (
+    Site,
     WatchedContext,
     log_in,
     open_chromium,
     open_context,
-    run_mina,
     screenshots_on_failure,
+    serve_site,
     wait_for_true,
 )
-from tests.conftest import PASSWORD, TEST_SECRET, _truncate_all
+from tests.conftest import PASSWORD
 from tests.meetingdata import Said, add_meeting, principal_of
 from tests.speechdata import get_clip
 
@@ -52,35 +50,13 @@ SAID = [
 ]
 
 
-@dataclass(frozen=True)
-class Site:
-    base: str
-    data_dir: Path
-    sessions: sessionmaker[Session]
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """``mina serve`` (whisper tiny.en, Silero VAD) on a fresh database of each backend."""
-    directory = tmp_path_factory.mktemp(f"pages-{request.param}")
-    data_dir = directory / "data"
-    data_dir.mkdir()
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "mina.db")
-        url = f"sqlite:///{data_dir / 'mina.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    engine = create_db_engine(url)
-    settings = {"MINA_DATABASE_URL": url, "MINA_SECRET_KEY": TEST_SECRET}
-    try:
-        with run_mina(data_dir, directory / "mina.log", settings) as base:
-            yield Site(base, data_dir, create_session_factory(engine))
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _truncate_all(url)  # the next module's tests start from an empty database
+    with serve_site(request, tmp_path_factory, "pages") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
-import shutil
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,27 +18,21 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
-from mina.db import create_db_engine, create_session_factory
 from mina.models import RecordingSession, utcnow
-from tests.browser import log_in, open_chromium, open_context, run_mina, screenshots_on_failure
-from tests.conftest import PASSWORD, TEST_SECRET, _truncate_all
+from tests.browser import (
+    Site,
+    log_in,
+    open_context,
+    screenshots_on_failure,
+    serve_site,
+    shoot,
+)
+from tests.conftest import PASSWORD
 from tests.meetingdata import Said, add_meeting, principal_of
 
 pytestmark = pytest.mark.slow
-
-# MINA_TEST_SCREENSHOTS=DIR keeps screenshots of the page at laptop and phone widths there.
-SHOTS = os.environ.get("MINA_TEST_SCREENSHOTS")
-
-
-@dataclass(frozen=True)
-class Site:
-    base: str
-    data_dir: Path
-    sessions: sessionmaker[Session]
-    backend: str
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -49,40 +40,10 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """``mina serve`` (the fake engine: nothing here is transcribed) on a fresh database."""
-    directory = tmp_path_factory.mktemp(f"settings-{request.param}")
-    data_dir = directory / "data"
-    data_dir.mkdir()
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "mina.db")
-        url = f"sqlite:///{data_dir / 'mina.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    engine = create_db_engine(url)
-    settings = {
-        "MINA_DATABASE_URL": url,
-        "MINA_SECRET_KEY": TEST_SECRET,
-        "MINA_ENGINE": "fake",
-        "MINA_VAD": "energy",
-    }
-    try:
-        with run_mina(data_dir, directory / "mina.log", settings) as base:
-            yield Site(base, data_dir, create_session_factory(engine), request.param)
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _truncate_all(url)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_chromium() as browser:
-        yield browser
-
-
-def shoot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+    with serve_site(
+        request, tmp_path_factory, "settings", {"MINA_ENGINE": "fake", "MINA_VAD": "energy"}
+    ) as running:
+        yield running
 
 
 def check_accessibility(page: Page, where: str) -> None:

@@ -3,18 +3,17 @@ pick a file, watch the upload and the transcription bars, follow the link to the
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser import (
     WatchedContext,
-    open_chromium,
     run_mina,
     screenshots_on_failure,
+    shoot,
     sign_up,
     wait_for_true,
 )
@@ -23,9 +22,6 @@ from tests.speechdata import word_error_rate
 from tests.uploadhelp import WER_BOUND, SpeechFiles, make_speech_files
 
 pytestmark = pytest.mark.slow
-
-# MINA_TEST_SCREENSHOTS=DIR keeps screenshots of the page at laptop and phone widths there.
-SHOTS = os.environ.get("MINA_TEST_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +34,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def speech_files(tmp_path_factory: pytest.TempPathFactory) -> SpeechFiles:
     return make_speech_files(tmp_path_factory.mktemp("uploads"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with open_chromium() as browser:
-        yield browser
-
-
-def shoot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
