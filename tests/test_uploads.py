@@ -414,13 +414,35 @@ class DeletingEngine(FakeEngine):
         return super().transcribe(audio, prompt=prompt, language=language, final=final)
 
 
+@pytest.mark.parametrize("when", ["mid_transcript", "after_its_last_segments"])
 def test_a_meeting_deleted_while_its_upload_is_transcribed_cancels_the_job(
-    user_client: TestClient, settings: Settings, db: Session, db_sessions: sessionmaker[Session]
+    user_client: TestClient,
+    settings: Settings,
+    db: Session,
+    db_sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    when: str,
 ) -> None:
+    """The delete lands while the engine transcribes, or between the last stored segments
+    and the meeting's completion: the job ends cancelled and leaves no file and no row."""
     created = interrupted_upload(db, settings, sentences_pcm(*SENTENCES))
     job_id, pcm_path = created.job.id, Path(created.recording.audio_path)
     source = Path(created.job.payload["upload_path"])
-    engine = DeletingEngine(db_sessions, created.meeting.id)
+    engine = FakeEngine()
+    if when == "mid_transcript":
+        engine = DeletingEngine(db_sessions, created.meeting.id)
+    else:
+        finish = store.finish_recording
+
+        def deleted_first(session: Session, **kwargs: Any) -> Any:
+            with db_sessions() as other:
+                meeting = other.get(Meeting, created.meeting.id)
+                assert meeting is not None
+                store.delete_meeting(other, meeting=meeting)
+                other.commit()
+            return finish(session, **kwargs)
+
+        monkeypatch.setattr(store, "finish_recording", deleted_first)
     with ThreadPoolExecutor(1) as pool:
         context = JobContext(
             sessions=db_sessions,
@@ -432,46 +454,7 @@ def test_a_meeting_deleted_while_its_upload_is_transcribed_cancels_the_job(
         )
         with pytest.raises(JobError, match="cancelled"):
             transcribe_upload(context, job_id=job_id)
-    assert engine.calls == 1
-    assert not source.exists() and not pcm_path.exists()
-    db.expire_all()
-    assert db.get(Job, job_id) is None
-    assert db.scalar(select(func.count(Segment.id))) == 0
-
-
-def test_a_meeting_deleted_after_its_last_segments_cancels_the_job(
-    user_client: TestClient,
-    settings: Settings,
-    db: Session,
-    db_sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The delete lands between the last stored segments and the meeting's completion."""
-    created = interrupted_upload(db, settings, sentences_pcm(*SENTENCES))
-    job_id, pcm_path = created.job.id, Path(created.recording.audio_path)
-    source = Path(created.job.payload["upload_path"])
-    finish = store.finish_recording
-
-    def deleted_first(session: Session, **kwargs: Any) -> Any:
-        with db_sessions() as other:
-            meeting = other.get(Meeting, created.meeting.id)
-            assert meeting is not None
-            store.delete_meeting(other, meeting=meeting)
-            other.commit()
-        return finish(session, **kwargs)
-
-    monkeypatch.setattr(store, "finish_recording", deleted_first)
-    with ThreadPoolExecutor(1) as pool:
-        context = JobContext(
-            sessions=db_sessions,
-            engine=FakeEngine(),
-            decode_pool=pool,
-            settings=settings,
-            stream_config=StreamConfig(vad="energy"),
-            stopping=threading.Event(),
-        )
-        with pytest.raises(JobError, match="cancelled"):
-            transcribe_upload(context, job_id=job_id)
+    assert engine.calls == 1  # the whole upload in one block
     assert not source.exists() and not pcm_path.exists()
     db.expire_all()
     assert db.get(Job, job_id) is None
