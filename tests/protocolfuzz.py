@@ -29,7 +29,6 @@ import json
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,23 +134,6 @@ def install_fault(monkeypatch: Any) -> None:
     monkeypatch.setattr(AudioWriter, "append", failing)
 
 
-class _ClosedAsSuperseded(Exception):
-    """A connection a resume superseded was closed by the server on its own: a frame it had
-    in flight reached the server after the resume (``superseded``, 4400). The step that
-    found out is moot."""
-
-
-def _moot_if_superseded(step: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(step)
-    def run(self: ProtocolMachine, *args: Any, **kwargs: Any) -> None:
-        try:
-            step(self, *args, **kwargs)
-        except _ClosedAsSuperseded:
-            self.stats["superseded connections closed by their own late frames"] += 1
-
-    return run
-
-
 @dataclass
 class Recording:
     session_id: str
@@ -208,7 +190,6 @@ class ProtocolMachine(RuleBasedStateMachine):
         """Messages until one of type ``until``, or until the server closes when ``until`` is
         None (or ``or_close``)."""
         seen: list[dict[str, Any]] = []
-        superseded = self._superseded(conn)
         try:
             while True:
                 raw = conn.ws.recv(timeout=timeout)
@@ -221,9 +202,6 @@ class ProtocolMachine(RuleBasedStateMachine):
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd is not None else 1006
             self._closed(conn, code)
-            errors = [m["code"] for m in seen if m["type"] == "error"]
-            if superseded and until is not None and (errors, code) == (["superseded"], 4400):
-                raise _ClosedAsSuperseded() from None
             if until is not None and not or_close:
                 raise AssertionError(f"closed {code} while waiting for {until}: {seen}") from None
             return seen
@@ -240,16 +218,14 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def _send(self, conn: Connection, data: str | bytes) -> None:
         conn.last_sent = time.monotonic()
-        superseded = self._superseded(conn)
         try:
             conn.ws.send(data)
-        except ConnectionClosed:  # the server closed it before: what it said is still there
-            seen = self._read(conn, None)
-            errors = [m["code"] for m in seen if m["type"] == "error"]
-            if superseded and (errors, conn.closes[-1]) == (["superseded"], 4400):
-                raise _ClosedAsSuperseded() from None
+        except ConnectionClosed as closed:  # the server closed it when nothing said it would
+            code = closed.rcvd.code if closed.rcvd is not None else 1006
+            reason = closed.rcvd.reason if closed.rcvd is not None else ""
+            self._closed(conn, code)
             raise AssertionError(
-                f"the server closed a connection unexpectedly ({conn.closes[-1]}): {seen}"
+                f"the server closed a connection unexpectedly ({code} {reason})"
             ) from None
 
     def _closed(self, conn: Connection, code: int) -> None:
@@ -270,11 +246,8 @@ class ProtocolMachine(RuleBasedStateMachine):
     def _expect_error(self, conn: Connection, code: str, close: int) -> None:
         recording = conn.recording
         attached = recording is not None and recording.attached is conn
-        superseded = self._superseded(conn)
         seen = self._read(conn, None)
         errors = [m["code"] for m in seen if m["type"] == "error"]
-        if superseded and (errors, conn.closes[-1]) == (["superseded"], 4400):
-            raise _ClosedAsSuperseded()
         assert errors == [code], f"expected {code}, got {seen}"
         assert conn.closes[-1] == close, f"{code}: closed {conn.closes[-1]}, not {close}"
         if attached:  # answered after every frame sent before: each was taken
@@ -303,7 +276,6 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._open())
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1))
-    @_moot_if_superseded
     def start(self, index: int) -> None:
         conn = self._pick(index)
         self._send(conn, json.dumps({"type": "start", "title": "fuzz", "sample_rate": 16000}))
@@ -319,7 +291,6 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._open() and self.recordings)
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1), which=st.integers(0, 20), good=st.booleans())
-    @_moot_if_superseded
     def resume(self, index: int, which: int, good: bool) -> None:
         conn = self._pick(index)
         recording = self.recordings[which % len(self.recordings)]
@@ -377,13 +348,11 @@ class ProtocolMachine(RuleBasedStateMachine):
             st.integers(MAX_FRAME + 1, MAX_FRAME + 4096),
         ),
     )
-    @_moot_if_superseded
     def audio(self, index: int, size: int) -> None:
         self._send_audio(self._pick(index), [size])
 
     @precondition(lambda self: self._open())
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1), frames=st.integers(1, 30))
-    @_moot_if_superseded
     def speak(self, index: int, frames: int) -> None:
         """What a browser sends: 100 ms frames, one after another."""
         conn = self._pick(index)
@@ -412,7 +381,6 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._open())
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1))
-    @_moot_if_superseded
     def fault(self, index: int) -> None:
         conn = self._pick(index)
         conn.faulted = True
@@ -427,7 +395,6 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._open())
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1), junk=st.sampled_from(sorted(JUNK)))
-    @_moot_if_superseded
     def junk(self, index: int, junk: str) -> None:
         conn = self._pick(index)
         self._send(conn, junk)
@@ -435,7 +402,6 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._open())
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1))
-    @_moot_if_superseded
     def ping(self, index: int) -> None:
         conn = self._pick(index)
         self._send(conn, json.dumps({"type": "ping"}))
@@ -446,7 +412,6 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._open())
     @rule(index=st.integers(0, MAX_CONNECTIONS - 1))
-    @_moot_if_superseded
     def stop(self, index: int) -> None:
         conn = self._pick(index)
         self._send(conn, json.dumps({"type": "stop"}))
