@@ -61,6 +61,7 @@ MAX_FRAME = 64 * 1024
 BROWSER_FRAME = 3200  # 100 ms of 16 kHz s16le, as the live page sends
 FAULT_FRAME = b"FAULT!"  # a binary frame the fuzzing server fails on, on purpose
 MAX_CONNECTIONS = 3
+RESUME_MARGIN_S = 0.05  # a resume sent this long before its deadline still arrives in time
 RESTART_ODDS = 100  # one restart step in this many restarts the server
 SETTLE_S = 5.0  # how long past its deadline a recording may take to be finalised
 
@@ -115,9 +116,9 @@ def fuzz_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "resume_grace_s": 0.1,
-            "idle_timeout_s": 30.0,
+            "idle_timeout_s": 300.0,
             "heartbeat_s": 0.5,
-            "stale_after_s": 1.5,
+            "stale_after_s": 2.5,
         }
     )
 
@@ -144,17 +145,18 @@ class Recording:
     acked: int = 0  # the most any ack or resumed reported
     attached: Connection | None = None
     detached_at: float | None = None  # when its last connection ended (None while attached)
-    restarted: bool = False  # its server stopped while it was live
+    restarted_at: float | None = None  # its server began to stop while it was live
     stopped_at: int | None = None  # bytes, once a stop finished it
 
 
 @dataclass
 class Connection:
     ws: ClientConnection
-    state: str = "fresh"  # fresh -> streaming -> closed
+    state: str = "fresh"  # fresh -> streaming -> closed (or abandoned: see resume)
     recording: Recording | None = None
     faulted: bool = False
     closes: list[int] = field(default_factory=list)
+    frames_in_flight: bool = False  # audio taken since the last reply on this connection
     # when the client last sent something (or began to close): the server ended this
     # connection, and started its recording's resume grace, after that
     last_sent: float = 0.0
@@ -178,7 +180,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     # -- helpers --------------------------------------------------------------------------------
 
     def _open(self) -> list[Connection]:
-        return [c for c in self.connections if c.state != "closed"]
+        return [c for c in self.connections if c.state in ("fresh", "streaming")]
 
     def _pick(self, index: int) -> Connection:
         open_ = self._open()
@@ -197,6 +199,8 @@ class ProtocolMachine(RuleBasedStateMachine):
                 message = json.loads(raw)
                 seen.append(message)
                 self._note(conn, message)
+                if message["type"] != "ack":  # a reply: everything sent before was taken
+                    conn.frames_in_flight = False
                 if message["type"] == until:
                     return seen
         except ConnectionClosed as closed:
@@ -295,6 +299,15 @@ class ProtocolMachine(RuleBasedStateMachine):
         conn = self._pick(index)
         recording = self.recordings[which % len(self.recordings)]
         token = recording.resume_token if good else recording.resume_token[::-1]
+        expect_resumed = good and conn.state == "fresh" and self._resumable(recording)
+        previous = recording.attached
+        if expect_resumed and previous not in (None, conn):
+            assert previous is not None
+            if previous.frames_in_flight:
+                # they may reach the server before this resume (taken) or after it (refused:
+                # superseded, and the server closes it): either is right and which one is
+                # timing, so the model uses that connection no more
+                previous.state = "abandoned"
         self._send(
             conn,
             json.dumps(
@@ -303,24 +316,55 @@ class ProtocolMachine(RuleBasedStateMachine):
         )
         if conn.state != "fresh":
             self._expect_error(conn, "already_started", 4400)
-            return
-        if not good:
+        elif not good:
             self._expect_error(conn, "session_not_found", 4404)
-            return
-        seen = self._read(conn, "resumed", 15, or_close=True)
-        if seen and seen[-1]["type"] == "resumed":
-            self._resumed(conn, recording, seen[-1])
-            return
-        errors = [m["code"] for m in seen if m["type"] == "error"]
-        assert errors == ["session_ended"] and conn.closes[-1] == 4404, seen
-        # refused: it was stopped, or its grace (after a restart, recovery) has passed
-        if recording.stopped_at is None and not recording.restarted:
-            assert recording.detached_at is not None, "a recording with a connection ended"
-            waited = time.monotonic() - recording.detached_at
-            assert waited >= self.grace_s, (
-                f"a recording ended {waited:.2f} s after its connection, before its grace"
+        elif expect_resumed:
+            self._resumed(conn, recording, self._read(conn, "resumed", 15)[-1])
+        else:
+            self._expect_error(conn, "session_ended", 4404)
+
+    def _resumable(self, recording: Recording) -> bool:
+        """Whether a resume of ``recording`` now must succeed. Where the server may have
+        finalised it or not (its grace, or recovery after a restart, about to pass), wait until
+        it certainly has: every outcome is then the model's to foresee, as Hypothesis needs."""
+        if recording.stopped_at is not None:
+            return False
+        if recording.attached is not None:
+            return True
+        now = time.monotonic()
+        settings = self.server.settings
+        if recording.restarted_at is not None:
+            # recovery claims it once its last heartbeat (at most a tick before the restart
+            # began) is stale_after_s old
+            safe_s = settings.stale_after_s - 2 * min(1.0, settings.heartbeat_s) - RESUME_MARGIN_S
+            if now - recording.restarted_at < safe_s:
+                return True
+        else:
+            assert recording.detached_at is not None, "a recording with no connection ended"
+            if now - recording.detached_at < self.grace_s - RESUME_MARGIN_S:
+                return True
+        self._wait_completed(recording, "its grace (or recovery) passed")
+        return False
+
+    def _wait_completed(self, recording: Recording, why: str) -> None:
+        """Wait until the recording's meeting is completed, within its deadline."""
+        settings = self.server.settings
+        wait_s = self.grace_s + SETTLE_S
+        if recording.restarted_at is not None:
+            wait_s += settings.stale_after_s + max(1.0, settings.stale_after_s / 3)
+        deadline = time.monotonic() + wait_s
+        sessions = self.server.app.state.sessions
+        while True:
+            with transaction(sessions) as session:
+                meeting = session.get(Meeting, recording.meeting_id)
+                assert meeting is not None
+                status = meeting.status
+            if status is MeetingStatus.COMPLETED:
+                return
+            assert time.monotonic() < deadline, (
+                f"meeting {recording.meeting_id} still {status.value} {wait_s:.0f} s after {why}"
             )
-            recording.attached = None
+            time.sleep(0.02)
 
     def _resumed(self, conn: Connection, recording: Recording, answer: dict[str, Any]) -> None:
         received = answer["received_bytes"]
@@ -333,7 +377,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert received >= recording.acked, "acknowledged audio was lost"
         # an earlier connection still attached is superseded: its next audio or stop is refused
         recording.position = recording.confirmed = received
-        recording.attached, recording.detached_at = conn, None
+        recording.attached, recording.detached_at, recording.restarted_at = conn, None, None
         conn.state, conn.recording = "streaming", recording
         self.stats["resumes"] += 1
 
@@ -377,6 +421,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         else:
             assert recording is not None
             recording.position += size
+            conn.frames_in_flight = True
             self.stats["audio frames taken"] += 1
 
     @precondition(lambda self: self._open())
@@ -450,13 +495,14 @@ class ProtocolMachine(RuleBasedStateMachine):
         """Now and then (a restart costs seconds), the server stops and starts again."""
         if roll != RESTART_ODDS // 2:  # not 0: generation favours the ends of a range
             return
+        began = time.monotonic()
         self.server.stop()
         for conn in self._open():
             self._read(conn, None)
             assert conn.closes[-1] in (1012, 1006), f"closed {conn.closes[-1]} by a shutdown"
         for recording in self.recordings:
-            if recording.stopped_at is None:
-                recording.restarted = True
+            if recording.stopped_at is None and recording.restarted_at is None:
+                recording.restarted_at = began
         self.server.start()
         self.stats["restarts"] += 1
 
@@ -476,24 +522,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.stats["examples"] += 1
 
     def _check_ended(self, recording: Recording) -> None:
-        settings = self.server.settings
-        wait_s = self.grace_s + SETTLE_S
-        if recording.restarted:
-            wait_s += settings.stale_after_s + max(1.0, settings.stale_after_s / 3)
-        deadline = time.monotonic() + wait_s
+        self._wait_completed(recording, "its last connection ended")
         sessions = self.server.app.state.sessions
-        while True:
-            with transaction(sessions) as session:
-                meeting = session.get(Meeting, recording.meeting_id)
-                assert meeting is not None
-                status = meeting.status
-            if status is MeetingStatus.COMPLETED:
-                break
-            assert time.monotonic() < deadline, (
-                f"meeting {recording.meeting_id} still {status.value} {wait_s:.0f} s after "
-                "its last connection ended"
-            )
-            time.sleep(0.05)
         # read once it is completed: one statement may not see what the next one sees
         with transaction(sessions) as session:
             row = store.get_recording(session, external_id=recording.session_id)
