@@ -21,6 +21,7 @@ from mina.models import Meeting, MeetingStatus, RecordingSession, SessionStatus
 from mina.recovery import recover_stale
 from mina.settings import Settings
 from mina.streaming import StreamConfig
+from mina.web import ws as ws_module
 from mina.web.app import create_app
 from mina.web.rendering import format_duration
 from tests.conftest import csrf_from, signup
@@ -471,3 +472,20 @@ def test_acks_go_on_after_a_failed_sync(
             acked = max([acked] + [m["received_bytes"] for m in acks])
         assert failures and acked == len(pcm)
         stop(ws)
+
+
+def test_a_recorder_that_cannot_open_leaves_no_meeting_live(
+    user_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The meeting row exists from the first instant; if the recording then cannot start (the
+    speech model fails to load, say), the meeting is completed at once, not left live."""
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the speech model could not be loaded")
+
+    monkeypatch.setattr(ws_module, "open_recorder", broken)
+    with user_client.websocket_connect("/ws/transcribe") as ws:
+        ws.send_json({"type": "start", "sample_rate": 16000, "encoding": "pcm_s16le"})
+        assert _error(ws, 1011)["code"] == "server_error"
+    (meeting,) = user_client.get("/api/meetings").json()["items"]
+    assert meeting["status"] == "completed"
