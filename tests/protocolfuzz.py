@@ -4,12 +4,15 @@ The machine plays one or more clients of ``/ws/transcribe`` over TCP against the
 the fake engine: valid and invalid text frames, binary frames of every size (empty, odd, over
 the 64 KiB limit), start, resume with good and bad tokens, stop, ping, a fault injected on
 purpose, disconnects at any point (a close frame or a TCP drop), resumes on new connections and
-server restarts. It keeps a model of what each recording must hold, and after every example
-checks what the durability contract (DESIGN.md section 4) promises:
+server restarts. It keeps a model of what each recording must hold. Every outcome is the
+model's to foresee (Hypothesis needs each example to run the same way twice): a resume within
+the grace must succeed, a ``late`` one waits until the server has ended the recording, which
+must happen within its grace (or, after a restart, recovery) and then be refused. Each example
+ends its recordings as a client would, with a stop, and then checks what the durability
+contract (DESIGN.md section 4) promises:
 
 - ``/healthz`` answers;
-- no meeting is live once its resume grace (or, after a restart, recovery) has passed, and no
-  recording ends before its grace: a resume within it always succeeds;
+- the meeting of every recording is completed;
 - each recording's audio file is exactly the bytes the client sent, up to what the server
   received: never less than any ``ack`` or ``resumed`` covered, never a byte it did not send;
 - no word is stored twice, none out of order, none that was not in the audio, and every word
@@ -61,7 +64,7 @@ MAX_FRAME = 64 * 1024
 BROWSER_FRAME = 3200  # 100 ms of 16 kHz s16le, as the live page sends
 FAULT_FRAME = b"FAULT!"  # a binary frame the fuzzing server fails on, on purpose
 MAX_CONNECTIONS = 3
-RESUME_MARGIN_S = 0.05  # a resume sent this long before its deadline still arrives in time
+LATE_ODDS = 8  # one resume in this many waits until its recording has ended
 RESTART_ODDS = 100  # one restart step in this many restarts the server
 SETTLE_S = 5.0  # how long past its deadline a recording may take to be finalised
 
@@ -112,13 +115,15 @@ def tape_bytes(start: int, end: int) -> bytes:
 
 
 def fuzz_settings(settings: Settings) -> Settings:
-    """Short timers, so that an example's recordings end within a fraction of a second."""
+    """Timers for fuzzing: a resume grace that outlasts any example (a resume within an
+    example is in time: what the server does must not hang on timing, as Hypothesis needs),
+    recovery of a stopped server's recordings soon after, no idle timeout within an example."""
     return settings.model_copy(
         update={
-            "resume_grace_s": 0.1,
+            "resume_grace_s": 3.0,
             "idle_timeout_s": 300.0,
             "heartbeat_s": 0.5,
-            "stale_after_s": 2.5,
+            "stale_after_s": 6.0,
         }
     )
 
@@ -146,7 +151,7 @@ class Recording:
     attached: Connection | None = None
     detached_at: float | None = None  # when its last connection ended (None while attached)
     restarted_at: float | None = None  # its server began to stop while it was live
-    stopped_at: int | None = None  # bytes, once a stop finished it
+    ended: bool = False  # stopped, or (a late resume saw to it) finalised by the server
 
 
 @dataclass
@@ -244,7 +249,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         recording = conn.recording
         if recording is not None and recording.attached is conn:
             recording.attached = None
-            if recording.stopped_at is None:
+            if not recording.ended:
                 recording.detached_at = conn.last_sent
 
     def _expect_error(self, conn: Connection, code: str, close: int) -> None:
@@ -294,20 +299,29 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.stats["recordings"] += 1
 
     @precondition(lambda self: self._open() and self.recordings)
-    @rule(index=st.integers(0, MAX_CONNECTIONS - 1), which=st.integers(0, 20), good=st.booleans())
-    def resume(self, index: int, which: int, good: bool) -> None:
+    @rule(
+        index=st.integers(0, MAX_CONNECTIONS - 1),
+        which=st.integers(0, 20),
+        good=st.booleans(),
+        late=st.integers(0, LATE_ODDS - 1).map(lambda n: n == LATE_ODDS // 2),
+    )
+    def resume(self, index: int, which: int, good: bool, late: bool) -> None:
+        """A resume on a new connection: with a wrong token; right away, within the grace
+        (it must succeed); or, now and then, ``late``: once the grace (or, after a restart,
+        recovery) has ended the recording, which must then be refused."""
         conn = self._pick(index)
         recording = self.recordings[which % len(self.recordings)]
         token = recording.resume_token if good else recording.resume_token[::-1]
-        expect_resumed = good and conn.state == "fresh" and self._resumable(recording)
-        previous = recording.attached
-        if expect_resumed and previous not in (None, conn):
-            assert previous is not None
-            if previous.frames_in_flight:
-                # they may reach the server before this resume (taken) or after it (refused:
-                # superseded, and the server closes it): either is right and which one is
-                # timing, so the model uses that connection no more
-                previous.state = "abandoned"
+        expect_resumed = good and conn.state == "fresh" and not recording.ended
+        if expect_resumed and recording.attached is None and late:
+            # the wait lets every other recording without a connection end too
+            for waited in self.recordings:
+                if waited.attached is None and not waited.ended:
+                    self._wait_completed(waited, "its last connection ended")
+                    waited.ended = True  # by the server: refused from now on
+            expect_resumed = False
+        if expect_resumed:
+            self._before_resume(conn, recording)
         self._send(
             conn,
             json.dumps(
@@ -323,28 +337,28 @@ class ProtocolMachine(RuleBasedStateMachine):
         else:
             self._expect_error(conn, "session_ended", 4404)
 
-    def _resumable(self, recording: Recording) -> bool:
-        """Whether a resume of ``recording`` now must succeed. Where the server may have
-        finalised it or not (its grace, or recovery after a restart, about to pass), wait until
-        it certainly has: every outcome is then the model's to foresee, as Hypothesis needs."""
-        if recording.stopped_at is not None:
-            return False
-        if recording.attached is not None:
-            return True
-        now = time.monotonic()
-        settings = self.server.settings
-        if recording.restarted_at is not None:
-            # recovery claims it once its last heartbeat (at most a tick before the restart
-            # began) is stale_after_s old
-            safe_s = settings.stale_after_s - 2 * min(1.0, settings.heartbeat_s) - RESUME_MARGIN_S
-            if now - recording.restarted_at < safe_s:
-                return True
-        else:
-            assert recording.detached_at is not None, "a recording with no connection ended"
-            if now - recording.detached_at < self.grace_s - RESUME_MARGIN_S:
-                return True
-        self._wait_completed(recording, "its grace (or recovery) passed")
-        return False
+    def _before_resume(self, conn: Connection, recording: Recording) -> None:
+        """What a resume that must succeed needs to hold, and what it does to the connection
+        it supersedes."""
+        previous = recording.attached
+        if previous is None:
+            since = recording.restarted_at or recording.detached_at
+            assert since is not None, "a recording with no connection ended"
+            settings = self.server.settings
+            left = (
+                settings.stale_after_s - 2 * min(1.0, settings.heartbeat_s)
+                if recording.restarted_at is not None
+                else self.grace_s
+            ) - (time.monotonic() - since)
+            assert left > 0, (
+                f"the example took too long: a resume {-left:.1f} s past its recording's grace "
+                "(a machine this slow needs a longer MINA_RESUME_GRACE_S for fuzzing)"
+            )
+        elif previous is not conn and previous.frames_in_flight:
+            # they may reach the server before this resume (taken) or after it (refused:
+            # superseded, and the server closes it): either is right and which one is timing,
+            # so the model uses that connection no more
+            previous.state = "abandoned"
 
     def _wait_completed(self, recording: Recording, why: str) -> None:
         """Wait until the recording's meeting is completed, within its deadline."""
@@ -369,7 +383,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     def _resumed(self, conn: Connection, recording: Recording, answer: dict[str, Any]) -> None:
         received = answer["received_bytes"]
         assert answer["meeting_id"] == recording.meeting_id
-        assert recording.stopped_at is None, "a stopped recording was resumed"
+        assert not recording.ended, "an ended recording was resumed"
         assert recording.confirmed <= received <= recording.position, (
             f"resumed at {received}: the server took at least {recording.confirmed} "
             f"and was sent {recording.position}"
@@ -468,10 +482,16 @@ class ProtocolMachine(RuleBasedStateMachine):
             return
         recording = conn.recording
         assert recording is not None
+        self._stop_on(conn, recording, sent=True)
+
+    def _stop_on(self, conn: Connection, recording: Recording, *, sent: bool = False) -> None:
+        """Stop the recording attached to ``conn`` (``sent``: the stop is on its way)."""
+        if not sent:
+            self._send(conn, json.dumps({"type": "stop"}))
         stopped = self._read(conn, "stopped", 30)[-1]
         assert stopped["meeting_id"] == recording.meeting_id
         assert stopped["duration_ms"] == recording.position * 1000 // 32000
-        recording.stopped_at = recording.confirmed = recording.position
+        recording.ended, recording.confirmed = True, recording.position
         recording.attached = None
         self.stats["stops"] += 1
         self._read(conn, None)
@@ -501,7 +521,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             self._read(conn, None)
             assert conn.closes[-1] in (1012, 1006), f"closed {conn.closes[-1]} by a shutdown"
         for recording in self.recordings:
-            if recording.stopped_at is None and recording.restarted_at is None:
+            if not recording.ended and recording.restarted_at is None:
                 recording.restarted_at = began
         self.server.start()
         self.stats["restarts"] += 1
@@ -509,6 +529,9 @@ class ProtocolMachine(RuleBasedStateMachine):
     # -- after each example -----------------------------------------------------------------------
 
     def teardown(self) -> None:
+        for recording in self.recordings:
+            if not recording.ended:
+                self._stop_for_good(recording)
         for conn in self._open():
             conn.ws.close()
             self._closed(conn, 1000)
@@ -520,6 +543,27 @@ class ProtocolMachine(RuleBasedStateMachine):
         for recording in self.recordings:
             self._check_ended(recording)
         self.stats["examples"] += 1
+
+    def _stop_for_good(self, recording: Recording) -> None:
+        """End a recording still going as its client would: stop it, on its connection or on
+        a new one that resumes it."""
+        conn = recording.attached
+        if conn is None:
+            self.connect()
+            conn = self.connections[-1]
+            self._before_resume(conn, recording)
+            self._send(
+                conn,
+                json.dumps(
+                    {
+                        "type": "resume",
+                        "session_id": recording.session_id,
+                        "resume_token": recording.resume_token,
+                    }
+                ),
+            )
+            self._resumed(conn, recording, self._read(conn, "resumed", 15)[-1])
+        self._stop_on(conn, recording)
 
     def _check_ended(self, recording: Recording) -> None:
         self._wait_completed(recording, "its last connection ended")
