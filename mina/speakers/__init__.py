@@ -1,0 +1,1 @@
+"""Who spoke when: voice embeddings of speech windows (``encoder``), and what is built on them."""
