@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from mina import store
 from mina.models import Meeting, MeetingStatus
@@ -53,14 +53,21 @@ class MeetingPage(BaseModel):
     per_page: int
 
 
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a whole number, not true or false")
+    return value
+
+
+# How many people spoke: a whole number (19.0 is one, 2.5 and true are not) from 1 to 20.
+SpeakerCount = Annotated[int, Field(ge=1, le=MAX_SPEAKERS), BeforeValidator(_not_a_bool)]
+
+
 class MeetingUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=10_000)
-    expected_speakers: int | None = Field(
+    expected_speakers: SpeakerCount | None = Field(
         default=None,
-        ge=1,
-        le=MAX_SPEAKERS,
-        strict=True,
         description="How many people spoke; setting it labels a completed meeting's speakers "
         "again with that count (null: count them)",
     )

@@ -9,21 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mina import store
 from mina.models import Job, Meeting, MeetingStatus
-from mina.speakers.job import JOB_NAME, MAX_SPEAKERS
+from mina.speakers.job import JOB_NAME
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import ApiError, error_responses
-from mina.web.meetings_api import NO_MEETING, load_meeting
+from mina.web.meetings_api import NO_MEETING, SpeakerCount, load_meeting
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["speakers"])
-
-SpeakerCount = Field(
-    default=None,
-    ge=1,
-    le=MAX_SPEAKERS,
-    strict=True,
-    description=f"How many people spoke (1 to {MAX_SPEAKERS}); counted when left out",
-)
 
 
 class SpeakerOut(BaseModel):
@@ -40,7 +32,9 @@ class Speakers(BaseModel):
 class DiarizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speakers: int | None = SpeakerCount
+    speakers: SpeakerCount | None = Field(
+        default=None, description="How many people spoke (1 to 20); counted when left out"
+    )
 
 
 class DiarizeQueued(BaseModel):
