@@ -178,7 +178,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
             select(Job.meeting_id, Job.status)
             .where(Job.meeting_id.in_(meeting_ids), Job.name == "diarize")
             .order_by(Job.id)
-        ).tuples()
+        ).all()
     )
     stats = {
         meeting_id: MeetingStats(

@@ -64,7 +64,7 @@ def load_segment_views(session: Session, *, meeting_id: int) -> list[SegmentView
             select(RecordingSession.id, RecordingSession.audio_bytes, RecordingSession.sample_rate)
             .where(RecordingSession.meeting_id == meeting_id)
             .order_by(RecordingSession.started_at, RecordingSession.id)
-        ).tuples()
+        ).all()
     )
     offsets: dict[int, int] = {}
     elapsed = 0
@@ -148,7 +148,7 @@ def _insert_in_order(
     existing = list(
         session.execute(
             select(Segment.id, Segment.seq).where(Segment.session_id == recording_id)
-        ).tuples()
+        ).all()
     )
     session.execute(
         update(Segment).where(Segment.session_id == recording_id).values(seq=-(Segment.seq + 1))
