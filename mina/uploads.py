@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 JOB_NAME = "transcribe_upload"
 FILE_FIELD = "file"
-TEXT_FIELDS = ("title", "language")
+TEXT_FIELDS = ("title", "language", "speakers")
 MAX_FIELD_BYTES = 4096
 # multipart boundaries and part headers around the file: allowed on top of the file limit
 FORM_OVERHEAD_BYTES = 64 * 1024
