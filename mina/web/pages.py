@@ -174,6 +174,8 @@ def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int)
         "words": sum(len(s.display_text.split()) for s in segments) or stats.word_count,
         "duration_ms": store.meeting_duration_ms(found, stats),
         "speakers": store.list_meeting_speakers(db, meeting_id=found.id),
+        # the diarize job's state (pending, running, done, failed, off): the page polls while busy
+        "speakers_state": stats.speakers,
         "is_live": found.status is MeetingStatus.LIVE,
     }
     return render(request, "meeting.html", context, principal=principal)
