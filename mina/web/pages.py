@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
@@ -194,6 +195,8 @@ def upload(request: Request, principal: PagePrincipal) -> Response:
 
 
 PERIODS = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year"), (3650, "10 years")]
+# the labels Mina gives speakers within one meeting (mina/speakers): not people across meetings
+GIVEN_LABEL = re.compile(r"Speaker \d+")
 
 
 @router.get("/analytics")
@@ -203,6 +206,7 @@ def analytics(request: Request, db: Db, principal: PagePrincipal, days: str = ""
     context = {
         "data": data,
         "chart_data": data.model_dump(mode="json"),
+        "given_labels": any(GIVEN_LABEL.fullmatch(s.speaker or "") for s in data.speakers),
         "days": period,
         "periods": PERIODS,
         "total": store.count_meetings(db, workspace_id=principal.workspace.id),
