@@ -173,13 +173,13 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
     )
-    speakers = dict(
-        session.execute(
-            select(Job.meeting_id, Job.status)
-            .where(Job.meeting_id.in_(meeting_ids), Job.name == "diarize")
-            .order_by(Job.id)
-        ).all()
-    )
+    speakers: dict[int | None, JobStatus] = {}
+    for meeting_id, status in session.execute(
+        select(Job.meeting_id, Job.status)
+        .where(Job.meeting_id.in_(meeting_ids), Job.name == "diarize")
+        .order_by(Job.id)
+    ):
+        speakers[meeting_id] = status  # the latest job's state wins
     stats = {
         meeting_id: MeetingStats(
             int(segments or 0),

@@ -64,7 +64,7 @@ def load_segment_views(session: Session, *, meeting_id: int) -> list[SegmentView
             select(RecordingSession.id, RecordingSession.audio_bytes, RecordingSession.sample_rate)
             .where(RecordingSession.meeting_id == meeting_id)
             .order_by(RecordingSession.started_at, RecordingSession.id)
-        ).all()
+        )
     )
     offsets: dict[int, int] = {}
     elapsed = 0
@@ -146,9 +146,7 @@ def _insert_in_order(
     recording's ``seq`` numbers are rewritten 0..n-1 (through negatives, so the unique
     (session, seq) constraint holds at every row)."""
     existing = list(
-        session.execute(
-            select(Segment.id, Segment.seq).where(Segment.session_id == recording_id)
-        ).all()
+        session.execute(select(Segment.id, Segment.seq).where(Segment.session_id == recording_id))
     )
     session.execute(
         update(Segment).where(Segment.session_id == recording_id).values(seq=-(Segment.seq + 1))

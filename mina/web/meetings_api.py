@@ -60,6 +60,7 @@ class MeetingUpdate(BaseModel):
         default=None,
         ge=1,
         le=MAX_SPEAKERS,
+        strict=True,
         description="How many people spoke; setting it labels a completed meeting's speakers "
         "again with that count (null: count them)",
     )

@@ -21,6 +21,7 @@ SpeakerCount = Field(
     default=None,
     ge=1,
     le=MAX_SPEAKERS,
+    strict=True,
     description=f"How many people spoke (1 to {MAX_SPEAKERS}); counted when left out",
 )
 

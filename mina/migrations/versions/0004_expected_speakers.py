@@ -22,10 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("meetings") as batch:
-        batch.add_column(sa.Column("expected_speakers", sa.Integer(), nullable=True))
+    # a plain ALTER TABLE on SQLite too: a batch copy would drop the expression index of 0003
+    op.add_column("meetings", sa.Column("expected_speakers", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meetings") as batch:
-        batch.drop_column("expected_speakers")
+    op.drop_column("meetings", "expected_speakers")
