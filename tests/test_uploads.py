@@ -100,22 +100,6 @@ def test_the_title_defaults_to_the_file_name(
     assert meeting["title"] == "standup" and meeting["language"] == "en"
 
 
-def test_the_speaker_count_is_kept_as_the_meetings_hint(
-    user_client: TestClient, speech_wav: tuple[Path, bytes], settings: Settings, db: Session
-) -> None:
-    path, _ = speech_wav
-    for bad in ("0", "21", "two"):
-        refused = upload(user_client, path, speakers=bad)
-        assert refused.status_code == 422, bad
-        assert refused.json()["error"]["message"].startswith("speakers: a whole number")
-    nothing_was_made(user_client, settings, db)
-    response = upload(user_client, path, title="Three of us", speakers="3")
-    assert response.status_code == 202, response.text
-    wait_job(user_client, response.json()["job_id"])
-    meeting = user_client.get(f"/api/meetings/{response.json()['meeting_id']}").json()
-    assert meeting["title"] == "Three of us" and meeting["expected_speakers"] == 3
-
-
 def nothing_was_made(client: TestClient, settings: Settings, db: Session) -> None:
     assert client.get("/api/meetings").json()["total"] == 0
     assert db.scalar(select(func.count(Job.id))) == 0
