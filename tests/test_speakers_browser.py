@@ -7,9 +7,9 @@ server's refusals; the labels on the live page and for viewers of a live meeting
 count on the upload form. axe-core finds no serious or critical violation (light and dark), and
 no page breaks its Content-Security-Policy.
 
-The diarize job itself is not run here (its tests are its own): a test writes what the job
-writes (``store.apply_speaker_changes``, then the job's row) while the page watches, and the
-one request that would start a real job is answered by the test."""
+To know what the page must show, most tests write what the diarize job writes
+(``store.apply_speaker_changes``, then the job's row) while the page watches, and answer the
+request that would start a job themselves; one runs the real job from the page's button."""
 
 from __future__ import annotations
 
@@ -497,6 +497,38 @@ def test_a_failed_job_tried_again_and_re_identify_with_a_count(
         store.finish_job(db, job_id=asked[1])
         db.commit()
         expect(state).to_have_text("Speakers identified: 3 speakers.")
+
+
+def test_re_identify_runs_the_real_job_and_the_page_shows_what_it_wrote(
+    page: Page, site: Site, db: Session, email: str, tmp_path: Path
+) -> None:
+    meeting = make_meeting(db, site, email)
+    with screenshots_on_failure(tmp_path, page=page):
+        page.goto(f"{site.base}/dashboard/meeting/{meeting.id}")
+        page.evaluate("() => { window.samePage = true; }")
+        page.get_by_text("Re-identify speakers", exact=True).click()
+        page.get_by_label("Number of speakers").fill("2")
+        page.get_by_role("button", name="Re-identify", exact=True).click()
+        state = page.locator("#speakers-state")
+        expect(state).to_have_text(
+            re.compile(r"^Speakers identified: \d+ speakers?\.$"), timeout=90_000
+        )
+        stored = page.request.get(f"{site.base}/api/meetings/{meeting.id}").json()
+        assert stored["analysis"]["speakers"] == "done", stored
+        segments = page.request.get(f"{site.base}/api/meetings/{meeting.id}/transcript").json()
+        rows = page.locator("#transcript li.segment")
+        expect(rows.locator(".segment-text")).to_have_text(
+            [s["text"] for s in segments["segments"]]
+        )
+        expect(rows.locator(".speaker")).to_have_text(
+            [s["speaker"] or "" for s in segments["segments"]]
+        )
+        speakers = api_speakers(page, site, meeting.id)
+        expect(page.locator("#speaker-list .speaker-name")).to_have_text(
+            [name or "No speaker label" for name, _, _ in speakers]
+        )
+        assert page.evaluate("() => window.samePage === true"), "the page was reloaded"
+        assert_consistent_colours(page)
 
 
 def test_live_labels_for_viewers_and_on_the_live_page(
