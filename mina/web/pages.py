@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
@@ -174,6 +175,8 @@ def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int)
         "words": sum(len(s.display_text.split()) for s in segments) or stats.word_count,
         "duration_ms": store.meeting_duration_ms(found, stats),
         "speakers": store.list_meeting_speakers(db, meeting_id=found.id),
+        # the diarize job's state (pending, running, done, failed, off): the page polls while busy
+        "speakers_state": stats.speakers,
         "is_live": found.status is MeetingStatus.LIVE,
     }
     return render(request, "meeting.html", context, principal=principal)
@@ -192,6 +195,8 @@ def upload(request: Request, principal: PagePrincipal) -> Response:
 
 
 PERIODS = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year"), (3650, "10 years")]
+# the labels Mina gives speakers within one meeting (mina/speakers): not people across meetings
+GIVEN_LABEL = re.compile(r"Speaker \d+")
 
 
 @router.get("/analytics")
@@ -201,6 +206,7 @@ def analytics(request: Request, db: Db, principal: PagePrincipal, days: str = ""
     context = {
         "data": data,
         "chart_data": data.model_dump(mode="json"),
+        "given_labels": any(GIVEN_LABEL.fullmatch(s.speaker or "") for s in data.speakers),
         "days": period,
         "periods": PERIODS,
         "total": store.count_meetings(db, workspace_id=principal.workspace.id),

@@ -1,6 +1,8 @@
 // Analytics charts (Chart.js, vendored in /static/vendor/chartjs). The numbers come from the
 // page (the same as GET /api/analytics); each chart has a table beside it for screen readers.
 
+import { speakerColours } from "/static/js/speaker-colours.js";
+
 const data = JSON.parse(document.getElementById("analytics-data").textContent);
 const css = getComputedStyle(document.documentElement);
 const color = (name) => css.getPropertyValue(name).trim();
@@ -46,13 +48,16 @@ chart("chart-weeks", {
   },
 });
 
-// the chart names the 12 who talked most, every one of them (the table beside it lists all)
+// the chart names the 12 who talked most, every one of them (the table beside it lists all),
+// each bar in its speaker's colour as on the meeting pages
 const topSpeakers = data.speakers.slice(0, 12);
+const slots = speakerColours(topSpeakers.map((s) => s.speaker));
+const barColours = topSpeakers.map((s) => (s.speaker ? color(`--speaker-${slots.get(s.speaker)}`) : muted));
 chart("chart-speakers", {
   type: "bar",
   data: {
     labels: topSpeakers.map((s) => s.speaker ?? "No label"),
-    datasets: [{ label: "Minutes", data: topSpeakers.map((s) => minutes(s.talk_ms)), backgroundColor: primary, borderRadius: 4 }],
+    datasets: [{ label: "Minutes", data: topSpeakers.map((s) => minutes(s.talk_ms)), backgroundColor: barColours, borderRadius: 4 }],
   },
   options: {
     indexAxis: "y",

@@ -35,6 +35,8 @@ class LivePage {
       statusText: $("live-status-text"),
       timer: $("live-timer"),
       title: $("live-title"),
+      speakers: $("live-speakers"),
+      speakersError: $("live-speakers-error"),
       mic: $("live-mic"),
       tab: $("live-tab"),
       tabHint: $("live-tab-hint"),
@@ -102,6 +104,10 @@ class LivePage {
   bind() {
     const { el } = this;
     el.start.addEventListener("click", () => this.start());
+    el.speakers.addEventListener("input", () => {
+      el.speakers.removeAttribute("aria-invalid");
+      el.speakersError.hidden = true;
+    });
     el.stop.addEventListener("click", () => this.stop());
     $("live-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -182,9 +188,36 @@ class LivePage {
 
   // -- recording --------------------------------------------------------------------------
 
+  // How many people will speak, if the person recording said: a number, null, or undefined
+  // when what they typed is not a whole number from 1 to 20 (then the field says so).
+  speakerCount() {
+    const { el } = this;
+    const text = el.speakers.value.trim();
+    const count = Number(text);
+    const bad = el.speakers.validity.badInput || (text !== "" && (!Number.isInteger(count) || count < 1 || count > 20));
+    el.speakersError.textContent = bad ? "Speakers: a whole number from 1 to 20, or leave it empty." : "";
+    el.speakersError.hidden = !bad;
+    if (bad) {
+      el.speakers.setAttribute("aria-invalid", "true");
+      return undefined;
+    }
+    el.speakers.removeAttribute("aria-invalid");
+    return text ? count : null;
+  }
+
+  speakersText() {
+    const count = Number(this.el.speakers.value);
+    return Number.isInteger(count) && count >= 1 && count <= 20 ? `${count} ${count === 1 ? "speaker" : "speakers"}` : "";
+  }
+
   start() {
     if (this.phase !== "idle" && this.phase !== "done") return;
     const { el } = this;
+    const speakers = this.speakerCount();
+    if (speakers === undefined) {
+      el.speakers.focus();
+      return;
+    }
     this.client = null;
     this.capture = null;
     this.transcript.reset();
@@ -203,6 +236,7 @@ class LivePage {
     const title = el.title.value.trim();
     const startMessage = { type: "start", language: "en", sample_rate: TARGET_RATE, encoding: "pcm_s16le" };
     if (title) startMessage.title = title;
+    if (speakers) startMessage.speakers = speakers;
     const meetingId = Number(new URLSearchParams(location.search).get("meeting_id"));
     if (Number.isInteger(meetingId) && meetingId > 0) startMessage.meeting_id = meetingId;
 
@@ -317,6 +351,7 @@ class LivePage {
     el.start.disabled = busy;
     el.stop.disabled = phase !== "recording";
     el.title.disabled = busy;
+    el.speakers.disabled = busy;
     el.mic.disabled = busy;
     el.tab.disabled = busy || !navigator.mediaDevices?.getDisplayMedia;
     el.phaseNote.textContent = {
@@ -330,7 +365,7 @@ class LivePage {
       el.summary.replaceChildren(
         Object.assign(document.createElement("strong"), { textContent: title || "Untitled meeting" }),
         Object.assign(document.createElement("span"), {
-          textContent: el.tab.checked ? `${mic} + tab audio` : mic,
+          textContent: [el.tab.checked ? `${mic} + tab audio` : mic, this.speakersText()].filter(Boolean).join(" \u00B7 "),
           className: "muted",
         }),
       );

@@ -2,12 +2,21 @@
 // (meeting.js), with the same markup as the meeting template's `segment_row` macro:
 //   li.segment[data-segment-id, data-seq, data-start-ms, data-end-ms, data-speaker]
 //     .ts (a "Play from" button where the audio can seek, else a span)
-//     .segment-body > .segment-meta > .speaker, .edited-tag ; p.segment-text
+//     .segment-body > .segment-meta > .speaker[data-colour], .edited-tag ; p.segment-text
 //     button.seg-edit (where the text can be edited)
+// `colourOf(name)` gives the speaker's colour slot (speaker-colours.js); the meeting page passes
+// its meeting's assignment, the live page the one that needs no other names.
 
 import { formatClock } from "./live/text.js";
+import { speakerColour } from "./speaker-colours.js";
 
-export function fillSegmentRow(item, seg, { seekable = false, editable = false } = {}) {
+export function paintSpeaker(span, name, colourOf = speakerColour) {
+  const slot = name ? colourOf(name) : null;
+  if (slot == null) delete span.dataset.colour;
+  else span.dataset.colour = slot;
+}
+
+export function fillSegmentRow(item, seg, { seekable = false, editable = false, colourOf = speakerColour } = {}) {
   item.classList.add("segment");
   item.dataset.segmentId = seg.id;
   item.dataset.seq = seg.seq;
@@ -30,6 +39,7 @@ export function fillSegmentRow(item, seg, { seekable = false, editable = false }
   speaker.className = "speaker";
   speaker.textContent = seg.speaker || "";
   speaker.hidden = !seg.speaker;
+  paintSpeaker(speaker, seg.speaker, colourOf);
   meta.append(speaker);
   if (seg.edited) {
     const tag = document.createElement("span");

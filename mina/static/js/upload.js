@@ -5,6 +5,7 @@ const input = document.getElementById("upload-file");
 const drop = document.getElementById("upload-drop");
 const fileName = document.getElementById("upload-file-name");
 const titleInput = document.getElementById("upload-title");
+const speakersInput = document.getElementById("upload-speakers");
 const startButton = document.getElementById("upload-start");
 const errorBox = document.getElementById("upload-error");
 const progressCard = document.getElementById("upload-progress");
@@ -52,6 +53,7 @@ function setPhase(phase) {
   startButton.disabled = busy || !selected;
   input.disabled = busy;
   titleInput.disabled = busy;
+  speakersInput.disabled = busy;
   drop.setAttribute("aria-disabled", String(busy));
   again.hidden = !(phase === "done" || phase === "failed");
 }
@@ -97,8 +99,27 @@ function fail(message, bar, label) {
   statusLine.textContent = message;
 }
 
+// How many people speak, if the person uploading said: a number, null, or undefined when what
+// they typed is not a whole number from 1 to 20.
+function speakerCount() {
+  const text = speakersInput.value.trim();
+  const count = Number(text);
+  if (speakersInput.validity.badInput || (text !== "" && (!Number.isInteger(count) || count < 1 || count > 20))) {
+    return undefined;
+  }
+  return text ? count : null;
+}
+
 function upload() {
   if (!selected) return;
+  const speakers = speakerCount();
+  if (speakers === undefined) {
+    showError("Number of speakers: a whole number from 1 to 20, or leave it empty.");
+    speakersInput.setAttribute("aria-invalid", "true");
+    speakersInput.focus();
+    return;
+  }
+  speakersInput.removeAttribute("aria-invalid");
   showError("");
   done.hidden = true;
   progressCard.hidden = false;
@@ -112,6 +133,7 @@ function upload() {
   const data = new FormData();
   data.append("file", selected, selected.name);
   if (titleInput.value.trim()) data.append("title", titleInput.value.trim());
+  if (speakers) data.append("speakers", String(speakers));
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/transcriptions");
   xhr.setRequestHeader("X-CSRF-Token", csrf);
@@ -176,6 +198,7 @@ async function poll() {
 }
 
 input.addEventListener("change", () => choose(input.files[0]));
+speakersInput.addEventListener("input", () => speakersInput.removeAttribute("aria-invalid"));
 for (const type of ["dragenter", "dragover"]) {
   drop.addEventListener(type, (event) => {
     event.preventDefault();
@@ -200,6 +223,7 @@ form.addEventListener("submit", (event) => {
 again.addEventListener("click", () => {
   input.value = "";
   titleInput.value = "";
+  speakersInput.value = "";
   choose(null);
   progressCard.hidden = true;
   done.hidden = true;
