@@ -15,6 +15,7 @@ BENCHMARKS = [
     "queries",
     "backup",
     "fuzz",
+    "diarization",
 ]
 
 
