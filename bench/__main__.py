@@ -15,6 +15,7 @@ BENCHMARKS = [
     "queries",
     "backup",
     "fuzz",
+    "voice_encoder",
     "diarization",
 ]
 

@@ -105,6 +105,7 @@ def recover(stale_after: float | None) -> None:
             speech,
             stale_after_s=settings.stale_after_s if stale_after is None else stale_after,
             config=StreamConfig(vad=settings.vad),
+            after=settings.post_meeting_jobs,  # run by the server when it next starts
         )
     finally:
         engine.dispose()

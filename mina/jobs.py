@@ -2,10 +2,13 @@
 
 A job is a plain function ``run(context, *, job_id, **ids)`` that opens its own database
 sessions from ``context.sessions``; its row in the ``jobs`` table (status, progress, error,
-attempts) is the durable record. This runner executes jobs inside the server process: a bounded
-number of worker threads (``MINA_JOB_WORKERS``), speech decoding submitted to the decode pool
-the live streams use, so uploads and live recordings share the CPU fairly. At start-up every job
-still ``queued`` or ``running`` (it died with the server) is enqueued again.
+attempts) is the durable record. A job queued in the table by any transaction is found there
+within a second, so work that must follow a commit (the post-meeting jobs) is queued in it.
+
+This runner executes jobs inside the server process: a bounded number of worker threads
+(``MINA_JOB_WORKERS``), speech decoding submitted to the decode pool the live streams use,
+so uploads and live recordings share the CPU fairly. At start-up every job still ``queued``
+or ``running`` (it died with the server) is enqueued again.
 
 A Redis-backed queue replaces this module only: ``enqueue`` pushes ``(job_name, ids)`` onto a
 list, separate worker processes pop them and call the same functions with the same context.
@@ -40,12 +43,15 @@ BUILTIN_JOBS: dict[str, str] = {
     "transcribe_upload": "mina.uploads:transcribe_upload",
     "encode_playback": "mina.playback:encode_playback",
     "export_user_data": "mina.privacy.export:export_user_data",
+    "diarize": "mina.speakers.job:diarize_meeting",
 }
 # A job that was running this many times when its server died is not tried again.
 MAX_ATTEMPTS = 3
 # How long shutdown waits for a running job to reach a point where it can stop.
 STOP_TIMEOUT_S = 30.0
 RESUME_RETRY_S = 5.0
+# How often the jobs table is read for jobs that a transaction queued.
+POLL_S = 1.0
 
 
 class JobError(Exception):
@@ -119,6 +125,7 @@ class JobRunner:
         self._queue: queue.Queue[tuple[str, dict[str, int]] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._active: set[int] = set()
+        self._known: set[int] = set()  # job ids enqueued here and not finished yet
 
     def start(self) -> None:
         """Start the workers and enqueue again every job that died with the server."""
@@ -128,35 +135,55 @@ class JobRunner:
                 return
             self._stopping.clear()
             self._queue = queue.Queue()
+            self._known = set()
             self._threads = [
                 threading.Thread(target=self._work, name=f"job-{i}", daemon=True)
                 for i in range(self.workers)
             ]
             self._threads.append(
-                threading.Thread(target=self._resume_unfinished, name="job-resume", daemon=True)
+                threading.Thread(target=self._watch_table, name="job-watch", daemon=True)
             )
             for thread in self._threads:
                 thread.start()
 
-    def _resume_unfinished(self) -> None:
-        """Enqueue the jobs that died with the server; retried while the database is down."""
+    def _watch_table(self) -> None:
+        """Enqueue the jobs that died with the server, then, every ``POLL_S``, the jobs that
+        were queued in the table by a transaction (a recording that completed its meeting
+        queues its post-meeting jobs in the same commit). Retried while the database is down."""
+        first = True
         while not self._stopping.is_set():
             try:
                 with transaction(self.sessions) as session:
-                    unfinished = [(j.name, j.id) for j in store.list_unfinished_jobs(session)]
+                    jobs = (
+                        store.list_unfinished_jobs(session)
+                        if first
+                        else store.list_queued_jobs(session)
+                    )
+                    found = [(j.name, j.id) for j in jobs]
             except Exception as exc:
-                logger.warning("cannot read unfinished jobs yet (%s); retrying", exc)
+                logger.warning("cannot read the jobs table (%s); retrying", exc)
                 self._stopping.wait(RESUME_RETRY_S)
                 continue
-            for name, job_id in unfinished:
-                logger.info(
-                    "job %s (%s) did not finish before the server stopped; resuming", job_id, name
-                )
+            for name, job_id in found:
+                with self._lock:
+                    if job_id in self._known:
+                        continue
+                if first:
+                    logger.info(
+                        "job %s (%s) did not finish before the server stopped; resuming",
+                        job_id,
+                        name,
+                    )
                 self.enqueue(name, job_id=job_id)
-            return
+            first = False
+            self._stopping.wait(POLL_S)
 
     def enqueue(self, job_name: str, **ids: int) -> None:
         """Run ``job_name`` with these ids soon. Safe from any thread; returns at once."""
+        job_id = ids.get("job_id")
+        if job_id is not None:
+            with self._lock:
+                self._known.add(job_id)
         self._queue.put((job_name, dict(ids)))
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
@@ -195,6 +222,7 @@ class JobRunner:
             finally:
                 with self._lock:
                     self._active.discard(job_id or -1)
+                    self._known.discard(job_id or -1)
 
     def _context(self) -> JobContext:
         return JobContext(

@@ -179,6 +179,8 @@ class Meeting(Base):
     transcription_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     ai_insights_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # how many people took part, when the organiser says: a hint for labelling speakers
+    expected_speakers: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

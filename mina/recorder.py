@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from mina.events import EventBus
 from mina.models import RecordingSession, Segment
 from mina.reconcile import TimedWord
 from mina.shapes import interim_json, segment_json
+from mina.speakers.live import LiveSpeakers
 from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def to_new_segment(segment: FinalSegment, seq: int) -> store.NewSegment:
         start_ms=round(segment.start * 1000),
         end_ms=round(segment.end * 1000),
         confidence=segment.confidence,
+        speaker=segment.speaker,
         words=[
             {
                 "text": w.text.strip(),
@@ -94,6 +96,10 @@ class LiveServices:
     # called with the meeting's id once a recording is finalised (the app enqueues the
     # meeting's playback copy); never raises into the recorder
     recording_finished: Callable[[int], None] | None = None
+    # the jobs queued when a recording completes its meeting (``Settings.post_meeting_jobs``)
+    after_jobs: tuple[str, ...] = ()
+    # gives each recording its provisional speaker labels (None: final segments go unlabelled)
+    live_speakers: Callable[[], LiveSpeakers] | None = None
     steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -135,6 +141,7 @@ class Recorder:
         self.sample_rate = recording.sample_rate
         self.stream = stream
         self.writer = writer
+        self.speakers = services.live_speakers() if services.live_speakers else None
         self._next_seq = next_seq
         self._send: Send | None = None
         self._wake = asyncio.Event()
@@ -250,7 +257,11 @@ class Recorder:
                 break
             services = self.services
             step = functools.partial(
-                self.stream.step, decode_interim=services.steps_running < services.interim_slots
+                self._labelled,
+                functools.partial(
+                    self.stream.step,
+                    decode_interim=services.steps_running < services.interim_slots,
+                ),
             )
             services.steps_running += 1
             try:
@@ -354,7 +365,9 @@ class Recorder:
         try:
             await self._tasks[0]
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.services.decode_pool, self.stream.finish)
+            result = await loop.run_in_executor(
+                self.services.decode_pool, self._labelled, self.stream.finish
+            )
             await self._deliver(result)
             process, commit, sync = self._tasks
             sync.cancel()
@@ -364,7 +377,9 @@ class Recorder:
             await commit
             durable = await asyncio.to_thread(self.writer.sync)
             await asyncio.to_thread(self.writer.close)
-            finished = await self._db(lambda s: _finish(s, self.recording_id, durable))
+            finished = await self._db(
+                lambda s: _finish(s, self.recording_id, durable, self.services.after_jobs)
+            )
             summary = StopSummary(
                 meeting_id=self.meeting_id,
                 duration_ms=durable * 1000 // (2 * self.sample_rate),
@@ -402,6 +417,21 @@ class Recorder:
             self.services.recorders.pop(self.external_id, None)
 
     # -- output -------------------------------------------------------------------------------
+
+    def _labelled(self, step: Callable[[], StepResult]) -> StepResult:
+        """A stream step (in the decode pool), its final segments given provisional speakers
+        and their audio let go."""
+        result = step()
+        if result.finals:
+            result.finals = [
+                replace(
+                    final,
+                    audio=None,
+                    speaker=self.speakers.label(final.audio) if self.speakers else None,
+                )
+                for final in result.finals
+            ]
+        return result
 
     async def _deliver(self, result: StepResult) -> None:
         for segment in result.finals:
@@ -447,8 +477,12 @@ def save_segments(
     return saved
 
 
-def _finish(session: Session, recording_id: int, audio_bytes: int) -> tuple[int, int]:
-    recording = store.finish_recording(session, recording_id=recording_id, audio_bytes=audio_bytes)
+def _finish(
+    session: Session, recording_id: int, audio_bytes: int, after: tuple[str, ...]
+) -> tuple[int, int]:
+    recording = store.finish_recording(
+        session, recording_id=recording_id, audio_bytes=audio_bytes, after=after
+    )
     return recording.total_segments, recording.total_words
 
 

@@ -9,7 +9,7 @@ periodically while serving, and by hand with ``mina recover``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -44,10 +44,12 @@ def recover_stale(
     stale_after_s: float,
     config: StreamConfig | None = None,
     held: Collection[str] = (),
+    after: Sequence[str] = (),
 ) -> list[Recovered]:
     """Recover every stale recording but those ``held`` (external ids this process records:
-    a heartbeat late under load does not make them dead). Blocking (decodes audio): call it
-    from a worker thread."""
+        a heartbeat late under load does not make them dead). ``after``: the post-meeting jobs to
+    queue for each meeting this completes. Blocking (decodes audio): call it
+        from a worker thread."""
     with transaction(sessions) as session:
         claimed = store.claim_stale_recordings(
             session, stale_before=utcnow() - timedelta(seconds=stale_after_s), held=held
@@ -68,6 +70,7 @@ def recover_stale(
                     Path(audio_path),
                     sample_rate,
                     config or StreamConfig(),
+                    after,
                 )
             )
         except Exception:
@@ -84,6 +87,7 @@ def _recover_one(
     path: Path,
     sample_rate: int,
     config: StreamConfig,
+    after: Sequence[str],
 ) -> Recovered:
     with transaction(sessions) as session:
         next_seq, last_end_ms = store.recording_progress(session, recording_id=recording_id)
@@ -108,6 +112,7 @@ def _recover_one(
             audio_bytes=size,
             status=SessionStatus.INTERRUPTED,
             recovered=True,
+            after=after,
         )
     logger.info(
         "recovered recording %s: %d bytes of audio, %d new segments", external_id, size, len(new)

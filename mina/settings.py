@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1)
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     allow_signup: bool = True
+    diarization: bool = Field(
+        default=True, description="Label who spoke when after every recording and upload."
+    )
+    live_speakers: bool = Field(
+        default=True, description="Give each live final segment a provisional speaker label."
+    )
     retention_days: int = Field(
         default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
     )
@@ -97,6 +103,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mina.db').resolve()}"
+
+    @property
+    def post_meeting_jobs(self) -> tuple[str, ...]:
+        """The jobs queued when a meeting completes with audio (DESIGN.md section 8)."""
+        return ("diarize",) if self.diarization else ()
 
     @property
     def audio_dir(self) -> Path:

@@ -13,6 +13,12 @@ from mina.models import Meeting, MeetingStatus, Segment
 from mina.streaming import Interim
 
 
+class AnalysisOut(BaseModel):
+    """What Mina has worked out after the meeting, each ``pending|running|done|failed|off``."""
+
+    speakers: str = Field(description="Labelling who spoke when (the diarize job)")
+
+
 class MeetingOut(BaseModel):
     id: int
     title: str
@@ -26,6 +32,10 @@ class MeetingOut(BaseModel):
     segment_count: int
     word_count: int
     average_confidence: float | None
+    expected_speakers: int | None = Field(
+        description="How many people took part, when someone said: a hint for labelling speakers"
+    )
+    analysis: AnalysisOut
 
 
 class WordOut(BaseModel):
@@ -63,6 +73,8 @@ def meeting_out(meeting: Meeting, stats: store.MeetingStats) -> MeetingOut:
         segment_count=stats.segment_count,
         word_count=stats.word_count,
         average_confidence=stats.average_confidence,
+        expected_speakers=meeting.expected_speakers,
+        analysis=AnalysisOut(speakers=stats.speakers),
     )
 
 

@@ -69,6 +69,9 @@ class FinalSegment:
     start: float
     end: float
     words: list[TimedWord]
+    # its audio (for a live speaker label) and that label, when the recorder gives one
+    audio: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    speaker: str | None = None
 
     @property
     def confidence(self) -> float | None:
@@ -446,7 +449,15 @@ class StreamSession:
         if not text:
             return
         self._sentence_start = ends_sentence(words[-1].text)
-        segment = FinalSegment(text=text, start=words[0].start, end=words[-1].end, words=words)
+        first = max(0, int(words[0].start * self._rate) - self._buffer_start)
+        last = max(first, int(words[-1].end * self._rate) - self._buffer_start)
+        segment = FinalSegment(
+            text=text,
+            start=words[0].start,
+            end=words[-1].end,
+            words=words,
+            audio=self._buffer[first:last].copy(),
+        )
         result.finals.append(segment)
         self._prompt = (self._prompt + " " + text).strip()[-self.config.prompt_chars :]
         self._emitted_tail = (self._emitted_tail + words)[-8:]

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 JOB_NAME = "transcribe_upload"
 FILE_FIELD = "file"
-TEXT_FIELDS = ("title", "language")
+TEXT_FIELDS = ("title", "language", "speakers")
 MAX_FIELD_BYTES = 4096
 # multipart boundaries and part headers around the file: allowed on top of the file limit
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -277,7 +277,10 @@ def transcribe_upload(context: JobContext, *, job_id: int) -> None:
     try:
         with transaction(context.sessions) as session:
             store.finish_recording(
-                session, recording_id=target.recording_id, audio_bytes=target.decoded_bytes
+                session,
+                recording_id=target.recording_id,
+                audio_bytes=target.decoded_bytes,
+                after=context.settings.post_meeting_jobs,
             )
     except store.StoreError:  # the meeting was deleted after the last segments were stored
         target.source.unlink(missing_ok=True)

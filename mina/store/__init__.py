@@ -4,7 +4,8 @@ callers (web handlers, jobs, the CLI) own the transaction.
 One module per concept: ``accounts`` (users, workspaces, API tokens), ``account_deletion``
 (an account and what only it holds), ``meetings``,
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
-``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers), ``analytics``,
+``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
+``speakers`` (the labels the diarize job writes), ``analytics``,
 ``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
@@ -50,9 +51,12 @@ from mina.store.jobs import (
     finish_job,
     get_job,
     job_owner,
+    latest_meeting_jobs,
+    list_queued_jobs,
     list_unfinished_jobs,
     list_user_jobs,
     load_job,
+    queue_meeting_job,
     requeue_job,
     update_job,
 )
@@ -92,6 +96,7 @@ from mina.store.recordings import (
     list_recording_segments,
     list_recordings,
     list_transcript,
+    meeting_has_audio,
     recording_progress,
     refresh_search_statistics,
     start_recording,
@@ -105,6 +110,13 @@ from mina.store.segments import (
     rename_speaker,
     set_segment_speaker,
 )
+from mina.store.speakers import (
+    Change,
+    Part,
+    SegmentView,
+    apply_speaker_changes,
+    load_segment_views,
+)
 from mina.store.tables import (
     count_table_rows,
     insert_table_rows,
@@ -114,6 +126,11 @@ from mina.store.tables import (
 )
 
 __all__ = [
+    "Change",
+    "Part",
+    "SegmentView",
+    "apply_speaker_changes",
+    "load_segment_views",
     "Analytics",
     "BulkMeeting",
     "CreatedUpload",
@@ -151,6 +168,7 @@ __all__ = [
     "fail_job",
     "finish_job",
     "finish_recording",
+    "meeting_has_audio",
     "first_user",
     "get_job",
     "get_meeting",
@@ -175,7 +193,10 @@ __all__ = [
     "list_recording_segments",
     "list_recordings",
     "list_transcript",
+    "latest_meeting_jobs",
+    "list_queued_jobs",
     "list_unfinished_jobs",
+    "queue_meeting_job",
     "list_user_jobs",
     "load_job",
     "meeting_duration_ms",

@@ -39,6 +39,7 @@ def create_upload(
     audio_dir: Path,
     title: str,
     language: str,
+    expected_speakers: int | None = None,
     engine: str,
     model: str,
     job_name: str,
@@ -52,6 +53,7 @@ def create_upload(
         organizer_id=principal.user.id,
         title=title.strip()[:300] or f"Upload {now:%d %b %Y %H:%M}",
         language=language,
+        expected_speakers=expected_speakers,
         status=MeetingStatus.PROCESSING,
         actual_start=now,
     )
@@ -134,6 +136,51 @@ def get_job(session: Session, *, workspace_id: int, job_id: int) -> Job | None:
 def load_job(session: Session, *, job_id: int) -> Job | None:
     """A job by id, whatever its workspace: for the job runner and job functions only."""
     return session.get(Job, job_id)
+
+
+def queue_meeting_job(
+    session: Session, *, meeting: Meeting, name: str, payload: dict[str, Any] | None = None
+) -> Job:
+    """A queued job about this meeting (post-meeting work: labelling speakers); the job runner
+    finds it in the table once this transaction commits."""
+    job = Job(
+        workspace_id=meeting.workspace_id,
+        name=name,
+        status=JobStatus.QUEUED,
+        progress=0.0,
+        meeting_id=meeting.id,
+        payload=payload or {},
+        created_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def latest_meeting_jobs(session: Session, *, meeting_ids: list[int], name: str) -> dict[int, Job]:
+    """The latest job named ``name`` of each of these meetings (meetings without one are left
+    out): what a meeting's ``analysis`` state is read from."""
+    if not meeting_ids:
+        return {}
+    latest: dict[int, Job] = {}
+    for job in session.scalars(
+        select(Job).where(Job.meeting_id.in_(meeting_ids), Job.name == name).order_by(Job.id)
+    ):
+        assert job.meeting_id is not None
+        latest[job.meeting_id] = job
+    return latest
+
+
+def list_queued_jobs(session: Session, *, limit: int = 100) -> list[Job]:
+    """Jobs waiting to start, oldest first."""
+    return list(
+        session.scalars(
+            select(Job)
+            .where(Job.status == JobStatus.QUEUED)
+            .order_by(Job.created_at, Job.id)
+            .limit(limit)
+        )
+    )
 
 
 def list_unfinished_jobs(session: Session) -> list[Job]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from mina.models import Meeting, MeetingStatus, RecordingSession, Segment, utcnow
+from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
 from mina.store._common import _audio_ms, _possible_id
 
 
@@ -147,6 +147,8 @@ class MeetingStats:
     word_count: int
     average_confidence: float | None
     audio_ms: int = 0
+    # the state of the latest ``diarize`` job: pending, running, done, failed; off without one
+    speakers: str = "off"
 
 
 def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
@@ -171,13 +173,33 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
     )
+    speakers: dict[int, JobStatus] = {}
+    for meeting_id, status in session.execute(
+        select(Job.meeting_id, Job.status)
+        .where(Job.meeting_id.in_(meeting_ids), Job.name == "diarize")
+        .order_by(Job.id)
+    ):
+        speakers[meeting_id] = status  # the latest job's state wins
     stats = {
         meeting_id: MeetingStats(
-            int(segments or 0), int(words or 0), confidence, int(audio_ms or 0)
+            int(segments or 0),
+            int(words or 0),
+            confidence,
+            int(audio_ms or 0),
+            _ANALYSIS_STATES[speakers[meeting_id]] if meeting_id in speakers else "off",
         )
         for meeting_id, segments, words, confidence, audio_ms in rows
     }
     return {m: stats.get(m, MeetingStats(0, 0, None)) for m in meeting_ids}
+
+
+# A meeting's ``analysis`` states, from the status of the job doing the work.
+_ANALYSIS_STATES = {
+    JobStatus.QUEUED: "pending",
+    JobStatus.RUNNING: "running",
+    JobStatus.DONE: "done",
+    JobStatus.FAILED: "failed",
+}
 
 
 # --- dashboard ---------------------------------------------------------------------------

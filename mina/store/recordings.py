@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,10 +49,12 @@ def start_recording(
     engine: str,
     model: str,
     meeting_id: int | None = None,
+    expected_speakers: int | None = None,
 ) -> StartedRecording:
     """Create (or take a scheduled) meeting and its recording session in one transaction.
 
     The meeting is ``live`` from this instant, so the dashboard shows it at once.
+    ``expected_speakers``: how many people the person recording says will speak (a hint).
     """
     now = utcnow()
     if meeting_id is not None:
@@ -70,6 +72,8 @@ def start_recording(
         )
         session.add(meeting)
     meeting.status = MeetingStatus.LIVE
+    if expected_speakers is not None:
+        meeting.expected_speakers = expected_speakers
     meeting.actual_start = meeting.actual_start or now
     meeting.actual_end = None
     session.flush()
@@ -344,8 +348,11 @@ def finish_recording(
     audio_bytes: int,
     status: SessionStatus = SessionStatus.COMPLETED,
     recovered: bool = False,
+    after: Sequence[str] = (),
 ) -> RecordingSession:
-    """Close a recording with its statistics; complete the meeting unless another one is live."""
+    """Close a recording with its statistics; complete the meeting unless another one is live.
+    ``after``: the jobs to queue, in this transaction, when the meeting completes with audio
+    (the post-meeting work: ``diarize``)."""
     recording = session.get(RecordingSession, recording_id, with_for_update=True)
     if recording is None:
         raise StoreError("session_not_found", "Recording session not found.")
@@ -379,7 +386,22 @@ def finish_recording(
         meeting.status = MeetingStatus.COMPLETED
         meeting.actual_end = end
         meeting.updated_at = now
+        if after and meeting_has_audio(session, meeting_id=meeting.id):
+            from mina.store.jobs import queue_meeting_job  # jobs builds on recordings
+
+            for name in after:
+                queue_meeting_job(session, meeting=meeting, name=name)
     return recording
+
+
+def meeting_has_audio(session: Session, *, meeting_id: int) -> bool:
+    """Whether any recording of the meeting holds audio."""
+    total = session.scalar(
+        select(func.sum(RecordingSession.audio_bytes)).where(
+            RecordingSession.meeting_id == meeting_id
+        )
+    )
+    return bool(total)
 
 
 def claim_stale_recordings(

@@ -24,6 +24,7 @@ from mina.privacy.retention import keep_tidy
 from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
+from mina.speakers.live import LiveSpeakers
 from mina.streaming import StreamConfig
 from mina.web import (
     account_api,
@@ -35,6 +36,7 @@ from mina.web import (
     meetings_api,
     pages,
     segments_api,
+    speakers_api,
     uploads_api,
     ws,
 )
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         heartbeat_s=settings.heartbeat_s,
         interim_slots=settings.decode_workers,
         recording_finished=recording_finished,
+        after_jobs=settings.post_meeting_jobs,
+        live_speakers=LiveSpeakers if settings.live_speakers else None,
     )
 
     async def recover_forever() -> None:
@@ -139,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         stale_after_s=settings.stale_after_s,
                         config=live.stream_config,
                         held=frozenset(live.recorders),
+                        after=settings.post_meeting_jobs,
                     ),
                 )
                 for item in recovered:
@@ -214,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads_api.router)
     app.include_router(exports_api.router)
     app.include_router(segments_api.router)
+    app.include_router(speakers_api.router)
     app.include_router(analytics_api.router)
     app.include_router(account_api.router)
     app.include_router(ws.router)

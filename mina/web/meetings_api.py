@@ -22,6 +22,8 @@ from mina.playback import (
     remove_meeting_audio,
 )
 from mina.shapes import MeetingOut, SegmentOut, meeting_out, segment_out
+from mina.speakers.job import JOB_NAME as DIARIZE_JOB
+from mina.speakers.job import MAX_SPEAKERS
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import ApiError, NotFound, error_responses
 
@@ -54,6 +56,14 @@ class MeetingPage(BaseModel):
 class MeetingUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=10_000)
+    expected_speakers: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SPEAKERS,
+        strict=True,
+        description="How many people spoke; setting it labels a completed meeting's speakers "
+        "again with that count (null: count them)",
+    )
 
 
 class Transcript(BaseModel):
@@ -144,6 +154,15 @@ def update_meeting(
 ) -> MeetingOut:
     meeting = load_meeting(db, principal, meeting_id)
     store.update_meeting(db, meeting=meeting, title=body.title, description=body.description)
+    if (
+        "expected_speakers" in body.model_fields_set
+        and body.expected_speakers != meeting.expected_speakers
+    ):
+        meeting.expected_speakers = body.expected_speakers
+        if meeting.status is MeetingStatus.COMPLETED and store.meeting_has_audio(
+            db, meeting_id=meeting.id
+        ):
+            store.queue_meeting_job(db, meeting=meeting, name=DIARIZE_JOB)
     db.commit()
     return meeting_out(meeting, store.meeting_stats(db, meeting_ids=[meeting.id])[meeting.id])
 

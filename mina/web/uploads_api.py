@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from mina.db import transaction
 from mina.jobs import JobRunner
 from mina.models import JobStatus
 from mina.settings import Settings
+from mina.speakers.job import MAX_SPEAKERS
 from mina.uploads import (
     FORM_OVERHEAD_BYTES,
     JOB_NAME,
@@ -55,6 +57,13 @@ UPLOAD_FORM = {
                         "language": {
                             "type": "string",
                             "description": "Spoken language (ISO 639-1, e.g. en); default en.",
+                        },
+                        "speakers": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_SPEAKERS,
+                            "description": "How many people speak, if you know; counted when "
+                            "left out.",
                         },
                     },
                 }
@@ -112,10 +121,10 @@ async def create_transcription(request: Request, principal: ApiPrincipal) -> JSO
         raise _rejected(exc) from exc
     try:
         upload = await _receive(request, receiver)
+        fields = _form_fields(upload)
         info = await asyncio.to_thread(_probe, upload)
-        title, language = _form_fields(upload)
         created = await asyncio.to_thread(
-            _create, request.app.state.sessions, settings, principal, upload, info, title, language
+            _create, request.app.state.sessions, settings, principal, upload, info, fields
         )
     except BaseException as exc:
         await asyncio.to_thread(receiver.discard)
@@ -170,7 +179,14 @@ def _probe(upload: ReceivedUpload) -> AudioInfo:
         ) from exc
 
 
-def _form_fields(upload: ReceivedUpload) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Fields:
+    title: str
+    language: str
+    speakers: int | None
+
+
+def _form_fields(upload: ReceivedUpload) -> _Fields:
     title = upload.fields.get("title", "").strip()
     if len(title) > 300:
         raise UploadRejected(422, "validation_error", "title: at most 300 characters.")
@@ -181,7 +197,20 @@ def _form_fields(upload: ReceivedUpload) -> tuple[str, str]:
         )
     if not title:
         title = Path(upload.filename).stem.replace("_", " ").strip()
-    return title, language
+    return _Fields(title, language, _speaker_count(upload.fields.get("speakers", "")))
+
+
+def _speaker_count(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_SPEAKERS:
+        raise UploadRejected(
+            422,
+            "validation_error",
+            f"speakers: a whole number from 1 to {MAX_SPEAKERS}, or leave it out.",
+        )
+    return int(value)
 
 
 def _create(
@@ -190,16 +219,16 @@ def _create(
     principal: store.Principal,
     upload: ReceivedUpload,
     info: AudioInfo,
-    title: str,
-    language: str,
+    fields: _Fields,
 ) -> TranscriptionStarted:
     with transaction(sessions) as session:
         created = store.create_upload(
             session,
             principal=principal,
             audio_dir=settings.audio_dir,
-            title=title,
-            language=language,
+            title=fields.title,
+            language=fields.language,
+            expected_speakers=fields.speakers,
             engine=settings.engine,
             model=settings.model,
             job_name=JOB_NAME,

@@ -24,6 +24,7 @@ from mina import security, store
 from mina.models import SessionStatus
 from mina.recorder import LiveServices, Recorder, open_recorder
 from mina.shapes import segment_json
+from mina.speakers.job import MAX_SPEAKERS
 from mina.web.cookies import read_session_cookie
 from mina.web.deps import bearer_token, cookie_user
 
@@ -193,6 +194,17 @@ class TranscribeConnection:
         title = message.get("title")
         language = message.get("language") or "en"
         meeting_id = message.get("meeting_id")
+        speakers = message.get("speakers")
+        if speakers is not None and (
+            not isinstance(speakers, int)
+            or isinstance(speakers, bool)
+            or not 1 <= speakers <= MAX_SPEAKERS
+        ):
+            raise ProtocolError(
+                BAD_REQUEST,
+                "bad_start",
+                f"start: speakers is a whole number from 1 to {MAX_SPEAKERS}, or left out.",
+            )
         if (
             (title is not None and not isinstance(title, str))
             or not isinstance(language, str)
@@ -223,6 +235,7 @@ class TranscribeConnection:
                 engine=settings.engine,
                 model=settings.model,
                 meeting_id=meeting_id,
+                expected_speakers=speakers,
             )
 
         try:
