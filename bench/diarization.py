@@ -10,12 +10,14 @@ overlap scored, ``bench/der.py``) and the speaker count found.
 
 Targets: DER <= 10% with the right count on clearly different voices (mixes and espeak-ng
 dialogues), <= 20% on real two-person conversation (the two-speaker AMI excerpts); two hours of
-meeting in <= 10 CPU minutes and <= 600 MB peak RSS (the process holds the 2 h of float32
-audio itself, 460 MB, which the figure includes).
+meeting in <= 10 CPU minutes and <= 600 MB peak RSS of the process.
 
 BENCH_DIARIZATION_LONG=1 adds a 1 h meeting (3 speakers) and a 2 h one (4 speakers), diarized
-without a count; they take minutes. BENCH_DIARIZATION_SPLIT=tuning or evaluation keeps one
-split. BENCH_DIARIZER=module:function measures another function with ``diarize``'s signature.
+without a count; they take minutes. They go through ``diarize_chunks`` where the diarizer's module
+has it, fed from disk a chunk at a time as the diarize job does; BENCH_DIARIZATION_LONG=whole
+passes the whole audio to ``diarize`` instead (2 h of float32 audio alone is 440 MiB).
+BENCH_DIARIZATION_SPLIT=tuning or evaluation keeps one split. BENCH_DIARIZER=module:function
+measures another function with ``diarize``'s signature.
 Figures are also written to bench/results/diarization-*.json.
 """
 
@@ -31,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +89,7 @@ class Measurement:
     peak_rss_mb: float  # the process's peak, from start to the end of the call
     before_rss_mb: float  # resident just before the call: interpreter, audio, warmed-up model
     error: str = ""
+    how: str = "whole"  # "whole": diarize(audio); "chunks": diarize_chunks(chunks read from disk)
 
 
 Measure = Callable[[Path, int | None], Measurement]  # (audio file, speakers) -> measurement
@@ -141,19 +144,29 @@ class Result:
 # -- measuring -----------------------------------------------------------------------------------
 
 
-def in_child(spec: str, *, timeout_s: float = 3 * 3600) -> Measure:
-    """Measure ``spec`` (module:function) in a fresh Python process for each call."""
+def in_child(spec: str, *, chunked: bool = False, timeout_s: float = 3 * 3600) -> Measure:
+    """Measure ``spec`` (module:function) in a fresh Python process for each call.
+
+    ``chunked``: when the function's module also has ``diarize_chunks`` (as
+    ``mina.speakers.diarize`` does), call that with the audio read from disk a chunk
+    (``CHUNK_S``) at a time, the way the diarize job reads a stored recording, so the whole
+    audio is never held; otherwise call the function on the whole audio.
+    """
 
     def measure(pcm_path: Path, speakers: int | None) -> Measurement:
         command = [sys.executable, "-m", "bench.diarization", "--child", spec, str(pcm_path)]
         command.append(str(speakers or 0))
+        if chunked:
+            command.append("--chunked")
         done = subprocess.run(
             command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout_s
         )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             return Measurement([], 0.0, 0.0, 0.0, 0.0, error=f"exit {done.returncode}: {last}")
-        return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        answer["turns"] = [(s, e, who) for s, e, who in answer["turns"]]
+        return Measurement(**answer)
 
     return measure
 
@@ -190,17 +203,22 @@ def _measure_call(
     cpu0, wall0 = _cpu_s(), time.perf_counter()
     turns = diarize(audio, speakers=speakers)
     cpu, wall = _cpu_s() - cpu0, time.perf_counter() - wall0
-    peak = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    )
     return Measurement(
         turns=[(int(t.start_ms), int(t.end_ms), int(t.speaker)) for t in turns],
         cpu_s=round(cpu, 3),
         wall_s=round(wall, 3),
-        peak_rss_mb=round(peak / 1024, 1),
+        peak_rss_mb=round(_peak_rss_mb(), 1),
         before_rss_mb=round(before, 1),
     )
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS so far (or a child's, if one of its own processes was bigger)."""
+    peak_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    return peak_kb / 1024
 
 
 def _cpu_s() -> float:
@@ -220,10 +238,44 @@ def load_diarizer(spec: str) -> DiarizeFn:
     return function
 
 
-def _child_main(spec: str, pcm_path: str, speakers: int) -> None:
+def read_chunks(pcm_path: Path, chunk_s: float) -> Iterator[np.ndarray]:
+    """A headerless 16 kHz int16 file as consecutive float32 chunks of ``chunk_s``."""
+    count = int(chunk_s * SAMPLE_RATE)
+    with pcm_path.open("rb") as source:
+        while block := source.read(count * 2):
+            yield np.frombuffer(block, dtype="<i2").astype(np.float32) / np.float32(32768.0)
+
+
+def _measure_chunks(
+    diarize_chunks: DiarizeFn, pcm_path: Path, chunk_s: float, speakers: int | None
+) -> Measurement:
+    first = next(read_chunks(pcm_path, WARM_UP_S), np.zeros(0, np.float32))
+    diarize_chunks(iter([first]))
+    before = _rss_mb()
+    cpu0, wall0 = _cpu_s(), time.perf_counter()
+    turns = diarize_chunks(read_chunks(pcm_path, chunk_s), speakers=speakers)
+    cpu, wall = _cpu_s() - cpu0, time.perf_counter() - wall0
+    return Measurement(
+        turns=[(int(t.start_ms), int(t.end_ms), int(t.speaker)) for t in turns],
+        cpu_s=round(cpu, 3),
+        wall_s=round(wall, 3),
+        peak_rss_mb=round(_peak_rss_mb(), 1),
+        before_rss_mb=round(before, 1),
+        how="chunks",
+    )
+
+
+def _child_main(spec: str, pcm_path: str, speakers: int, *, chunked: bool) -> None:
     diarize = load_diarizer(spec)
-    audio = read_audio(Path(pcm_path))
-    measurement = _measure_call(diarize, audio, speakers or None, warm_up=True)
+    module = importlib.import_module(spec.partition(":")[0])
+    if chunked and hasattr(module, "diarize_chunks"):
+        chunk_s = float(getattr(module, "CHUNK_S", 600.0))
+        measurement = _measure_chunks(
+            module.diarize_chunks, Path(pcm_path), chunk_s, speakers or None
+        )
+    else:
+        audio = read_audio(Path(pcm_path))
+        measurement = _measure_call(diarize, audio, speakers or None, warm_up=True)
     sys.stdout.write(json.dumps(asdict(measurement)) + "\n")
 
 
@@ -314,8 +366,13 @@ def diarize_long(measure: Measure, workdir: Path) -> list[Result]:
                 f"   {meeting.name:20s} {meeting.duration_s / 60:5.1f} min, {speakers} speakers, "
                 f"found {result.score.hypothesis_speakers}: CPU {m.cpu_s / 60:5.2f} min "
                 f"({result.cpu_s_per_min:.2f} s per audio min), wall {m.wall_s / 60:5.2f} min, "
-                f"peak RSS {m.peak_rss_mb:.0f} MB ({m.before_rss_mb:.0f} MB before the call, "
-                f"audio {meeting.samples * 4 / 2**20:.0f} MB); DER {result.score.der:.1%}"
+                f"peak RSS {m.peak_rss_mb:.0f} MB ({m.before_rss_mb:.0f} MB before the call; "
+                + (
+                    "audio read in chunks"
+                    if m.how == "chunks"
+                    else f"{meeting.samples * 4 / 2**20:.0f} MB of float32 audio held"
+                )
+                + f"); DER {result.score.der:.1%}"
             )
         results.append(result)
     return results
@@ -477,9 +534,11 @@ def run() -> None:
         results = diarize_items(items, measure, workdir)
         emit_summaries(results)
         long: list[Result] = []
-        if os.environ.get("BENCH_DIARIZATION_LONG") == "1":
-            emit("\n   long meetings, count left to the diarizer:")
-            long = diarize_long(measure, workdir)
+        long_mode = os.environ.get("BENCH_DIARIZATION_LONG", "")
+        if long_mode in ("1", "whole"):
+            how = "the whole audio in memory" if long_mode == "whole" else "read in chunks"
+            emit(f"\n   long meetings, count left to the diarizer, audio {how}:")
+            long = diarize_long(in_child(spec, chunked=long_mode == "1"), workdir)
         figures = emit_targets(results, long)
     document = {
         "started": datetime.now().isoformat(timespec="seconds"),
@@ -506,6 +565,9 @@ def _importable(module: str) -> bool:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.diarization", description=__doc__)
     parser.add_argument(
+        "--chunked", action="store_true", help="(internal, with --child) read the audio in chunks"
+    )
+    parser.add_argument(
         "--child",
         nargs=3,
         metavar=("SPEC", "PCM", "SPEAKERS"),
@@ -514,7 +576,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if args.child:
         spec, pcm, speakers = args.child
-        _child_main(spec, pcm, int(speakers))
+        _child_main(spec, pcm, int(speakers), chunked=args.chunked)
     else:
         run()
 

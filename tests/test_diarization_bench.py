@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,21 @@ def one_speaker(
 ) -> list[Turn]:
     """Everything one speaker: what a diarizer that cannot tell voices apart would say."""
     return [Turn(0, int(len(audio) * 1000 / SAMPLE_RATE), 0)]
+
+
+CHUNK_S = 20.0  # read by the chunked measurement, as it reads mina.speakers.diarize's
+chunk_sizes: list[int] = []
+
+
+def diarize_chunks(
+    chunks: Iterable[np.ndarray], *, speakers: int | None = None, encoder: object = None
+) -> list[Turn]:
+    """``one_speaker`` over audio that arrives in chunks."""
+    total = 0
+    for chunk in chunks:
+        chunk_sizes.append(len(chunk))
+        total += len(chunk)
+    return [Turn(0, int(total * 1000 / SAMPLE_RATE), 0)]
 
 
 def broken(audio: np.ndarray, *, speakers: int | None = None, encoder: object = None) -> list[Turn]:
@@ -160,6 +175,18 @@ def test_long_meetings_report_time_and_memory(
     out = capsys.readouterr().out
     assert "long_1min_3spk" in out and "peak RSS" in out
     assert list(tmp_path.iterdir()) == []  # the long audio does not stay behind
+
+
+def test_long_meetings_can_be_read_in_chunks(speaker_items: list[Item], tmp_path: Path) -> None:
+    item = next(i for i in speaker_items if i.name == "espeak2_budget_call")  # about 2 min
+    path = tmp_path / "audio.pcm"
+    item.pcm.astype("<i2").tofile(path)
+    chunked = in_child(f"{__name__}:one_speaker", chunked=True, timeout_s=120)(path, None)
+    assert chunked.how == "chunks"
+    assert chunked.turns == [(0, int(item.duration_s * 1000), 0)]
+    whole = in_child(f"{__name__}:one_speaker", timeout_s=120)(path, None)
+    assert whole.how == "whole" and whole.turns == chunked.turns
+    assert list(diarization.read_chunks(path, CHUNK_S))[0].size == CHUNK_S * SAMPLE_RATE
 
 
 def test_run_says_so_when_the_diarizer_is_missing(
