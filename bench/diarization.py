@@ -536,8 +536,12 @@ def run() -> None:
         long: list[Result] = []
         long_mode = os.environ.get("BENCH_DIARIZATION_LONG", "")
         if long_mode in ("1", "whole"):
-            how = "the whole audio in memory" if long_mode == "whole" else "read in chunks"
-            emit(f"\n   long meetings, count left to the diarizer, audio {how}:")
+            how = (
+                "the whole audio given to diarize"
+                if long_mode == "whole"
+                else "audio read from disk in chunks (diarize_chunks, where there is one)"
+            )
+            emit(f"\n   long meetings, count left to the diarizer, {how}:")
             long = diarize_long(in_child(spec, chunked=long_mode == "1"), workdir)
         figures = emit_targets(results, long)
     document = {
