@@ -15,6 +15,7 @@ path, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from mina import store
 from mina.cli import main
-from mina.models import ApiToken, utcnow
+from mina.models import ApiToken, Job, JobStatus, utcnow
 from mina.settings import Settings
 from tests.conftest import create_settings_token, csrf_from
 from tests.livehelp import start
@@ -86,6 +87,8 @@ MATRIX: dict[str, Case] = {
     "POST /api/meetings/{meeting_id}/speakers": _api(
         ids=MEETING, json={"from": "Grace", "to": "Grace H."}
     ),
+    "GET /api/meetings/{meeting_id}/speakers": _api(ids=MEETING),
+    "POST /api/meetings/{meeting_id}/diarize": _api(202, ids=MEETING, json={"speakers": 2}),
     "PATCH /api/segments/{segment_id}": _api(
         ids={"segment_id": "segment"}, json={"speaker": "Ada"}
     ),
@@ -228,6 +231,7 @@ def world(
     exported = user_client.post("/api/me/export", headers=csrf_header(user_client))
     export_job = exported.json()["job_id"]
     assert wait_job(user_client, export_job)[0]["status"] == "done"
+    wait_jobs_idle(db)
     yield World(db, settings, tmp_path, user_client, meeting, segment, job, tokens, export_job)
 
 
@@ -346,6 +350,22 @@ def _check_http_route(world: World, other: TestClient, key: str, case: Case) -> 
     if case.upload:  # the next routes' fingerprints must not move under a running job
         for answer in answers:
             assert wait_job(world.owner, answer.json()["job_id"])[0]["status"] == "done"
+    wait_jobs_idle(world.db)
+
+
+def wait_jobs_idle(db: Session, timeout_s: float = 60) -> None:
+    """Until no job is queued or running (the post-meeting jobs an upload or a request
+    queued): the fingerprints of the next routes must not move under them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        db.rollback()
+        busy = db.scalars(
+            select(Job.id).where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        ).all()
+        if not busy:
+            return
+        assert time.monotonic() < deadline, f"jobs {busy} still unfinished"
+        time.sleep(0.05)
 
 
 def _check_follow_live(world: World, other: TestClient) -> None:

@@ -2,7 +2,7 @@
 
 1. Voice activity (Silero, as the live path uses) finds the speech in each chunk of about ten
    minutes, so memory stays flat however long the meeting is.
-2. Windows of 1.5 s every 0.75 s inside speech are embedded (``encoder.VoiceEncoder``: 256-d
+2. Windows of 1.5 s every 0.5 s inside speech are embedded (``encoder.VoiceEncoder``: 256-d
    d-vectors, L2-normalised, so a dot product is a cosine).
 3. Each chunk's windows are clustered by spectral clustering whose affinity keeps each window's
    nearest neighbours, the neighbour count chosen by the normalised maximum eigengap (NME-SC,
@@ -25,13 +25,16 @@ from mina.vad import StreamingVad
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.5
-HOP_S = 0.75
+HOP_S = 0.5
 CHUNK_S = 600.0
 # Voice activity: a 32 ms window is speech above this probability; pauses shorter than
-# ``JOIN_GAP_S`` stay inside a region; regions shorter than ``MIN_REGION_S`` are ignored.
-SPEECH_THRESHOLD = 0.5
-JOIN_GAP_S = 0.3
+# ``JOIN_GAP_S`` stay inside a region; regions shorter than ``MIN_REGION_S`` are ignored, the
+# rest padded by ``SPEECH_PAD_S``. (Silero's usual 0.5 missed 13-30% of the speech of far-field
+# meeting audio; 0.3 misses 1-9%.)
+SPEECH_THRESHOLD = 0.3
+JOIN_GAP_S = 0.6
 MIN_REGION_S = 0.3
+SPEECH_PAD_S = 0.2
 # Clustering: at most this many speakers are counted in one chunk; two clusters (or chunk
 # clusters) whose mean voices are at least this similar are one speaker.
 MAX_SPEAKERS = 10
@@ -89,12 +92,7 @@ def diarize(
     audio: Audio, *, speakers: int | None = None, encoder: Embedder | None = None
 ) -> list[Turn]:
     """The turns of a recording held in memory (float32 mono 16 kHz)."""
-    step = int(CHUNK_S * SAMPLE_RATE)
-    return diarize_chunks(
-        (audio[i : i + step] for i in range(0, audio.size, step)),
-        speakers=speakers,
-        encoder=encoder,
-    )
+    return diarize_chunks(iter_chunks(audio), speakers=speakers, encoder=encoder)
 
 
 def diarize_chunks(
@@ -159,7 +157,12 @@ def _regions_from(voiced: npt.NDArray[np.bool_], hop: int) -> list[tuple[int, in
             regions[-1] = (regions[-1][0], e)
         else:
             regions.append((s, e))
-    return [(s, e) for s, e in regions if e - s >= MIN_REGION_S * SAMPLE_RATE]
+    pad = int(SPEECH_PAD_S * SAMPLE_RATE)
+    return [
+        (max(0, s - pad), min(voiced.size * hop, e + pad))
+        for s, e in regions
+        if e - s >= MIN_REGION_S * SAMPLE_RATE
+    ]
 
 
 def _merge_regions(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -188,7 +191,7 @@ def window_positions(regions: Sequence[tuple[int, int]], length: int) -> list[tu
         while position + size <= end:
             windows.append((position, position + size))
             position += hop
-        if windows[-1][1] < end:
+        if windows[-1][1] < end and end - size > windows[-1][0]:
             windows.append((end - size, end))
     return windows
 
@@ -431,6 +434,7 @@ def _absorb_short(turns: list[tuple[int, int, int]]) -> list[tuple[int, int, int
 
 
 def iter_chunks(audio: Audio) -> Iterator[Audio]:
+    """A recording held in memory, in the chunks diarization reads."""
     step = int(CHUNK_S * SAMPLE_RATE)
     for i in range(0, audio.size, step):
         yield audio[i : i + step]

@@ -173,7 +173,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
     )
-    speakers: dict[int, JobStatus] = {}
+    speakers: dict[int | None, JobStatus] = {}
     for meeting_id, status in session.execute(
         select(Job.meeting_id, Job.status)
         .where(Job.meeting_id.in_(meeting_ids), Job.name == "diarize")

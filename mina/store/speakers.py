@@ -146,9 +146,7 @@ def _insert_in_order(
     recording's ``seq`` numbers are rewritten 0..n-1 (through negatives, so the unique
     (session, seq) constraint holds at every row)."""
     existing = list(
-        session.execute(
-            select(Segment.id, Segment.seq).where(Segment.session_id == recording_id)
-        )
+        session.execute(select(Segment.id, Segment.seq).where(Segment.session_id == recording_id))
     )
     session.execute(
         update(Segment).where(Segment.session_id == recording_id).values(seq=-(Segment.seq + 1))
