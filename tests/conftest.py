@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.speakers import Item, load_items
 from mina.db import create_db_engine, create_session_factory
 from mina.migrate import upgrade_database
 from mina.models import Base
@@ -237,3 +238,11 @@ def other_client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         signup(test_client, "grace@example.com", "Grace Hopper")
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def speaker_items(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Item]]:
+    """Every item of the diarization benchmark, its espeak-ng audio cached for this run only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENCH_SPEAKERS_CACHE", str(tmp_path_factory.mktemp("speakers-cache")))
+        yield load_items()
