@@ -164,3 +164,20 @@ def test_live_labels_tell_two_voices_apart() -> None:
     ]
     assert labels == ["Speaker 1", "Speaker 2", "Speaker 1", "Speaker 1", "Speaker 2"]
     assert speakers.label(clip("jfk")[:8000]) == "Speaker 2"  # too short to tell: the last one
+
+
+@pytest.mark.parametrize(
+    ("names", "count"),
+    [
+        (["jfk"], 1),
+        ([f"sense_and_sensibility_01_austen_64kb-0{n}" for n in (870, 880, 890, 920, 930)], 1),
+        (["sense_and_sensibility_01_austen_64kb-0870", "jfk"], 2),
+    ],
+)
+def test_the_speakers_are_counted(names: list[str], count: int) -> None:
+    from mina.speakers.diarize import diarize
+
+    audio = np.concatenate([part for name in names for part in (clip(name), PAUSE)])
+    turns = diarize(audio)
+    assert len({t.speaker for t in turns}) == count, turns
+    assert [t.speaker for t in turns][:1] == [0]
