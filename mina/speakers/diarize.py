@@ -234,28 +234,37 @@ def cluster_vectors(vectors: Vectors, *, speakers: int | None = None) -> npt.NDA
     n = len(vectors)
     if speakers == 1 or n < 4:
         return np.zeros(n, np.int32)
-    similarity = np.clip(vectors @ vectors.T, -1.0, 1.0).astype(np.float64)
+    # float32 throughout: a 10-minute chunk has up to 2,400 windows, and every n x n array
+    # in float64 would be 46 MB
+    similarity = np.clip(vectors @ vectors.T, -1.0, 1.0).astype(np.float32)
     np.fill_diagonal(similarity, 1.0)
     most = min(MAX_SPEAKERS, n - 1)
+    nearest = _nearest(similarity, max(_neighbour_counts(n) + [max(2, n // 10 + 1)]) + 1)
+    del similarity
     if speakers is not None:
         count = min(speakers, n)
         neighbours = max(2, min(n - 1, n // 10 + 1))
-        laplacian = _laplacian(_neighbour_affinity(similarity, neighbours))
+        laplacian = _laplacian(_neighbour_affinity(nearest, neighbours))
         _, vectors_k = np.linalg.eigh(laplacian)
-        return _kmeans(vectors_k[:, :count], count)
-    best: tuple[float, int, npt.NDArray[np.float64]] | None = None
+        return _kmeans(vectors_k[:, :count].astype(np.float64), count)
+    best: tuple[float, int, npt.NDArray[np.floating]] | None = None
     for neighbours in _neighbour_counts(n):
-        laplacian = _laplacian(_neighbour_affinity(similarity, neighbours))
+        laplacian = _laplacian(_neighbour_affinity(nearest, neighbours))
         values, spectral = np.linalg.eigh(laplacian)
         gaps = np.diff(values[: most + 1])
         count = int(np.argmax(gaps)) + 1
         gap = float(gaps[count - 1] / max(values[-1], 1e-9))
         ratio = neighbours / max(gap, 1e-9)
         if best is None or ratio < best[0]:
-            best = (ratio, count, spectral)
+            best = (ratio, count, spectral[:, :most].copy())
+        del laplacian, spectral
     assert best is not None
     _, count, spectral = best
-    labels = _kmeans(spectral[:, :count], count) if count > 1 else np.zeros(n, np.int32)
+    labels = (
+        _kmeans(spectral[:, :count].astype(np.float64), count)
+        if count > 1
+        else np.zeros(n, np.int32)
+    )
     return _merge_close(vectors, labels)
 
 
@@ -264,22 +273,38 @@ def _neighbour_counts(n: int) -> list[int]:
     return sorted({max(1, round(v)) for v in np.linspace(2, top, num=min(top - 1, 12))})
 
 
-def _neighbour_affinity(
-    similarity: npt.NDArray[np.float64], neighbours: int
-) -> npt.NDArray[np.float64]:
+def _nearest(similarity: npt.NDArray[np.float32], count: int) -> npt.NDArray[np.int64]:
+    """Each window's ``count`` most similar windows (itself first), most similar first, read
+    a block of rows at a time so no n x n index array is made."""
+    n = len(similarity)
+    count = min(count, n)
+    nearest = np.empty((n, count), np.int64)
+    for start in range(0, n, 256):
+        rows = -similarity[start : start + 256]
+        top = np.argpartition(rows, kth=count - 1, axis=1)[:, :count]
+        order = np.argsort(np.take_along_axis(rows, top, axis=1), axis=1, kind="stable")
+        nearest[start : start + 256] = np.take_along_axis(top, order, axis=1)
+    return nearest
+
+
+def _neighbour_affinity(nearest: npt.NDArray[np.int64], neighbours: int) -> npt.NDArray[np.float32]:
     """1 between each window and its ``neighbours`` most similar windows, else 0, made
     symmetric."""
-    n = len(similarity)
-    keep = np.argpartition(-similarity, kth=min(neighbours, n - 1), axis=1)[:, : neighbours + 1]
-    binary = np.zeros_like(similarity)
-    np.put_along_axis(binary, keep, 1.0, axis=1)
-    return np.asarray(0.5 * (binary + binary.T), np.float64)
+    n = len(nearest)
+    binary = np.zeros((n, n), np.float32)
+    np.put_along_axis(binary, nearest[:, : neighbours + 1], 1.0, axis=1)
+    binary += binary.T
+    binary *= 0.5
+    return binary
 
 
-def _laplacian(affinity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    affinity = affinity.copy()
+def _laplacian(affinity: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The graph Laplacian D - A, in place of ``affinity``."""
     np.fill_diagonal(affinity, 0.0)
-    return np.asarray(np.diag(affinity.sum(axis=1)) - affinity, np.float64)
+    degrees = affinity.sum(axis=1)
+    affinity *= -1.0
+    affinity[np.diag_indices_from(affinity)] = degrees
+    return affinity
 
 
 def _kmeans(points: npt.NDArray[np.float64], k: int, *, rounds: int = 10) -> npt.NDArray[np.int32]:
