@@ -6,13 +6,15 @@
 //
 // Speakers: each has a colour (speaker-colours.js) on its segments and in the Speakers panel,
 // which shows their talk time and share and renames or merges them; the transcript can be
-// filtered to one speaker. While Mina is identifying the speakers (the diarize job) the page
-// says so and polls the meeting; once they are labelled, transcript and panel are drawn again
-// without a reload. "Re-identify speakers" starts the job again, with a count if you know it.
+// filtered to one speaker (all in meeting-speakers.js). While Mina is identifying the speakers
+// (the diarize job) the page says so and polls the meeting; once they are labelled, transcript
+// and panel are drawn again without a reload. "Re-identify speakers" starts the job again, with
+// a count if you know it (meeting-analysis.js).
 
-import { createSegmentRow, fillSegmentRow, paintSpeaker } from "/static/js/segment-row.js";
-import { formatDuration } from "/static/js/live/text.js";
-import { speakerColour, speakerColours } from "/static/js/speaker-colours.js";
+import { createSegmentRow, fillSegmentRow } from "/static/js/segment-row.js";
+import { api, showError } from "/static/js/meeting-common.js";
+import { initAnalysis } from "/static/js/meeting-analysis.js";
+import { initSpeakers } from "/static/js/meeting-speakers.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("meeting-app");
@@ -20,37 +22,11 @@ const meetingId = app.dataset.meetingId;
 const live = app.dataset.live === "true";
 const list = $("transcript");
 const audio = $("meeting-audio");
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-// The colour slot of each of this meeting's speakers (renderSpeakers fills it).
-let colours = new Map();
-const colourOf = (name) => (colours.has(name) ? colours.get(name) : speakerColour(name));
-const rowOptions = { seekable: Boolean(audio), editable: !live, colourOf };
+// Each speaker's colour slot is this meeting's assignment (meeting-speakers.js keeps it).
+const rowOptions = { seekable: Boolean(audio), editable: !live, colourOf: (name) => speakerPanel.colourOf(name) };
 
 const rows = () => [...list.querySelectorAll("li.segment")];
-
-// Cookie-authenticated writes carry the page's CSRF token in a header.
-async function api(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(data?.error?.message || `The server answered ${response.status}.`);
-  return data;
-}
-
-function plural(n, one, many) {
-  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
-}
-
-function showError(el, message) {
-  el.textContent = message || "";
-  el.hidden = !message;
-}
 
 function scrollToRow(row, smooth) {
   row.scrollIntoView({ block: "center", behavior: smooth && !reducedMotion ? "smooth" : "auto" });
@@ -234,7 +210,7 @@ function refresh() {
   let words = 0;
   for (const row of rows()) words += row.querySelector(".segment-text").textContent.split(/\s+/).filter(Boolean).length;
   $("meeting-words").textContent = words.toLocaleString();
-  applyFilter();
+  speakerPanel.applyFilter();
   if (find.input?.value.trim()) runSearch(true);
 }
 
@@ -312,7 +288,7 @@ function startEdit(row) {
       fillSegmentRow(row, saved, rowOptions);
       refresh();
       if (!row.hidden) row.querySelector(".seg-edit").focus();
-      if ("speaker" in patch) loadSpeakers().catch(() => {});
+      if ("speaker" in patch) speakerPanel.loadSpeakers().catch(() => {});
     } catch (err) {
       form.querySelectorAll("button").forEach((b) => { b.disabled = false; });
       showError(error, `Not saved: ${err.message}`);
@@ -320,249 +296,6 @@ function startEdit(row) {
   });
 }
 
-// --- speakers --------------------------------------------------------------------------------
-
-// Every row's speaker in the colour of this meeting's assignment (while live: of the rows so far).
-function paintRows() {
-  colours = speakerColours(speakers.length ? speakers.map((e) => e.speaker) : rows().map((row) => row.dataset.speaker));
-  for (const row of rows()) paintSpeaker(row.querySelector(".speaker"), row.dataset.speaker, colourOf);
-}
-
-const speakerList = $("speaker-list");
-let speakers = []; // [{speaker, talk_ms, segments}], the most talkative first (the API's order)
-
-// What the server drew into the panel, read back so the first drawing needs no request.
-function readSpeakers() {
-  return [...speakerList.querySelectorAll(".speaker-item")].map((item) => ({
-    speaker: item.dataset.speaker || null,
-    talk_ms: Number(item.dataset.talkMs) || 0,
-    segments: Number(item.dataset.segments) || 0,
-  }));
-}
-
-async function loadSpeakers() {
-  const data = await api("GET", `/api/meetings/${meetingId}/speakers`);
-  renderSpeakers(data.speakers);
-}
-
-function renderSpeakers(entries) {
-  speakers = entries;
-  paintRows();
-  renderFilterOptions();
-  applyFilter();
-  if (!speakerList) return;
-  const total = entries.reduce((sum, e) => sum + e.talk_ms, 0);
-  const labelled = entries.filter((e) => e.speaker).length;
-  speakerList.replaceChildren(...entries.map((e) => speakerItem(e, total, labelled)));
-  let names = $("speaker-names");
-  if (!names) {
-    names = document.createElement("datalist");
-    names.id = "speaker-names";
-    document.body.append(names);
-  }
-  names.replaceChildren(...entries.filter((e) => e.speaker).map((e) => new Option(e.speaker)));
-}
-
-// The same markup as the `speaker_item` macro in templates/_macros.html, plus colour and bar.
-function speakerItem({ speaker, talk_ms: ms, segments }, total, labelled) {
-  const name = speaker || "";
-  const share = total ? Math.round((100 * ms) / total) : 0;
-  const item = document.createElement("li");
-  item.className = "speaker-item";
-  item.dataset.speaker = name;
-  item.dataset.talkMs = ms;
-  item.dataset.segments = segments;
-  const slot = name ? colourOf(name) : null;
-  if (slot != null) item.dataset.colour = slot;
-  const line = document.createElement("div");
-  line.className = "speaker-line";
-  const dot = document.createElement("span");
-  dot.className = "speaker-dot";
-  dot.setAttribute("aria-hidden", "true");
-  const label = document.createElement("span");
-  label.className = name ? "speaker-name" : "speaker-name speaker-none";
-  label.textContent = name || "No speaker label";
-  line.append(dot, label);
-  const facts = document.createElement("p");
-  facts.className = "speaker-facts muted small";
-  facts.textContent = `${formatDuration(ms)} \u00B7 ${share}% \u00B7 ${plural(segments, "segment", "segments")}`;
-  const bar = document.createElement("span");
-  bar.className = "talk-bar";
-  bar.setAttribute("aria-hidden", "true");
-  const fill = document.createElement("span");
-  fill.className = "talk-fill";
-  fill.style.width = `${total ? (100 * ms) / total : 0}%`;
-  bar.append(fill);
-  const actions = document.createElement("div");
-  actions.className = "speaker-actions";
-  const rename = document.createElement("button");
-  rename.type = "button";
-  rename.className = "btn btn-sm speaker-rename";
-  rename.textContent = name ? "Rename" : "Name";
-  rename.setAttribute("aria-label", name ? `Rename ${name}` : "Name the unlabelled segments");
-  actions.append(rename);
-  if (name ? labelled > 1 : labelled > 0) {
-    const merge = document.createElement("button");
-    merge.type = "button";
-    merge.className = "btn btn-sm speaker-merge";
-    merge.textContent = "Merge\u2026";
-    merge.setAttribute("aria-label", name ? `Merge ${name} into another speaker` : "Give the unlabelled segments to a speaker");
-    actions.append(merge);
-  }
-  item.append(line, facts, bar, actions);
-  return item;
-}
-
-const speakerItemOf = (name) => speakerList?.querySelector(`.speaker-item[data-speaker="${CSS.escape(name || "")}"]`);
-
-// After a rename or a merge: the transcript and the panel as stored, the filter following the
-// speaker it showed.
-async function reloadSpeakers(from, to) {
-  if (filter.value === `=${from || ""}`) filter.value = `=${to || ""}`;
-  await Promise.all([reloadTranscript(), loadSpeakers()]);
-}
-
-function startRename(item) {
-  if (item.querySelector("form")) return;
-  const from = item.dataset.speaker;
-  const form = document.createElement("form");
-  form.className = "rename-form";
-  const id = `rename-${Math.random().toString(36).slice(2)}`;
-  form.innerHTML = `
-    <label class="sr-only" for="${id}"></label>
-    <input id="${id}" type="text" maxlength="100" autocomplete="off" placeholder="New name">
-    <button type="submit" class="btn btn-primary btn-sm">Save</button>
-    <button type="button" class="btn btn-sm" data-cancel>Cancel</button>
-    <p class="inline-error" role="alert" hidden></p>`;
-  form.querySelector("label").textContent = from ? `New name for ${from}` : "Name for the unlabelled segments";
-  const input = form.querySelector("input");
-  const error = form.querySelector(".inline-error");
-  input.value = from;
-  item.append(form);
-  item.querySelector(".speaker-actions").hidden = true;
-  input.focus();
-  input.select();
-  const close = () => {
-    form.remove();
-    item.querySelector(".speaker-actions").hidden = false;
-    item.querySelector(".speaker-rename").focus();
-  };
-  form.querySelector("[data-cancel]").addEventListener("click", close);
-  form.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
-      event.preventDefault();
-      close();
-    }
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const to = input.value.trim();
-    if (to === from) {
-      close();
-      return;
-    }
-    try {
-      await api("POST", `/api/meetings/${meetingId}/speakers`, { from: from || null, to: to || null });
-      await reloadSpeakers(from, to);
-      speakerItemOf(to)?.querySelector(".speaker-rename")?.focus();
-    } catch (err) {
-      showError(error, `Not renamed: ${err.message}`);
-    }
-  });
-}
-
-speakerList?.addEventListener("click", (event) => {
-  const item = event.target.closest(".speaker-item");
-  if (event.target.closest(".speaker-rename")) startRename(item);
-  else if (event.target.closest(".speaker-merge")) openMerge(item);
-});
-
-// --- merge: one speaker's segments given to another (the rename endpoint, into a name in use)
-
-const merge = { dialog: $("merge-dialog"), target: $("merge-target"), from: null };
-
-function mergeSummary() {
-  const from = merge.from;
-  const to = merge.target.value;
-  const entry = speakers.find((e) => (e.speaker || "") === from);
-  const n = entry ? entry.segments : 0;
-  $("merge-text").textContent = from
-    ? `${n === 1 ? "The one segment" : `All ${n.toLocaleString()} segments`} of ${from} will be labelled ${to}, `
-      + `and ${from} leaves the list of speakers. A merge cannot be undone in one step.`
-    : `${n === 1 ? "The one unlabelled segment" : `The ${n.toLocaleString()} unlabelled segments`} will be labelled ${to}.`;
-}
-
-function openMerge(item) {
-  const from = item.dataset.speaker;
-  const targets = speakers.filter((e) => e.speaker && e.speaker !== from).map((e) => e.speaker);
-  if (!targets.length) return;
-  merge.from = from;
-  $("merge-from").textContent = from || "the unlabelled segments";
-  merge.target.replaceChildren(...targets.map((name) => new Option(name)));
-  mergeSummary();
-  showError($("merge-error"), "");
-  $("merge-confirm").disabled = false;
-  merge.dialog.showModal();
-  merge.target.focus();
-}
-
-if (merge.dialog) {
-  merge.target.addEventListener("change", mergeSummary);
-  merge.dialog.addEventListener("close", () => {
-    const item = speakerItemOf(merge.from);
-    if (item && merge.from !== null) item.querySelector(".speaker-merge")?.focus();
-    merge.from = null;
-  });
-  $("merge-confirm").addEventListener("click", async () => {
-    const button = $("merge-confirm");
-    const from = merge.from;
-    const to = merge.target.value;
-    button.disabled = true;
-    try {
-      await api("POST", `/api/meetings/${meetingId}/speakers`, { from: from || null, to });
-      await reloadSpeakers(from, to);
-      merge.from = null;
-      merge.dialog.close();
-      speakerItemOf(to)?.querySelector(".speaker-rename")?.focus();
-    } catch (err) {
-      button.disabled = false;
-      showError($("merge-error"), `Not merged: ${err.message}`);
-    }
-  });
-}
-
-// --- filter: one speaker's segments --------------------------------------------------------
-
-// Its values: "" for everyone, "=NAME" for one speaker ("=" alone: the unlabelled segments).
-const filter = { select: $("speaker-filter"), box: $("speaker-filter-box"), count: $("filter-count"), value: "" };
-
-function renderFilterOptions() {
-  if (!filter.select) return;
-  const options = [new Option("All speakers", "")];
-  for (const e of speakers) options.push(new Option(e.speaker || "No speaker label", `=${e.speaker || ""}`));
-  if (!options.some((o) => o.value === filter.value)) filter.value = "";
-  filter.select.replaceChildren(...options);
-  filter.select.value = filter.value;
-  filter.box.hidden = speakers.length < 2 && !filter.value;
-}
-
-function applyFilter() {
-  const want = filter.value ? filter.value.slice(1) : null;
-  let shown = 0;
-  const all = rows();
-  for (const row of all) {
-    const show = want === null || row.dataset.speaker === want;
-    row.hidden = !show;
-    if (show) shown += 1;
-  }
-  if (filter.count) filter.count.textContent = want === null ? "" : `${shown.toLocaleString()} of ${plural(all.length, "segment", "segments")}`;
-}
-
-filter.select?.addEventListener("change", () => {
-  filter.value = filter.select.value;
-  applyFilter();
-  if (find.input?.value.trim()) runSearch(true);
-});
 
 // --- the transcript, drawn again -------------------------------------------------------------
 
@@ -585,107 +318,24 @@ async function reloadTranscript() {
   refresh();
 }
 
-// --- identifying the speakers (the diarize job) ----------------------------------------------
+// --- speakers: the panel, the filter and identifying them ------------------------------------
 
-const BUSY = new Set(["pending", "running"]);
-const POLL_MS = 2000;
-const analysis = {
-  note: $("speakers-state"),
-  retry: $("speakers-retry"),
-  state: app.dataset.speakersState || "off",
-  timer: 0,
-  clear: 0,
-};
-const reidentify = { box: $("reidentify"), form: $("reidentify-form"), count: $("reidentify-count"), error: $("reidentify-error"), start: $("reidentify-start") };
-
-function setAnalysis(state, message) {
-  analysis.state = state;
-  const busy = BUSY.has(state);
-  clearTimeout(analysis.clear);
-  if (analysis.note) {
-    analysis.note.dataset.state = state;
-    analysis.note.textContent = message ?? (busy ? "Identifying speakers\u2026" : state === "failed" ? "Speakers could not be identified." : "");
-  }
-  if (analysis.retry) analysis.retry.hidden = state !== "failed" || !reidentify.form;
-  if (reidentify.start) reidentify.start.disabled = busy;
-  clearTimeout(analysis.timer);
-  if (busy) analysis.timer = setTimeout(pollAnalysis, POLL_MS);
-}
-
-async function pollAnalysis() {
-  if (document.hidden) {
-    analysis.timer = setTimeout(pollAnalysis, POLL_MS);
-    return;
-  }
-  let state;
-  try {
-    state = (await api("GET", `/api/meetings/${meetingId}`)).analysis?.speakers || "off";
-  } catch {
-    state = analysis.state; // a missed answer: ask again
-  }
-  if (state !== "done") {
-    setAnalysis(state, state === analysis.state ? analysis.note?.textContent : undefined);
-    return;
-  }
-  try {
-    await Promise.all([reloadTranscript(), loadSpeakers()]);
-    const n = speakers.filter((e) => e.speaker).length;
-    setAnalysis("done", `Speakers identified: ${plural(n, "speaker", "speakers")}.`);
-  } catch {
-    setAnalysis("done", "Speakers identified: reload the page to see them.");
-    return;
-  }
-  analysis.clear = setTimeout(() => {
-    if (analysis.note && analysis.state === "done") analysis.note.textContent = "";
-  }, 8000);
-}
-
-async function startDiarize(body) {
-  await api("POST", `/api/meetings/${meetingId}/diarize`, body);
-  setAnalysis("pending");
-}
-
-analysis.retry?.addEventListener("click", async () => {
-  analysis.retry.disabled = true;
-  try {
-    await startDiarize({});
-  } catch (err) {
-    setAnalysis("failed", `Speakers could not be identified. Not started again: ${err.message}`);
-  } finally {
-    analysis.retry.disabled = false;
-  }
+const speakerPanel = initSpeakers({
+  rows,
+  meetingId,
+  reloadTranscript,
+  onFilter: () => {
+    if (find.input?.value.trim()) runSearch(true);
+  },
+});
+initAnalysis({
+  meetingId,
+  state: app.dataset.speakersState,
+  shown: speakerPanel.hasPanel,
+  reload: () => Promise.all([reloadTranscript(), speakerPanel.loadSpeakers()]),
+  labelledCount: speakerPanel.labelledCount,
 });
 
-reidentify.count?.addEventListener("input", () => reidentify.count.removeAttribute("aria-invalid"));
-reidentify.form?.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const text = reidentify.count.value.trim();
-  const count = Number(text);
-  if (reidentify.count.validity.badInput || (text && (!Number.isInteger(count) || count < 1 || count > 20))) {
-    showError(reidentify.error, "The number of speakers is a whole number from 1 to 20; leave it empty to let Mina count them.");
-    reidentify.count.setAttribute("aria-invalid", "true");
-    reidentify.count.focus();
-    return;
-  }
-  reidentify.count.removeAttribute("aria-invalid");
-  showError(reidentify.error, "");
-  reidentify.start.disabled = true;
-  try {
-    await startDiarize(text ? { speakers: count } : {});
-    reidentify.box.open = false;
-    reidentify.box.querySelector("summary").focus();
-  } catch (err) {
-    reidentify.start.disabled = false;
-    showError(reidentify.error, `Not started: ${err.message}`);
-  }
-});
-
-if (speakerList) {
-  renderSpeakers(readSpeakers());
-  setAnalysis(analysis.state, analysis.note?.textContent || undefined);
-} else {
-  paintRows();
-}
 
 // --- title -----------------------------------------------------------------------------------
 
@@ -759,7 +409,7 @@ function appendSegment(segment) {
   if (list.querySelector(`[data-segment-id="${segment.id}"]`)) return;
   $("transcript-empty")?.remove();
   list.append(createSegmentRow(segment, rowOptions));
-  if (segment.speaker && !colours.has(segment.speaker)) paintRows(); // colours as the finished page will have them
+  if (segment.speaker && !speakerPanel.hasColour(segment.speaker)) speakerPanel.paintRows(); // colours as the finished page will have them
   $("meeting-words").textContent = rows()
     .reduce((n, row) => n + row.querySelector(".segment-text").textContent.split(/\s+/).filter(Boolean).length, 0)
     .toLocaleString();
