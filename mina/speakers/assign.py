@@ -10,6 +10,7 @@ its time.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ AUTO_LABEL = re.compile(r"^Speaker \d+$")
 # A change of speaker inside a segment shorter than this (or fewer words) is not a turn.
 MIN_PART_MS = 700
 MIN_PART_WORDS = 2
+
+# A speaker (its index in the turns) and the words it said in a row.
+Run = tuple[int, list[dict[str, Any]]]
 
 
 def is_named(label: str | None) -> bool:
@@ -70,9 +74,7 @@ def plan_changes(segments: Sequence[SegmentView], turns: Sequence[Turn]) -> list
     return changes
 
 
-def _runs(
-    segment: SegmentView, turns: Sequence[Turn], starts: list[int]
-) -> list[tuple[int, list[dict[str, Any]]]]:
+def _runs(segment: SegmentView, turns: Sequence[Turn], starts: list[int]) -> list[Run]:
     """The segment's words grouped into runs of one speaker; one run when it must not split."""
     words = segment.words
     splittable = (
@@ -103,21 +105,26 @@ def _runs(
     ]
     if not splittable:
         return [(_majority(spoken, words), words)]
-    runs: list[tuple[int, list[dict[str, Any]]]] = []
-    for speaker, word in zip(spoken, words, strict=True):
-        if runs and runs[-1][0] == speaker:
-            runs[-1][1].append(word)
+    return _absorb_small(
+        _regroup([(speaker, [word]) for speaker, word in zip(spoken, words, strict=True)])
+    )
+
+
+def _regroup(runs: list[Run]) -> list[Run]:
+    """Neighbouring runs of one speaker as one."""
+    joined: list[Run] = []
+    for speaker, words in runs:
+        if joined and joined[-1][0] == speaker:
+            joined[-1] = (speaker, joined[-1][1] + words)
         else:
-            runs.append((speaker, [word]))
-    return _absorb_small(runs)
+            joined.append((speaker, words))
+    return joined
 
 
-def _absorb_small(
-    runs: list[tuple[int, list[dict[str, Any]]]],
-) -> list[tuple[int, list[dict[str, Any]]]]:
-    """Runs too short to be a turn join the neighbour they touch (the longer one)."""
+def _absorb_small(runs: list[Run]) -> list[Run]:
+    """Runs too short to be a turn join the neighbour they touch (the one with more words)."""
 
-    def small(run: tuple[int, list[dict[str, Any]]]) -> bool:
+    def small(run: Run) -> bool:
         words = run[1]
         span = int(words[-1]["end_ms"]) - int(words[0]["start_ms"])
         return len(words) < MIN_PART_WORDS or span < MIN_PART_MS
@@ -126,31 +133,21 @@ def _absorb_small(
         index = next((i for i, run in enumerate(runs) if small(run)), None)
         if index is None:
             break
-        speaker, words = runs.pop(index)
-        if index == 0:
-            target = 0
-        elif index >= len(runs):
-            target = len(runs) - 1
+        _, words = runs.pop(index)
+        before = runs[index - 1] if index > 0 else None
+        after = runs[index] if index < len(runs) else None
+        if after is None or (before is not None and len(before[1]) >= len(after[1])):
+            speaker, other = runs[index - 1]
+            runs[index - 1] = (speaker, other + words)
         else:
-            target = index - 1 if len(runs[index - 1][1]) >= len(runs[index][1]) else index
-        other, other_words = runs[target]
-        merged = other_words + words if target < index else words + other_words
-        runs[target] = (other, merged)
-        joined: list[tuple[int, list[dict[str, Any]]]] = []
-        for run in runs:
-            if joined and joined[-1][0] == run[0]:
-                joined[-1] = (run[0], joined[-1][1] + run[1])
-            else:
-                joined.append(run)
-        runs = joined
-        del speaker
+            speaker, other = runs[index]
+            runs[index] = (speaker, words + other)
+        runs = _regroup(runs)
     return runs
 
 
 def _speaker_of(start_ms: int, end_ms: int, turns: Sequence[Turn], starts: list[int]) -> int:
     """The speaker of most of [start, end), else of the nearest turn."""
-    import bisect
-
     best, best_overlap = -1, 0
     i = max(0, bisect.bisect_right(starts, start_ms) - 1)
     while i < len(turns) and turns[i].start_ms < end_ms:

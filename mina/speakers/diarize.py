@@ -321,10 +321,10 @@ def _kmeans(points: npt.NDArray[np.float64], k: int, *, rounds: int = 10) -> npt
             centres.append(points[pick])
         centre = np.stack(centres)
         labels = np.zeros(n, np.int32)
-        for _ in range(100):
+        for step in range(100):
             distance = ((points[:, None, :] - centre[None]) ** 2).sum(axis=2)
             new = np.argmin(distance, axis=1).astype(np.int32)
-            if np.array_equal(new, labels) and _ > 0:
+            if step > 0 and np.array_equal(new, labels):
                 break
             labels = new
             for j in range(k):

@@ -87,7 +87,8 @@ def _load_target(context: JobContext, job_id: int) -> _Target | None:
             if not recording.audio_path:
                 continue
             path = Path(recording.audio_path)
-            size = min(audio_size(path), recording.audio_bytes or audio_size(path))
+            on_disk = audio_size(path)
+            size = min(on_disk, recording.audio_bytes or on_disk)
             if size >= 2:
                 files.append((path, size - size % 2))
         return _Target(meeting.id, speakers, files)
