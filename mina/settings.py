@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     live_speakers: bool = Field(
         default=True, description="Give each live final segment a provisional speaker label."
     )
+    insights: str = Field(
+        default="auto",
+        description="Who makes meeting insights: auto (openai when MINA_LLM_URL is set, else "
+        "local), local, openai, another installed provider, or off.",
+    )
+    llm_url: str = Field(
+        default="",
+        description="An OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM), e.g. "
+        "http://127.0.0.1:11434/v1. Unset: nothing leaves the machine.",
+    )
+    llm_model: str = Field(default="", description="The model the endpoint should answer with.")
+    llm_api_key: str = Field(default="", description="Sent as a Bearer token, when set.")
+    llm_timeout_s: float = Field(
+        default=120.0, gt=0, description="How long one request to the endpoint may take."
+    )
     retention_days: int = Field(
         default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
     )
@@ -108,6 +123,14 @@ class Settings(BaseSettings):
     def post_meeting_jobs(self) -> tuple[str, ...]:
         """The jobs queued when a meeting completes with audio (DESIGN.md section 8)."""
         return ("diarize",) if self.diarization else ()
+
+    @property
+    def insight_provider(self) -> str:
+        """The provider that makes insights (``MINA_INSIGHTS``), ``off`` for none."""
+        name = self.insights.strip().lower()
+        if name == "auto":
+            return "openai" if self.llm_url else "local"
+        return name
 
     @property
     def audio_dir(self) -> Path:
