@@ -44,6 +44,7 @@ BUILTIN_JOBS: dict[str, str] = {
     "encode_playback": "mina.playback:encode_playback",
     "export_user_data": "mina.privacy.export:export_user_data",
     "diarize": "mina.speakers.job:diarize_meeting",
+    "insights": "mina.insights.job:generate_insights",
 }
 # A job that was running this many times when its server died is not tried again.
 MAX_ATTEMPTS = 3
@@ -56,6 +57,11 @@ POLL_S = 1.0
 
 class JobError(Exception):
     """A failure to report to the user as is (the job's ``error``)."""
+
+
+class JobDeferred(Exception):
+    """The job must wait for other work (insights wait for the meeting's speaker labels): it is
+    queued again, the attempt not counted, and picked up from the table within ``POLL_S``."""
 
 
 class JobInterrupted(Exception):
@@ -262,6 +268,11 @@ class JobRunner:
             logger.info(
                 "job %s (%s) stopped by the shutdown; it resumes at the next start", job_id, name
             )
+            return
+        except JobDeferred as exc:
+            with transaction(self.sessions) as session:
+                store.requeue_job(session, job_id=job_id)
+            logger.debug("job %s (%s) deferred: %s", job_id, name, exc)
             return
         except JobError as exc:
             logger.warning("job %s (%s) failed: %s", job_id, name, exc)

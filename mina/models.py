@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Enum,
@@ -88,6 +89,16 @@ class SessionStatus(enum.StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     INTERRUPTED = "interrupted"
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class TaskSource(enum.StrEnum):
+    INSIGHTS = "insights"  # an action item of the meeting's insights
+    MANUAL = "manual"  # added by a person
 
 
 class JobStatus(enum.StrEnum):
@@ -255,6 +266,8 @@ class Segment(Base):
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     edited_text: Mapped[str | None] = mapped_column(Text)
     edited_at: Mapped[datetime | None]
+    # compound sentiment in [-1, 1], written by the insights job; None until it ran
+    sentiment: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -318,3 +331,65 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class MeetingInsights(Base):
+    """What a provider made of one meeting (``mina.insights``): the items as JSON (each citing
+    its segment), who made them and when. ``stale`` once the transcript was edited after."""
+
+    __tablename__ = "meeting_insights"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    generated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the meeting's overall sentiment, also in ``data``: a column so analytics averages it
+    sentiment: Mapped[float | None] = mapped_column(Float)
+    # {summary, action_items, decisions, questions, topics, sentiment: {overall, by_speaker},
+    #  note}: the shapes of ``GET /api/meetings/{id}/insights``
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Task(Base):
+    """Something to do, across meetings: an action item of a meeting's insights (made once,
+    never duplicated by regenerating) or added by a person.
+
+    ``origin_key`` identifies the action item a task came from within its meeting, so
+    regenerating insights finds the task again. A deleted task from insights stays as a
+    tombstone (``deleted_at``, its text cleared) so regenerating never brings it back."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "origin_key", name="uq_tasks_meeting_origin"),
+        Index("ix_tasks_workspace_status_due", "workspace_id", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segments.id", ondelete="SET NULL"), index=True
+    )
+    start_ms: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    status: Mapped[TaskStatus] = mapped_column(
+        _enum(TaskStatus, "task_status"), default=TaskStatus.OPEN
+    )
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[TaskSource] = mapped_column(
+        _enum(TaskSource, "task_source"), default=TaskSource.MANUAL
+    )
+    origin_key: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    done_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]

@@ -122,7 +122,10 @@ class Settings(BaseSettings):
     @property
     def post_meeting_jobs(self) -> tuple[str, ...]:
         """The jobs queued when a meeting completes with audio (DESIGN.md section 8)."""
-        return ("diarize",) if self.diarization else ()
+        jobs = ["diarize"] if self.diarization else []
+        if self.insight_provider != "off":
+            jobs.append("insights")  # after diarization: owners fall back to speakers
+        return tuple(jobs)
 
     @property
     def insight_provider(self) -> str:

@@ -17,6 +17,9 @@ class AnalysisOut(BaseModel):
     """What Mina has worked out after the meeting, each ``pending|running|done|failed|off``."""
 
     speakers: str = Field(description="Labelling who spoke when (the diarize job)")
+    insights: str = Field(
+        description="The summary, action items, decisions and topics (the insights job)"
+    )
 
 
 class MeetingOut(BaseModel):
@@ -57,6 +60,9 @@ class SegmentOut(BaseModel):
     edited: bool = False
     original_text: str = Field(description="What the speech engine heard, kept after edits")
     edited_at: datetime | None = None
+    sentiment: float | None = Field(
+        default=None, description="Compound sentiment, -1 (negative) to 1; null until insights"
+    )
 
 
 def meeting_out(meeting: Meeting, stats: store.MeetingStats) -> MeetingOut:
@@ -74,7 +80,7 @@ def meeting_out(meeting: Meeting, stats: store.MeetingStats) -> MeetingOut:
         word_count=stats.word_count,
         average_confidence=stats.average_confidence,
         expected_speakers=meeting.expected_speakers,
-        analysis=AnalysisOut(speakers=stats.speakers),
+        analysis=AnalysisOut(speakers=stats.speakers, insights=stats.insights),
     )
 
 
@@ -91,6 +97,7 @@ def segment_out(segment: Segment) -> SegmentOut:
         edited=segment.edited_text is not None,
         original_text=segment.text,
         edited_at=segment.edited_at,
+        sentiment=segment.sentiment,
     )
 
 

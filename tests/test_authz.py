@@ -89,6 +89,12 @@ MATRIX: dict[str, Case] = {
     ),
     "GET /api/meetings/{meeting_id}/speakers": _api(ids=MEETING),
     "POST /api/meetings/{meeting_id}/diarize": _api(202, ids=MEETING, json={"speakers": 2}),
+    "GET /api/meetings/{meeting_id}/insights": _api(ids=MEETING),
+    "POST /api/meetings/{meeting_id}/insights": _api(202, ids=MEETING),
+    "GET /api/tasks": _api(),
+    "POST /api/tasks": _api(201, json={"title": "Made in the matrix"}),
+    "PATCH /api/tasks/{task_id}": _api(ids={"task_id": "task"}, json={"status": "done"}),
+    "DELETE /api/tasks/{task_id}": _api(204, ids={"task_id": "new_task"}),
     "PATCH /api/segments/{segment_id}": _api(
         ids={"segment_id": "segment"}, json={"speaker": "Ada"}
     ),
@@ -166,9 +172,13 @@ class World:
     job: int
     tokens: dict[str, str]  # how it was made -> plain token
     export_job: int = 0
+    task: int = 0
 
     def new_meeting(self) -> int:
         return _add_meeting(self.db, self.settings, f"{SECRET} (doomed)")
+
+    def new_task(self) -> int:
+        return _add_task(self.db, self.meeting, f"{SECRET} (doomed task)")
 
     def new_token(self) -> int:
         create_settings_token(self.owner, "to revoke")
@@ -203,6 +213,21 @@ def _add_meeting(db: Session, settings: Settings, title: str) -> int:
     return meeting.id
 
 
+def _add_task(db: Session, meeting_id: int, title: str) -> int:
+    principal = principal_of(db, OWNER)
+    meeting = store.get_meeting(db, workspace_id=principal.workspace.id, meeting_id=meeting_id)
+    task = store.create_task(
+        db,
+        workspace_id=principal.workspace.id,
+        user_id=principal.user.id,
+        title=title,
+        meeting=meeting,
+        assignee=f"Chair of {SECRET}",
+    )
+    db.commit()
+    return task.id
+
+
 @pytest.fixture
 def world(
     user_client: TestClient,
@@ -232,7 +257,10 @@ def world(
     export_job = exported.json()["job_id"]
     assert wait_job(user_client, export_job)[0]["status"] == "done"
     wait_jobs_idle(db)
-    yield World(db, settings, tmp_path, user_client, meeting, segment, job, tokens, export_job)
+    task = _add_task(db, meeting, f"{SECRET}: follow up")
+    yield World(
+        db, settings, tmp_path, user_client, meeting, segment, job, tokens, export_job, task
+    )
 
 
 def _path(key: str, values: Mapping[str, object]) -> tuple[str, str]:
@@ -306,13 +334,14 @@ def fingerprint(world: World) -> object:
         for m in meetings["items"]
     ]
     job = api.get(f"/api/jobs/{world.job}", headers=bearer).json()
+    tasks = api.get("/api/tasks?per_page=200", headers=bearer).json()
     world.db.expire_all()
     owner = principal_of(world.db, OWNER).user
     tokens = sorted(
         (t.id, t.revoked_at is None)
         for t in world.db.scalars(select(ApiToken).where(ApiToken.user_id == owner.id))
     )
-    return meetings, transcripts, job, tokens
+    return meetings, transcripts, job, tasks, tokens
 
 
 def _check_http_route(world: World, other: TestClient, key: str, case: Case) -> None:

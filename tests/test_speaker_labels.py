@@ -161,7 +161,10 @@ def test_labelling_again_is_queued_and_shown_on_the_meeting(
 ) -> None:
     meeting = _meeting(db, settings)
     url = f"/api/meetings/{meeting.id}"
-    assert _json(ada.get(url), 200)["analysis"] == {"speakers": "off"}
+    assert _json(ada.get(url), 200)["analysis"] == {
+        "speakers": "off",
+        "insights": "off",
+    }
     queued = _json(ada.post(url + "/diarize", json={"speakers": 2}, headers=csrf_header(ada)), 202)
     job = db.get(Job, queued["job_id"])
     assert job is not None and job.payload == {"speakers": 2} and job.meeting_id == meeting.id
@@ -182,7 +185,7 @@ def test_a_failed_labelling_shows_as_failed(
     job = store.queue_meeting_job(db, meeting=meeting, name="diarize")
     job.status = JobStatus.FAILED
     db.commit()
-    assert _json(ada.get(f"/api/meetings/{meeting.id}"), 200)["analysis"] == {"speakers": "failed"}
+    assert _json(ada.get(f"/api/meetings/{meeting.id}"), 200)["analysis"]["speakers"] == "failed"
 
 
 def test_a_live_meeting_or_one_without_audio_cannot_be_labelled(

@@ -5,7 +5,8 @@ One module per concept: ``accounts`` (users, workspaces, API tokens), ``account_
 (an account and what only it holds), ``meetings``,
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
-``speakers`` (the labels the diarize job writes), ``analytics``,
+``speakers`` (the labels the diarize job writes), ``insights`` (what a provider made of a
+meeting), ``tasks`` (across meetings), ``analytics``,
 ``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
@@ -40,6 +41,12 @@ from mina.store.analytics import (
     WeekTotals,
     monday_of,
     workspace_analytics,
+)
+from mina.store.insights import (
+    get_insights,
+    mark_insights_stale,
+    rename_insight_speaker,
+    save_insights,
 )
 from mina.store.jobs import (
     CreatedUpload,
@@ -81,6 +88,7 @@ from mina.store.meetings import (
     list_recent_meetings,
     meeting_duration_ms,
     meeting_stats,
+    meeting_titles,
     total_audio_ms,
     update_meeting,
 )
@@ -124,8 +132,34 @@ from mina.store.tables import (
     stream_table_rows,
     tables_with_rows,
 )
+from mina.store.tasks import (
+    InsightItem,
+    TaskPage,
+    create_task,
+    delete_task,
+    get_task,
+    list_tasks,
+    meeting_task_states,
+    origin_key,
+    sync_insight_tasks,
+    update_task,
+)
 
 __all__ = [
+    "InsightItem",
+    "TaskPage",
+    "create_task",
+    "delete_task",
+    "get_insights",
+    "get_task",
+    "list_tasks",
+    "mark_insights_stale",
+    "rename_insight_speaker",
+    "meeting_task_states",
+    "origin_key",
+    "save_insights",
+    "sync_insight_tasks",
+    "update_task",
     "Change",
     "Part",
     "SegmentView",
@@ -201,6 +235,7 @@ __all__ = [
     "load_job",
     "meeting_duration_ms",
     "meeting_stats",
+    "meeting_titles",
     "monday_of",
     "normalise_email",
     "recording_progress",

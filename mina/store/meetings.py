@@ -149,6 +149,8 @@ class MeetingStats:
     audio_ms: int = 0
     # the state of the latest ``diarize`` job: pending, running, done, failed; off without one
     speakers: str = "off"
+    # the same for the latest ``insights`` job
+    insights: str = "off"
 
 
 def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
@@ -173,26 +175,34 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
         .where(RecordingSession.meeting_id.in_(meeting_ids))
         .group_by(RecordingSession.meeting_id)
     )
-    speakers: dict[int | None, JobStatus] = {}
-    for meeting_id, status in session.execute(
-        select(Job.meeting_id, Job.status)
-        .where(Job.meeting_id.in_(meeting_ids), Job.name == "diarize")
+    states: dict[tuple[int | None, str], JobStatus] = {}
+    for meeting_id, name, status in session.execute(
+        select(Job.meeting_id, Job.name, Job.status)
+        .where(Job.meeting_id.in_(meeting_ids), Job.name.in_(_ANALYSIS_JOBS))
         .order_by(Job.id)
     ):
-        speakers[meeting_id] = status  # the latest job's state wins
+        states[meeting_id, name] = status  # the latest job's state wins
+
+    def state(meeting_id: int, name: str) -> str:
+        status = states.get((meeting_id, name))
+        return "off" if status is None else _ANALYSIS_STATES[status]
+
     stats = {
         meeting_id: MeetingStats(
             int(segments or 0),
             int(words or 0),
             confidence,
             int(audio_ms or 0),
-            _ANALYSIS_STATES[speakers[meeting_id]] if meeting_id in speakers else "off",
+            state(meeting_id, "diarize"),
+            state(meeting_id, "insights"),
         )
         for meeting_id, segments, words, confidence, audio_ms in rows
     }
     return {m: stats.get(m, MeetingStats(0, 0, None)) for m in meeting_ids}
 
 
+# The jobs whose state a meeting's ``analysis`` shows (DESIGN.md section 8).
+_ANALYSIS_JOBS = ("diarize", "insights")
 # A meeting's ``analysis`` states, from the status of the job doing the work.
 _ANALYSIS_STATES = {
     JobStatus.QUEUED: "pending",
@@ -248,3 +258,17 @@ def total_audio_ms(session: Session, *, workspace_id: int) -> int:
         select(func.sum(_audio_ms())).where(RecordingSession.workspace_id == workspace_id)
     )
     return int(total or 0)
+
+
+def meeting_titles(
+    session: Session, *, workspace_id: int, meeting_ids: list[int]
+) -> dict[int, str]:
+    """The titles of these meetings of the workspace, by id."""
+    if not meeting_ids:
+        return {}
+    rows = session.execute(
+        select(Meeting.id, Meeting.title).where(
+            Meeting.workspace_id == workspace_id, Meeting.id.in_(meeting_ids)
+        )
+    )
+    return {meeting_id: title for meeting_id, title in rows}

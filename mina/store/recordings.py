@@ -352,7 +352,7 @@ def finish_recording(
 ) -> RecordingSession:
     """Close a recording with its statistics; complete the meeting unless another one is live.
     ``after``: the jobs to queue, in this transaction, when the meeting completes with audio
-    (the post-meeting work: ``diarize``)."""
+    (the post-meeting work: ``diarize``, ``insights``)."""
     recording = session.get(RecordingSession, recording_id, with_for_update=True)
     if recording is None:
         raise StoreError("session_not_found", "Recording session not found.")
@@ -390,6 +390,8 @@ def finish_recording(
             from mina.store.jobs import queue_meeting_job  # jobs builds on recordings
 
             for name in after:
+                if name == "insights" and not meeting.ai_insights_enabled:
+                    continue
                 queue_meeting_job(session, meeting=meeting, name=name)
     return recording
 

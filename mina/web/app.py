@@ -33,10 +33,12 @@ from mina.web import (
     auth,
     docs,
     exports_api,
+    insights_api,
     meetings_api,
     pages,
     segments_api,
     speakers_api,
+    tasks_api,
     uploads_api,
     ws,
 )
@@ -220,6 +222,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports_api.router)
     app.include_router(segments_api.router)
     app.include_router(speakers_api.router)
+    app.include_router(insights_api.router)
+    app.include_router(tasks_api.router)
     app.include_router(analytics_api.router)
     app.include_router(account_api.router)
     app.include_router(ws.router)

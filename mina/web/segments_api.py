@@ -73,7 +73,10 @@ def update_segment(
     if segment is None:
         raise NotFound("Segment")
     if "text" in body.model_fields_set and body.text is not None:
+        before = segment.display_text
         store.edit_segment_text(db, segment=segment, text=body.text)
+        if segment.display_text != before:
+            store.mark_insights_stale(db, meeting_id=segment.meeting_id)
     if "speaker" in body.model_fields_set:
         store.set_segment_speaker(db, segment=segment, speaker=body.speaker)
     db.commit()
@@ -96,6 +99,7 @@ def rename_speaker(
     if source == target:
         raise ApiError(422, "validation_error", "Invalid request: from and to are the same.")
     changed = store.rename_speaker(db, meeting_id=meeting.id, old=source, new=target)
+    store.rename_insight_speaker(db, meeting_id=meeting.id, old=source, new=target)
     db.commit()
     logger.info("meeting %s: speaker renamed in %d segments", meeting.id, changed)
     return SpeakerRenamed(meeting_id=meeting.id, from_=source, to=target, segments=changed)

@@ -1,0 +1,250 @@
+"""Tasks across meetings: action items of a meeting's insights (made once, found again when
+insights are regenerated) and tasks people add; listed, completed, edited, deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from mina.models import Meeting, Segment, Task, TaskSource, TaskStatus, utcnow
+from mina.store._common import StoreError, _possible_id
+
+TITLE_MAX = 500
+ASSIGNEE_MAX = 200
+
+
+@dataclass(frozen=True)
+class InsightItem:
+    """An action item of a meeting's insights, as the tasks see it."""
+
+    text: str
+    segment_id: int | None
+    start_ms: int | None
+    owner: str | None
+    due_date: date | None
+
+
+def origin_key(text: str) -> str:
+    """What identifies an action item within its meeting: its words, lower-cased, without
+    punctuation (the same item worded the same way is the same task)."""
+    words = re.findall(r"[\w']+", text.lower())
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:64]
+
+
+def sync_insight_tasks(
+    session: Session, *, meeting: Meeting, items: Sequence[InsightItem]
+) -> list[int | None]:
+    """Each action item becomes a task once. An item already made into a task (the same words,
+    or failing that, an insights task from the same segment) keeps that task untouched: done
+    stays done, edits stay, a deleted one stays deleted (None). Returns each item's task id."""
+    existing = list(
+        session.scalars(
+            select(Task).where(Task.meeting_id == meeting.id, Task.source == TaskSource.INSIGHTS)
+        )
+    )
+    by_key = {task.origin_key: task for task in existing if task.origin_key}
+    claimed: set[int] = set()
+    found: list[Task | None] = []
+    for item in items:
+        task = by_key.get(origin_key(item.text))
+        if task is not None and task.id in claimed:
+            task = None
+        found.append(task)
+        if task is not None:
+            claimed.add(task.id)
+    ids: list[int | None] = []
+    for item, task in zip(items, found, strict=True):
+        if task is None and item.segment_id is not None:
+            task = next(
+                (t for t in existing if t.segment_id == item.segment_id and t.id not in claimed),
+                None,
+            )
+            if task is not None:
+                claimed.add(task.id)
+        if task is None:
+            task = Task(
+                workspace_id=meeting.workspace_id,
+                meeting_id=meeting.id,
+                segment_id=item.segment_id,
+                start_ms=item.start_ms,
+                title=_title(item.text),
+                status=TaskStatus.OPEN,
+                assignee=_assignee(item.owner),
+                due_date=item.due_date,
+                source=TaskSource.INSIGHTS,
+                origin_key=origin_key(item.text),
+            )
+            session.add(task)
+            session.flush()
+            claimed.add(task.id)
+        ids.append(None if task.deleted_at is not None else task.id)
+    return ids
+
+
+def _title(text: str) -> str:
+    title = " ".join(text.split())[:TITLE_MAX]
+    if not title:
+        raise StoreError("empty_title", "A task needs a title.")
+    return title
+
+
+def _assignee(value: str | None) -> str | None:
+    return " ".join((value or "").split())[:ASSIGNEE_MAX] or None
+
+
+def _visible(workspace_id: int) -> list[ColumnElement[bool]]:
+    return [Task.workspace_id == workspace_id, Task.deleted_at.is_(None)]
+
+
+def get_task(session: Session, *, workspace_id: int, task_id: int) -> Task | None:
+    """A task of this workspace; another workspace's (or a deleted one) is None."""
+    if not _possible_id(task_id):
+        return None
+    return session.scalar(select(Task).where(Task.id == task_id, *_visible(workspace_id)))
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    items: list[Task]
+    total: int
+
+
+def list_tasks(
+    session: Session,
+    *,
+    workspace_id: int,
+    status: TaskStatus | None = None,
+    meeting_id: int | None = None,
+    assignee: str | None = None,
+    query: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> TaskPage:
+    """The workspace's tasks, open ones first by due date (undated last), then done ones, the
+    latest done first. ``assignee`` and ``query`` match case-insensitively (``query`` anywhere
+    in the title or the assignee)."""
+    conditions = _visible(workspace_id)
+    if status is not None:
+        conditions.append(Task.status == status)
+    if meeting_id is not None:
+        conditions.append(Task.meeting_id == meeting_id)
+    if assignee:
+        conditions.append(func.lower(Task.assignee) == assignee.strip().lower())
+    if query and query.strip():
+        pattern = "%" + _escape_like(query.strip().lower()) + "%"
+        conditions.append(
+            or_(
+                func.lower(Task.title).like(pattern, escape="\\"),
+                func.lower(func.coalesce(Task.assignee, "")).like(pattern, escape="\\"),
+            )
+        )
+    total = session.scalar(select(func.count(Task.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Task)
+        .where(*conditions)
+        .order_by(
+            (Task.status == TaskStatus.DONE).asc(),
+            Task.due_date.is_(None).asc(),
+            Task.due_date.asc(),
+            Task.done_at.desc(),
+            Task.meeting_id.desc(),
+            Task.start_ms.asc(),
+            Task.id.asc(),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return TaskPage(list(rows), int(total))
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def create_task(
+    session: Session,
+    *,
+    workspace_id: int,
+    user_id: int | None,
+    title: str,
+    meeting: Meeting | None = None,
+    segment: Segment | None = None,
+    assignee: str | None = None,
+    due_date: date | None = None,
+) -> Task:
+    """A task someone added, on its own or from a meeting (and a moment of it)."""
+    if segment is not None and meeting is not None and segment.meeting_id != meeting.id:
+        raise StoreError("segment_not_in_meeting", "That segment is not part of the meeting.")
+    task = Task(
+        workspace_id=workspace_id,
+        meeting_id=meeting.id if meeting is not None else segment.meeting_id if segment else None,
+        segment_id=segment.id if segment is not None else None,
+        start_ms=segment.start_ms if segment is not None else None,
+        title=_title(title),
+        status=TaskStatus.OPEN,
+        assignee=_assignee(assignee),
+        due_date=due_date,
+        source=TaskSource.MANUAL,
+        created_by=user_id,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+_UNSET = object()
+
+
+def update_task(
+    session: Session,
+    *,
+    task: Task,
+    title: str | None = None,
+    status: TaskStatus | None = None,
+    assignee: str | None | object = _UNSET,
+    due_date: date | None | object = _UNSET,
+) -> Task:
+    """Change what was given (``assignee`` and ``due_date`` may be cleared with None)."""
+    if title is not None:
+        task.title = _title(title)
+    if status is not None and status is not task.status:
+        task.status = status
+        task.done_at = utcnow() if status is TaskStatus.DONE else None
+    if assignee is not _UNSET:
+        task.assignee = _assignee(assignee if isinstance(assignee, str) else None)
+    if due_date is not _UNSET:
+        task.due_date = due_date if isinstance(due_date, date) else None
+    task.updated_at = utcnow()
+    session.flush()
+    return task
+
+
+def delete_task(session: Session, *, task: Task) -> None:
+    """Delete a task. One made from insights leaves a tombstone without its text, so
+    regenerating the meeting's insights never brings it back."""
+    if task.source is TaskSource.INSIGHTS:
+        task.deleted_at = utcnow()
+        task.title = ""
+        task.assignee = None
+        session.flush()
+    else:
+        session.delete(task)
+        session.flush()
+
+
+def meeting_task_states(session: Session, *, meeting_id: int) -> dict[int, TaskStatus]:
+    """The status of each visible task of a meeting, by id."""
+    return {
+        task_id: status
+        for task_id, status in session.execute(
+            select(Task.id, Task.status).where(
+                Task.meeting_id == meeting_id, Task.deleted_at.is_(None)
+            )
+        )
+    }
