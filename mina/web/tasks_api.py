@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from mina import store
 from mina.models import Task, TaskSource, TaskStatus
@@ -61,8 +62,9 @@ class TaskUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    title: Title | None = None
-    status: TaskStatus | None = None
+    # null title or status is refused (below), so the schema does not offer it
+    title: Title | SkipJsonSchema[None] = None
+    status: TaskStatus | SkipJsonSchema[None] = None
     assignee: Assignee | None = None
     due_date: date | None = None
 
@@ -167,7 +169,9 @@ def create_task(body: TaskCreate, db: Db, principal: ApiPrincipal) -> TaskOut:
 
 
 @router.patch(
-    "/tasks/{task_id}", response_model=TaskOut, responses=error_responses(401, 403, NO_TASK, 422)
+    "/tasks/{task_id}",
+    response_model=TaskOut,
+    responses=error_responses(400, 401, 403, NO_TASK, 422),
 )
 def update_task(task_id: int, body: TaskUpdate, db: Db, principal: ApiPrincipal) -> TaskOut:
     """Complete or reopen a task, rename it, assign it, give or clear its due date."""
