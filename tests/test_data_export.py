@@ -8,7 +8,7 @@ import io
 import json
 import os
 import zipfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,20 @@ def test_the_export_holds_every_meeting_json_and_audio_as_the_api_serves_them(
     _, plain_token = store.create_api_token(
         db, user=principal_of(db, ADA).user, name="Nightly script"
     )
+    ada, grace = principal_of(db, ADA), principal_of(db, GRACE)
+    for principal, title in ((ada, "Send the budget"), (grace, "Grace's own task")):
+        store.create_task(
+            db,
+            workspace_id=principal.workspace.id,
+            user_id=principal.user.id,
+            title=title,
+            meeting=store.get_meeting(
+                db,
+                workspace_id=principal.workspace.id,
+                meeting_id=first if principal is ada else theirs,
+            ),
+            due_date=date(2027, 1, 15),
+        )
     db.commit()
 
     job_id, progress = run_export(user_client)
@@ -83,6 +97,9 @@ def test_the_export_holds_every_meeting_json_and_audio_as_the_api_serves_them(
     assert [w["role"] for w in account["workspaces"]] == ["owner"]
     assert account["workspaces"][0]["owner"] is True
     assert [t["name"] for t in account["api_tokens"]] == ["Nightly script"]
+    (task,) = account["tasks"]
+    assert task["title"] == "Send the budget" and task["due_date"] == "2027-01-15"
+    assert task["meeting_id"] == first and task["status"] == "open"
     whole = b"".join(archive.read(name) for name in names)
     token = store.list_api_tokens(db, user=principal_of(db, ADA).user)[0]
     for secret in (plain_token, token.token_hash, token.prefix):

@@ -29,7 +29,7 @@ from mina import __version__, exporters, store
 from mina.db import transaction
 from mina.exporters.document import iso_datetime
 from mina.jobs import JobContext, JobError
-from mina.models import Job, JobStatus, User, utcnow
+from mina.models import Job, JobStatus, Task, User, utcnow
 from mina.playback import MeetingAudio, meeting_audio, read_wav
 
 logger = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ README = """\
 Your data from Mina
 ===================
 
-account.json          your profile, your workspaces and the names of your API tokens
-                      (never a token itself)
+account.json          your profile, your workspaces, the names of your API tokens
+                      (never a token itself), and your tasks: those you added and those
+                      of your meetings
 meetings/<id> <title>/
     meeting.json      the meeting as the API shows it, with every transcript segment
                       (edited text, original text, speaker, times, words)
@@ -235,7 +236,28 @@ def _plan(sessions: sessionmaker[Session], job_id: int) -> _Plan:
             for meeting in meetings
         ]
         account = _account_document(session, user, memberships)
+        account["tasks"] = [
+            _task_document(task)
+            for task in store.list_personal_tasks(
+                session, user_id=user.id, meeting_ids=[m.id for m in meetings]
+            )
+        ]
         return _Plan(user.id, account, plan)
+
+
+def _task_document(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "status": task.status.value,
+        "assignee": task.assignee,
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "meeting_id": task.meeting_id,
+        "start_ms": task.start_ms,
+        "source": task.source.value,
+        "created_at": iso_datetime(task.created_at),
+        "done_at": iso_datetime(task.done_at),
+    }
 
 
 def _account_document(

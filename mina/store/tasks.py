@@ -248,3 +248,14 @@ def meeting_task_states(session: Session, *, meeting_id: int) -> dict[int, TaskS
             )
         )
     }
+
+
+def list_personal_tasks(
+    session: Session, *, user_id: int, meeting_ids: Sequence[int]
+) -> list[Task]:
+    """The tasks a person added, and those of the meetings they organised (a data export)."""
+    mine = Task.created_by == user_id
+    condition = or_(mine, Task.meeting_id.in_(list(meeting_ids))) if meeting_ids else mine
+    return list(
+        session.scalars(select(Task).where(condition, Task.deleted_at.is_(None)).order_by(Task.id))
+    )
