@@ -431,3 +431,42 @@ def restore_command(file: Path) -> None:
             "the backed-up server had MINA_SECRET_KEY set: set the same value here, or "
             "everyone signs in again (API tokens keep working)"
         )
+
+
+@main.command("insights")
+@click.argument("meeting_ids", nargs=-1, type=click.IntRange(1, 2**31 - 1))
+@click.option("--all", "every", is_flag=True, help="Every completed meeting.")
+@click.option("--missing", is_flag=True, help="Only meetings without insights (with --all).")
+def insights_command(meeting_ids: tuple[int, ...], every: bool, missing: bool) -> None:
+    """Make the insights of meetings now (summary, action items and tasks, decisions,
+    topics, sentiment): the given ids, or --all completed meetings, e.g. an archive recorded
+    before insights existed. The server need not run."""
+    from mina.insights.job import load_meeting_text, make_insights, store_insights
+
+    if bool(meeting_ids) == every:
+        raise click.UsageError("give meeting ids or --all")
+    settings = _load_settings()
+    engine = _open_database(settings)
+    factory = create_session_factory(engine)
+    try:
+        with transaction(factory) as session:
+            ids = list(meeting_ids) or store.list_completed_meeting_ids(
+                session, without_insights=missing
+            )
+        with click.progressbar(ids, label="Insights", file=sys.stderr) as bar:
+            for meeting_id in bar:
+                with transaction(factory) as session:
+                    meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
+                    if meeting is None:
+                        raise click.ClickException(f"no meeting {meeting_id}")
+                    if meeting.status is not store.MeetingStatus.COMPLETED:
+                        raise click.ClickException(f"meeting {meeting_id} is not completed")
+                    text = load_meeting_text(session, meeting=meeting)
+                made = make_insights(settings, text)
+                with transaction(factory) as session:
+                    meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
+                    if meeting is not None:
+                        store_insights(session, meeting=meeting, insights=made)
+    finally:
+        engine.dispose()
+    click.echo(f"insights made for {len(ids)} meetings")

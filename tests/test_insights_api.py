@@ -343,3 +343,31 @@ def test_post_meeting_jobs_follow_the_settings() -> None:
     assert Settings().insight_provider == "local"
     assert Settings(llm_url="http://127.0.0.1:11434/v1").insight_provider == "openai"
     assert Settings(insights="Local").insight_provider == "local"
+
+
+def test_the_cli_makes_insights_for_an_archive(
+    cli_env: dict[str, str], db: Session, settings: Settings, user_client: TestClient
+) -> None:
+    from click.testing import CliRunner
+
+    from mina.cli import main
+
+    first, second = _meeting(db, settings, "One"), _meeting(db, settings, "Two")
+    env = {**cli_env, "MINA_INSIGHTS": "scripted"}
+    made = CliRunner().invoke(main, ["insights", str(first.id)], env=env)
+    assert made.exit_code == 0, made.output
+    assert "insights made for 1 meetings" in made.output
+    db.expire_all()
+    assert store.get_insights(db, meeting_id=first.id) is not None
+    assert store.get_insights(db, meeting_id=second.id) is None
+    rest = CliRunner().invoke(main, ["insights", "--all", "--missing"], env=env)
+    assert rest.exit_code == 0 and "insights made for 1 meetings" in rest.output, rest.output
+    db.expire_all()
+    assert store.get_insights(db, meeting_id=second.id) is not None
+    # the tasks were made once, however often it runs
+    again = CliRunner().invoke(main, ["insights", "--all"], env=env)
+    assert again.exit_code == 0, again.output
+    assert user_client.get("/api/tasks").json()["total"] == 2
+    for wrong in (["insights"], ["insights", "--all", "3"], ["insights", "2000000000"]):
+        refused = CliRunner().invoke(main, wrong, env=env)
+        assert refused.exit_code != 0, wrong

@@ -27,6 +27,7 @@ from mina.insights.base import Insights, MeetingText, Point, SourceSegment
 from mina.insights.registry import load_provider
 from mina.jobs import JobContext, JobDeferred, JobError
 from mina.models import Job, JobStatus, Meeting, MeetingStatus
+from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,45 +38,11 @@ WAITS_FOR = ("diarize",)
 
 def generate_insights(context: JobContext, *, job_id: int) -> None:
     """Make and store the insights of the job's meeting (see the module docstring)."""
-    text = _load_meeting_text(context, job_id)
-    if text is None:
-        return
-    started, cpu = time.perf_counter(), time.process_time()
-    name = context.settings.insight_provider
-    provider = load_provider("local" if name == "off" else name, context.settings)
-    insights = provider.generate(text) if text.segments else _empty(provider.name, provider.model)
-    context.check_stop()
-    with transaction(context.sessions) as session:
-        meeting = session.get(Meeting, text.meeting_id)
-        if meeting is None:
-            return
-        store.update_job(session, job_id=job_id, progress=0.9)
-        store_insights(session, meeting=meeting, insights=insights)
-    logger.info(
-        "meeting %s: insights by %s in %.1f s (%.1f CPU s): %d summary points, %d action "
-        "items, %d decisions",
-        text.meeting_id,
-        insights.provider,
-        time.perf_counter() - started,
-        time.process_time() - cpu,
-        len(insights.summary),
-        len(insights.action_items),
-        len(insights.decisions),
-    )
-
-
-def _empty(provider: str, model: str) -> Insights:
-    return Insights(provider=provider, model=model, note="The meeting has no transcript.")
-
-
-def _load_meeting_text(context: JobContext, job_id: int) -> MeetingText | None:
     with transaction(context.sessions) as session:
         job = store.load_job(session, job_id=job_id)
-        if job is None or job.meeting_id is None:
-            return None
-        meeting = session.get(Meeting, job.meeting_id)
+        meeting = session.get(Meeting, job.meeting_id) if job and job.meeting_id else None
         if meeting is None:
-            return None
+            return
         if meeting.status in (MeetingStatus.LIVE, MeetingStatus.PROCESSING):
             raise JobError("The meeting is still being recorded or transcribed.")
         waiting = session.scalar(
@@ -88,19 +55,56 @@ def _load_meeting_text(context: JobContext, job_id: int) -> MeetingText | None:
         )
         if waiting is not None:
             raise JobDeferred(f"waiting for job {waiting}")
-        segments = tuple(
-            SourceSegment(s.id, s.start_ms, s.end_ms, s.speaker, s.display_text)
-            for s in store.list_transcript(session, meeting_id=meeting.id)
-            if s.display_text.strip()
+        text = load_meeting_text(session, meeting=meeting)
+    insights = make_insights(context.settings, text)
+    context.check_stop()
+    with transaction(context.sessions) as session:
+        meeting = session.get(Meeting, text.meeting_id)
+        if meeting is None:
+            return
+        store.update_job(session, job_id=job_id, progress=0.9)
+        store_insights(session, meeting=meeting, insights=insights)
+
+
+def make_insights(settings: Settings, text: MeetingText) -> Insights:
+    """The configured provider's insights of ``text`` (blocking: a job thread or the CLI)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    name = settings.insight_provider
+    provider = load_provider("local" if name == "off" else name, settings)
+    if not text.segments:
+        return Insights(
+            provider=provider.name, model=provider.model, note="The meeting has no transcript."
         )
-        start = meeting.actual_start or meeting.created_at
-        return MeetingText(
-            meeting_id=meeting.id,
-            title=meeting.title,
-            reference=start.astimezone(),  # the server's time zone: "tomorrow" is local
-            segments=segments,
-            language=meeting.language,
-        )
+    insights = provider.generate(text)
+    logger.info(
+        "meeting %s: insights by %s in %.1f s (%.1f CPU s): %d summary points, %d action "
+        "items, %d decisions",
+        text.meeting_id,
+        insights.provider,
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+        len(insights.summary),
+        len(insights.action_items),
+        len(insights.decisions),
+    )
+    return insights
+
+
+def load_meeting_text(session: Session, *, meeting: Meeting) -> MeetingText:
+    """What a provider reads of ``meeting``: the transcript as people see it."""
+    segments = tuple(
+        SourceSegment(s.id, s.start_ms, s.end_ms, s.speaker, s.display_text)
+        for s in store.list_transcript(session, meeting_id=meeting.id)
+        if s.display_text.strip()
+    )
+    start = meeting.actual_start or meeting.created_at
+    return MeetingText(
+        meeting_id=meeting.id,
+        title=meeting.title,
+        reference=start.astimezone(),  # the server's time zone: "tomorrow" is local
+        segments=segments,
+        language=meeting.language,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,16 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
+from mina.models import (
+    Job,
+    JobStatus,
+    Meeting,
+    MeetingInsights,
+    MeetingStatus,
+    RecordingSession,
+    Segment,
+    utcnow,
+)
 from mina.store._common import _audio_ms, _possible_id
 
 
@@ -272,3 +281,16 @@ def meeting_titles(
         )
     )
     return {meeting_id: title for meeting_id, title in rows}
+
+
+def list_completed_meeting_ids(session: Session, *, without_insights: bool = False) -> list[int]:
+    """Every completed meeting (of every workspace), oldest first; ``without_insights``: only
+    those never given insights."""
+    query = select(Meeting.id).where(Meeting.status == MeetingStatus.COMPLETED)
+    if without_insights:
+        query = query.where(
+            ~select(MeetingInsights.meeting_id)
+            .where(MeetingInsights.meeting_id == Meeting.id)
+            .exists()
+        )
+    return list(session.scalars(query.order_by(Meeting.id)))
