@@ -63,12 +63,31 @@ def serve(host: str | None, port: int | None) -> None:
     from mina.web.app import create_app
 
     settings = _load_settings()
+    _check_insight_provider(settings)
     _open_database(settings).dispose()
     app = create_app(settings)
     host = host or settings.host
     port = port or settings.port
     logger.info("Mina %s on http://%s:%d (data in %s)", __version__, host, port, settings.data_dir)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True)
+
+
+def _check_insight_provider(settings: Settings) -> None:
+    """Refuse to start with insights that could never be made (a typo in MINA_INSIGHTS)."""
+    from mina.insights.registry import available_providers
+
+    name = settings.insight_provider
+    if name == "off":
+        return
+    known = available_providers()
+    if name not in known:
+        raise click.ClickException(
+            f"MINA_INSIGHTS: unknown insight provider {name!r}; known: off, auto, "
+            + ", ".join(known)
+        )
+    if name == "openai" and not settings.llm_url:
+        raise click.ClickException("MINA_INSIGHTS=openai needs MINA_LLM_URL")
+    logger.info("insights by %s", name if name != "openai" else f"openai at {settings.llm_url}")
 
 
 @main.group()

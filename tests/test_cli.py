@@ -74,6 +74,15 @@ def test_invalid_settings_give_a_clear_error(cli_env: dict[str, str]) -> None:
     assert result.exit_code != 0 and "invalid settings" in result.output and "port" in result.output
 
 
+def test_serve_refuses_insights_that_could_never_be_made(cli_env: dict[str, str]) -> None:
+    for env, message in (
+        ({"MINA_INSIGHTS": "lcoal"}, "unknown insight provider 'lcoal'"),
+        ({"MINA_INSIGHTS": "openai"}, "MINA_INSIGHTS=openai needs MINA_LLM_URL"),
+    ):
+        result = CliRunner().invoke(main, ["serve", "--port", "1"], env={**cli_env, **env})
+        assert result.exit_code != 0 and message in result.output, result.output
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
