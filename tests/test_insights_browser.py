@@ -355,6 +355,9 @@ def test_no_insights_yet_making_them_and_a_failure(
         expect(page.locator("#insights-menu")).to_be_hidden()
         expect(page.locator("#transcript .tone")).to_have_count(0)
         check_accessibility(page, "the meeting page without insights")
+        page.emulate_media(color_scheme="dark")
+        check_accessibility(page, "the meeting page without insights, dark")
+        page.emulate_media(color_scheme="light")
         shoot(page, "meeting-no-insights-1280")
 
         # the job fails: its error, and Try again

@@ -84,7 +84,7 @@ function draw() {
   if (!any && !busy) {
     const [text, action] =
       d.status === "failed"
-        ? ["Nothing was made this time. The server log says more.", "Try again"]
+        ? ["Mina can try again with the transcript as it is now.", "Try again"]
         : made
           ? [d.note || "Mina found no summary, action items or decisions in this meeting.", "Make them again"]
           : ["No summary yet. Mina makes one when a meeting ends; make one for this meeting now.", "Make a summary"];

@@ -335,7 +335,12 @@ async function reloadTranscript() {
 const speakerPanel = initSpeakers({
   rows,
   meetingId,
-  reloadTranscript,
+  // after a rename or a merge: action items' owners and tasks' assignees follow the speaker
+  reloadTranscript: async () => {
+    await reloadTranscript();
+    refreshInsights().catch(() => {});
+    reloadTasks().catch(() => {});
+  },
   onFilter: () => {
     if (find.input?.value.trim()) runSearch(true);
   },
