@@ -1,11 +1,15 @@
 """The insights pipeline over the API with a scripted provider: the job stores what the
 provider made with checked citations, action items become tasks once (regenerating never
 duplicates, reopens or brings back a task), edits make insights stale, renamed speakers carry
-their items, another workspace sees nothing. Both databases. The real providers have their
-own tests (test_insights_local, test_insights_openai)."""
+their items, another workspace sees nothing; the meeting page embeds the insights and tasks it
+first draws. Both databases. The real providers have their own tests (test_insights_local,
+test_insights_openai)."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -371,3 +375,64 @@ def test_the_cli_makes_insights_for_an_archive(
     for wrong in (["insights"], ["insights", "--all", "3"], ["insights", "2000000000"]):
         refused = CliRunner().invoke(main, wrong, env=env)
         assert refused.exit_code != 0, wrong
+
+
+def test_the_meeting_page_carries_the_insights_and_tasks_it_first_draws(
+    user_client: TestClient, meeting: Meeting, db: Session
+) -> None:
+    """The meeting page embeds what GET .../insights and GET /api/tasks?meeting_id= answer, so
+    its Overview draws at once; a task completed since shows done on the next load."""
+
+    def embedded() -> dict[str, Any]:
+        page = user_client.get(f"/dashboard/meeting/{meeting.id}")
+        assert page.status_code == 200, page.text
+        found = re.search(
+            r'<script type="application/json" id="overview-data">(.*?)</script>', page.text, re.S
+        )
+        assert found, "no overview data on the page"
+        assert "</" not in found.group(1), "the JSON cannot close its script element"
+        return dict(json.loads(html.unescape(found.group(1))))
+
+    before = embedded()
+    assert before["insights"]["status"] == "off" and before["tasks"] == []
+    regenerate(user_client, meeting.id)
+    headers = csrf_header(user_client)
+    segment = _segments(db, meeting.id)[0]
+    added = user_client.post(
+        "/api/tasks",
+        json={"title": "Book </script> a room", "meeting_id": meeting.id, "segment_id": segment.id},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    (action,) = user_client.get(f"/api/meetings/{meeting.id}/insights").json()["action_items"]
+    done = user_client.patch(
+        f"/api/tasks/{action['task_id']}", json={"status": "done"}, headers=headers
+    )
+    assert done.status_code == 200
+
+    data = embedded()
+    assert data["insights"] == user_client.get(f"/api/meetings/{meeting.id}/insights").json()
+    assert data["insights"]["action_items"][0]["task_status"] == "done"
+    listed = user_client.get("/api/tasks", params={"meeting_id": meeting.id}).json()["items"]
+    assert data["tasks"] == listed
+    assert {t["title"] for t in data["tasks"]} == {
+        "Book </script> a room",
+        "Grace will send the hosting quote tomorrow",
+    }
+
+
+def test_a_live_meeting_page_has_no_overview(
+    user_client: TestClient, db: Session, settings: Settings
+) -> None:
+    live = add_meeting(
+        db,
+        principal=principal_of(db, "ada@example.com"),
+        audio_dir=settings.audio_dir,
+        title="Now",
+        started_at=utcnow(),
+        said=SAID[:1],
+        audio_s=2,
+        live=True,
+    )
+    page = user_client.get(f"/dashboard/meeting/{live.id}")
+    assert page.status_code == 200 and 'id="overview"' not in page.text

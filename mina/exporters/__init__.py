@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from mina.exporters.document import (
+    ExportActionItem,
+    ExportInsights,
+    ExportPoint,
     ExportSegment,
     ExportWord,
     MeetingExport,
@@ -18,7 +21,10 @@ from mina.exporters.registry import (
 )
 
 __all__ = [
+    "ExportActionItem",
     "ExportFormat",
+    "ExportInsights",
+    "ExportPoint",
     "ExportSegment",
     "ExportWord",
     "MeetingExport",

@@ -1,12 +1,54 @@
-"""The JSON export: the API's Meeting shape plus its segments, for scripts and other tools."""
+"""The JSON export: the API's Meeting shape plus its insights and segments, for scripts and other
+tools."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from mina.exporters.document import MeetingExport, iso_datetime
+from mina.exporters.document import (
+    ExportActionItem,
+    ExportInsights,
+    ExportPoint,
+    MeetingExport,
+    iso_datetime,
+)
 from mina.exporters.registry import register_format
+
+
+def _point(point: ExportPoint | ExportActionItem) -> dict[str, Any]:
+    return {"text": point.text, "segment_id": point.segment_id, "start_ms": point.start_ms}
+
+
+def insights_json(insights: ExportInsights | None) -> dict[str, Any] | None:
+    """The insights as ``GET /api/meetings/{id}/insights`` gives them (less the job's state),
+    on the export's timeline; None when the meeting has none."""
+    if insights is None:
+        return None
+    return {
+        "provider": insights.provider,
+        "model": insights.model,
+        "generated_at": iso_datetime(insights.generated_at),
+        "stale": insights.stale,
+        "summary": [_point(p) for p in insights.summary],
+        "action_items": [
+            {
+                **_point(a),
+                "owner": a.owner,
+                "due_date": a.due_date.isoformat() if a.due_date else None,
+                "task_id": a.task_id,
+                "task_status": a.task_status,
+            }
+            for a in insights.action_items
+        ],
+        "decisions": [_point(p) for p in insights.decisions],
+        "questions": [_point(p) for p in insights.questions],
+        "topics": [{"label": label, "weight": weight} for label, weight in insights.topics],
+        "sentiment": {
+            "overall": insights.sentiment_overall,
+            "by_speaker": insights.sentiment_by_speaker,
+        },
+    }
 
 
 @register_format("json", media_type="application/json", label="JSON")
@@ -15,6 +57,7 @@ def render_json(export: MeetingExport) -> bytes:
         **export.meeting,
         "participants": export.participants,
         "exported_at": iso_datetime(export.exported_at),
+        "insights": insights_json(export.insights),
         "segments": [
             {
                 "id": s.id,
@@ -27,6 +70,7 @@ def render_json(export: MeetingExport) -> bytes:
                 "edited": s.edited,
                 "original_text": s.original_text,
                 "edited_at": iso_datetime(s.edited_at),
+                "sentiment": s.sentiment,
                 "words": [
                     {
                         "text": w.text,

@@ -1,4 +1,5 @@
-"""What every export renders: a meeting, its facts and its transcript, read once from the store."""
+"""What every export renders: a meeting, its facts, its insights and its transcript, read once
+from the store."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,6 +46,63 @@ class ExportSegment:
     words: list[ExportWord] = field(default_factory=list)
     original_text: str = ""  # what the engine heard, kept after an edit
     edited_at: datetime | None = None
+    sentiment: float | None = None  # -1 (negative) to 1, once insights were made
+
+
+@dataclass(frozen=True)
+class ExportPoint:
+    """A summary point, a decision or an open question, at the moment it comes from (on the
+    same timeline as the transcript's segments)."""
+
+    text: str
+    segment_id: int
+    start_ms: int
+
+
+@dataclass(frozen=True)
+class ExportActionItem:
+    """An action item; ``task_status`` is its task's (open or done), None once deleted."""
+
+    text: str
+    segment_id: int
+    start_ms: int
+    owner: str | None
+    due_date: date | None
+    task_id: int | None
+    task_status: str | None
+
+
+@dataclass(frozen=True)
+class ExportInsights:
+    """What a provider made of the meeting (``mina.insights``), as it was stored."""
+
+    provider: str
+    model: str
+    generated_at: datetime
+    stale: bool
+    summary: list[ExportPoint]
+    action_items: list[ExportActionItem]
+    decisions: list[ExportPoint]
+    questions: list[ExportPoint]
+    topics: list[tuple[str, float]]
+    sentiment_overall: float | None
+    sentiment_by_speaker: dict[str, float]
+
+    @property
+    def has_sections(self) -> bool:
+        """Whether documents get insight sections (none when every list is empty)."""
+        return bool(self.summary or self.action_items or self.decisions or self.questions)
+
+    def texts(self) -> list[str]:
+        """Every text the documents print (for fonts)."""
+        items: list[ExportPoint | ExportActionItem] = [
+            *self.summary,
+            *self.action_items,
+            *self.decisions,
+            *self.questions,
+        ]
+        owners = [a.owner for a in self.action_items if a.owner]
+        return [i.text for i in items] + owners
 
 
 @dataclass(frozen=True)
@@ -62,6 +120,7 @@ class MeetingExport:
     segments: list[ExportSegment]
     meeting: dict[str, Any]
     exported_at: datetime
+    insights: ExportInsights | None = None
 
     @functools.cached_property
     def long_clock(self) -> bool:
@@ -93,6 +152,49 @@ def format_duration(ms: int | None) -> str:
     if m:
         return f"{m} min {s:02d} s"
     return f"{s} s"
+
+
+def format_due(value: date) -> str:
+    """A due date as documents print it: ``7 December 2026``."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def owner_and_due(item: ExportActionItem) -> str:
+    """``Grace · due 7 December 2026`` (either part may be missing; empty when both are)."""
+    parts = [item.owner] if item.owner else []
+    if item.due_date:
+        parts.append(f"due {format_due(item.due_date)}")
+    return " · ".join(parts)
+
+
+# The insight sections documents print before the transcript, in order.
+SECTIONS = (
+    ("Summary", "summary"),
+    ("Action items", "action_items"),
+    ("Decisions", "decisions"),
+    ("Open questions", "questions"),
+)
+
+
+def insight_sections(
+    insights: ExportInsights | None,
+) -> list[tuple[str, list[ExportPoint] | list[ExportActionItem]]]:
+    """The non-empty sections of ``insights`` with their headings; none without insights."""
+    if insights is None:
+        return []
+    found = [(heading, getattr(insights, key)) for heading, key in SECTIONS]
+    return [(heading, items) for heading, items in found if items]
+
+
+def insights_byline(insights: ExportInsights) -> str:
+    """Who made the insights and when, and whether the transcript changed since."""
+    made = f"Made by {insights.provider}"
+    if insights.model:
+        made += f" ({insights.model})"
+    made += f" on {format_date(insights.generated_at)}."
+    if insights.stale:
+        made += " The transcript was edited after they were made."
+    return made
 
 
 def format_date(value: datetime) -> str:
@@ -143,6 +245,7 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
                 edited=row.edited_text is not None,
                 original_text=row.text,
                 edited_at=row.edited_at,
+                sentiment=row.sentiment,
                 confidence=row.avg_confidence,
                 words=[
                     ExportWord(
@@ -156,6 +259,7 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
             )
         )
     return MeetingExport(
+        insights=_load_insights(session, meeting_id=meeting.id, segments=segments),
         meeting_id=meeting.id,
         title=clean_text(meeting.title) or "Untitled meeting",
         description=clean_text(meeting.description, one_line=False),
@@ -167,6 +271,64 @@ def load_export(session: Session, *, meeting: Meeting) -> MeetingExport:
         segments=segments,
         meeting=meeting_out(meeting, stats).model_dump(mode="json"),
         exported_at=utcnow(),
+    )
+
+
+def _load_insights(
+    session: Session, *, meeting_id: int, segments: list[ExportSegment]
+) -> ExportInsights | None:
+    """The meeting's stored insights, their moments moved onto the export's timeline (a second
+    recording's segments continue the clock); None when it has none."""
+    row = store.get_insights(session, meeting_id=meeting_id)
+    if row is None:
+        return None
+    data = row.data or {}
+    moved = {s.id: s.start_ms for s in segments}
+    tasks = store.meeting_task_states(session, meeting_id=meeting_id)
+
+    def points(key: str) -> list[ExportPoint]:
+        return [
+            ExportPoint(
+                text=clean_text(str(p.get("text", ""))),
+                segment_id=int(p["segment_id"]),
+                start_ms=moved.get(int(p["segment_id"]), int(p.get("start_ms", 0))),
+            )
+            for p in data.get(key, [])
+            if clean_text(str(p.get("text", "")))
+        ]
+
+    actions = []
+    for a in data.get("action_items", []):
+        text = clean_text(str(a.get("text", "")))
+        if not text:
+            continue
+        task_id = a.get("task_id")
+        status = tasks.get(task_id) if isinstance(task_id, int) else None
+        due = a.get("due_date")
+        actions.append(
+            ExportActionItem(
+                text=text,
+                segment_id=int(a["segment_id"]),
+                start_ms=moved.get(int(a["segment_id"]), int(a.get("start_ms", 0))),
+                owner=clean_text(str(a.get("owner") or "")) or None,
+                due_date=date.fromisoformat(due) if due else None,
+                task_id=task_id if status is not None else None,
+                task_status=status.value if status is not None else None,
+            )
+        )
+    sentiment = data.get("sentiment") or {}
+    return ExportInsights(
+        provider=row.provider,
+        model=row.model,
+        generated_at=row.generated_at,
+        stale=row.stale,
+        summary=points("summary"),
+        action_items=actions,
+        decisions=points("decisions"),
+        questions=points("questions"),
+        topics=[(str(t["label"]), float(t["weight"])) for t in data.get("topics", [])],
+        sentiment_overall=sentiment.get("overall"),
+        sentiment_by_speaker=dict(sentiment.get("by_speaker") or {}),
     )
 
 

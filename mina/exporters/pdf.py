@@ -1,4 +1,5 @@
-"""The PDF export (fpdf2): title, a facts block, then the transcript with timestamps and speakers.
+"""The PDF export (fpdf2): title, a facts block, the meeting's insights (summary, action items,
+decisions, open questions) when it has them, then the transcript with timestamps and speakers.
 
 Text is set in the bundled DejaVu Sans (Latin, Greek, Cyrillic and much more); Chinese, Japanese
 and Korean fall back to the bundled Droid Sans Fallback, loaded only when a meeting needs it.
@@ -10,7 +11,15 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from mina.exporters.document import MeetingExport, format_date, format_duration
+from mina.exporters.document import (
+    ExportActionItem,
+    MeetingExport,
+    format_date,
+    format_duration,
+    insight_sections,
+    insights_byline,
+    owner_and_due,
+)
 from mina.exporters.registry import register_format
 
 if TYPE_CHECKING:
@@ -32,6 +41,8 @@ STAMP_WIDTH = 20.0  # mm
 def _needs_fallback(export: MeetingExport, covered: Collection[int]) -> bool:
     texts = [export.title, export.description, *export.participants]
     texts += [s.text for s in export.segments]
+    if export.insights is not None:
+        texts += export.insights.texts()
     return any(ord(ch) not in covered for text in texts for ch in text if not ch.isspace())
 
 
@@ -65,6 +76,56 @@ def _wrap_lines(
     if current:
         lines.append(" ".join(current))
     return lines
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    if pdf.will_page_break(20):
+        pdf.add_page()
+    pdf.set_font("body", "B", 13)
+    pdf.set_text_color(*INK)
+    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(*RULE)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+    pdf.ln(3)
+
+
+def _insights(pdf: FPDF, export: MeetingExport) -> None:
+    """The insight sections: each item beside the timestamp of its moment, an action item with
+    a box (ticked when its task is done), its owner and due date."""
+    sections = insight_sections(export.insights)
+    text_width = pdf.epw - STAMP_WIDTH
+    for heading, items in sections:
+        _heading(pdf, heading)
+        for item in items:
+            if pdf.will_page_break(10):
+                pdf.add_page()
+            y = pdf.get_y()
+            pdf.set_font("body", "", 9)
+            pdf.set_text_color(*ACCENT)
+            pdf.set_xy(pdf.l_margin, y + 0.4)
+            pdf.cell(STAMP_WIDTH, 5, export.clock(item.start_ms))
+            pdf.set_xy(pdf.l_margin + STAMP_WIDTH, y)
+            pdf.set_font("body", "", 10.5)
+            pdf.set_text_color(*INK)
+            text = " ".join(item.text.split())
+            if isinstance(item, ExportActionItem):
+                text = ("\u2611 " if item.task_status == "done" else "\u2610 ") + text
+            pdf.multi_cell(text_width, 5.6, text, align="L", new_x="LEFT", new_y="NEXT")
+            if isinstance(item, ExportActionItem) and owner_and_due(item):
+                pdf.set_font("body", "B", 9)
+                pdf.set_text_color(*MUTED)
+                pdf.multi_cell(
+                    text_width, 5, owner_and_due(item), align="L", new_x="LEFT", new_y="NEXT"
+                )
+            pdf.set_x(pdf.l_margin)
+            pdf.ln(1.6)
+        pdf.ln(2)
+    if sections and export.insights is not None:
+        pdf.set_font("body", "", 8.5)
+        pdf.set_text_color(*MUTED)
+        byline = insights_byline(export.insights)
+        pdf.multi_cell(0, 4.5, byline, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
 
 
 def _document(export: MeetingExport) -> FPDF:
@@ -152,12 +213,8 @@ def render_pdf(export: MeetingExport) -> bytes:
         pdf.multi_cell(0, 5.5, export.description.strip(), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
 
-    pdf.set_font("body", "B", 13)
-    pdf.set_text_color(*INK)
-    pdf.cell(0, 8, "Transcript", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_draw_color(*RULE)
-    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
-    pdf.ln(3)
+    _insights(pdf, export)
+    _heading(pdf, "Transcript")
 
     spoken = [s for s in export.segments if s.text]
     if not spoken:

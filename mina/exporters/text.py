@@ -1,10 +1,20 @@
-"""Plain-text and Markdown transcripts: the meeting's facts, then one line per segment."""
+"""Plain-text and Markdown transcripts: the meeting's facts, its insights (summary, action items,
+decisions, open questions) when it has them, then one line per segment."""
 
 from __future__ import annotations
 
 import re
 
-from mina.exporters.document import MeetingExport, format_date, format_duration
+from mina.exporters.document import (
+    ExportActionItem,
+    ExportPoint,
+    MeetingExport,
+    format_date,
+    format_duration,
+    insight_sections,
+    insights_byline,
+    owner_and_due,
+)
 from mina.exporters.registry import register_format
 
 
@@ -19,6 +29,28 @@ def _facts(export: MeetingExport) -> list[tuple[str, str]]:
     return facts
 
 
+def _item_line(export: MeetingExport, item: ExportPoint | ExportActionItem, text: str) -> str:
+    """``text [mm:ss]``, then ``(owner · due date)`` for an action item."""
+    line = f"{text} [{export.clock(item.start_ms)}]"
+    if isinstance(item, ExportActionItem) and owner_and_due(item):
+        line += f" ({owner_and_due(item)})"
+    return line
+
+
+def _txt_insights(export: MeetingExport) -> list[str]:
+    lines: list[str] = []
+    for heading, items in insight_sections(export.insights):
+        lines += ["", heading, "-" * len(heading), ""]
+        for item in items:
+            mark = "- "
+            if isinstance(item, ExportActionItem):
+                mark = "[x] " if item.task_status == "done" else "[ ] "
+            lines.append(mark + _item_line(export, item, " ".join(item.text.split())))
+    if lines and export.insights is not None:
+        lines += ["", insights_byline(export.insights)]
+    return lines
+
+
 @register_format("txt", media_type="text/plain; charset=utf-8", label="Plain text")
 def render_txt(export: MeetingExport) -> bytes:
     lines = [export.title, "=" * max(3, len(export.title)), ""]
@@ -26,6 +58,7 @@ def render_txt(export: MeetingExport) -> bytes:
     lines += [f"{label + ':':<{width}} {value}" for label, value in _facts(export)]
     if export.description.strip():
         lines += ["", export.description.strip()]
+    lines += _txt_insights(export)
     lines += ["", "Transcript", "----------", ""]
     for segment in export.segments:
         if not segment.text:
@@ -47,6 +80,25 @@ def escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
+def _md_insights(export: MeetingExport) -> list[str]:
+    lines: list[str] = []
+    for heading, items in insight_sections(export.insights):
+        lines += [f"## {heading}", ""]
+        for item in items:
+            mark = "- "
+            if isinstance(item, ExportActionItem):
+                mark = "- [x] " if item.task_status == "done" else "- [ ] "
+            text = escape_markdown(item.text)
+            line = f"{text} \\[{export.clock(item.start_ms)}\\]"
+            if isinstance(item, ExportActionItem) and owner_and_due(item):
+                line += f" *{escape_markdown(owner_and_due(item))}*"
+            lines.append(mark + line)
+        lines.append("")
+    if lines and export.insights is not None:
+        lines += [f"*{escape_markdown(insights_byline(export.insights))}*", ""]
+    return lines
+
+
 @register_format("md", media_type="text/markdown; charset=utf-8", label="Markdown")
 def render_md(export: MeetingExport) -> bytes:
     title = escape_markdown(export.title)
@@ -56,7 +108,9 @@ def render_md(export: MeetingExport) -> bytes:
     lines += [f"- **{label}:** {escape_markdown(value)}" for label, value in _facts(export)]
     if export.description.strip():
         lines += ["", escape_markdown(export.description)]
-    lines += ["", "## Transcript", ""]
+    lines.append("")
+    lines += _md_insights(export)
+    lines += ["## Transcript", ""]
     for segment in export.segments:
         if not segment.text:
             continue

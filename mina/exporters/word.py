@@ -1,10 +1,19 @@
-"""The Word (DOCX) export: a titled document with a facts table and a timestamped transcript."""
+"""The Word (DOCX) export: a titled document with a facts table, the meeting's insights (summary,
+action items, decisions, open questions) when it has them, and a timestamped transcript."""
 
 from __future__ import annotations
 
 import io
 
-from mina.exporters.document import MeetingExport, format_date, format_duration
+from mina.exporters.document import (
+    ExportActionItem,
+    MeetingExport,
+    format_date,
+    format_duration,
+    insight_sections,
+    insights_byline,
+    owner_and_due,
+)
 from mina.exporters.registry import register_format
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -55,6 +64,25 @@ def render_docx(export: MeetingExport) -> bytes:
         cells[1].paragraphs[0].add_run(value)
     if export.description.strip():
         document.add_paragraph(export.description.strip())
+
+    for heading, items in insight_sections(export.insights):
+        document.add_heading(heading, level=1)
+        for item in items:
+            paragraph = document.add_paragraph(style="List Bullet")
+            paragraph.paragraph_format.space_after = Pt(3)
+            if isinstance(item, ExportActionItem):
+                paragraph.add_run("\u2611 " if item.task_status == "done" else "\u2610 ")
+            paragraph.add_run(" ".join(item.text.split()))
+            if isinstance(item, ExportActionItem) and owner_and_due(item):
+                paragraph.add_run(f"  {owner_and_due(item)}").bold = True
+            stamp = paragraph.add_run(f"  [{export.clock(item.start_ms)}]")
+            stamp.font.color.rgb = muted
+            stamp.font.size = Pt(9.5)
+    if export.insights is not None and insight_sections(export.insights):
+        byline = document.add_paragraph().add_run(insights_byline(export.insights))
+        byline.italic = True
+        byline.font.size = Pt(9)
+        byline.font.color.rgb = muted
 
     document.add_heading("Transcript", level=1)
     spoken = [s for s in export.segments if s.text]

@@ -17,7 +17,9 @@ from mina.privacy import export
 from mina.web.analytics_api import DEFAULT_DAYS, MAX_DAYS, load_analytics
 from mina.web.deps import Db, PagePrincipal, check_csrf
 from mina.web.errors import NotFound
+from mina.web.insights_api import insights_out
 from mina.web.rendering import flash, render
+from mina.web.tasks_api import task_out
 
 router = APIRouter(include_in_schema=False)
 
@@ -179,7 +181,22 @@ def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int)
         "speakers_state": stats.speakers,
         "is_live": found.status is MeetingStatus.LIVE,
     }
+    if segments and not context["is_live"]:
+        # what the Overview panel draws first (GET .../insights and GET /api/tasks?meeting_id=)
+        context["insights"] = insights_out(db, found).model_dump(mode="json")
+        context["tasks"] = _meeting_tasks(db, principal.workspace.id, found)
     return render(request, "meeting.html", context, principal=principal)
+
+
+MEETING_TASKS = 200  # the most the meeting page lists (as one page of GET /api/tasks)
+
+
+def _meeting_tasks(db: Db, workspace_id: int, meeting: Meeting) -> list[dict[str, object]]:
+    found = store.list_tasks(
+        db, workspace_id=workspace_id, meeting_id=meeting.id, page=1, per_page=MEETING_TASKS
+    )
+    titles = {meeting.id: meeting.title}
+    return [task_out(task, titles).model_dump(mode="json") for task in found.items]
 
 
 @router.get("/live")

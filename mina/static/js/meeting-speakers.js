@@ -270,5 +270,12 @@ export function initSpeakers({ rows, meetingId, reloadTranscript, onFilter }) {
     paintRows,
     loadSpeakers,
     applyFilter,
+    // every speaker's segments shown again (a moment cited elsewhere is in a hidden one)
+    showAll: () => {
+      filter.value = "";
+      if (filter.select) filter.select.value = "";
+      applyFilter();
+      onFilter();
+    },
   };
 }

@@ -10,11 +10,18 @@
 // (the diarize job) the page says so and polls the meeting; once they are labelled, transcript
 // and panel are drawn again without a reload. "Re-identify speakers" starts the job again, with
 // a count if you know it (meeting-analysis.js).
+//
+// Above the transcript, the Overview: the summary, action items, decisions, open questions and
+// topics Mina made (meeting-insights.js), each point playing its moment; action items and the
+// tasks added from a segment ("Add task" on each row) as checkboxes (meeting-tasks.js). A small
+// dot beside a speaker marks a clearly positive or negative segment (segment-row.js).
 
 import { createSegmentRow, fillSegmentRow } from "/static/js/segment-row.js";
 import { api, showError } from "/static/js/meeting-common.js";
 import { initAnalysis } from "/static/js/meeting-analysis.js";
 import { initSpeakers } from "/static/js/meeting-speakers.js";
+import { initInsights, refreshInsights } from "/static/js/meeting-insights.js";
+import { closeTaskForm, initTasks, openTaskForm, reloadTasks } from "/static/js/meeting-tasks.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("meeting-app");
@@ -82,9 +89,13 @@ if (audio) {
 
 list.addEventListener("click", (event) => {
   const row = event.target.closest("li.segment");
-  if (!row || row.classList.contains("is-editing")) return;
+  if (!row || row.classList.contains("is-editing") || event.target.closest(".task-form")) return;
   if (event.target.closest(".seg-edit")) {
     startEdit(row);
+    return;
+  }
+  if (event.target.closest(".seg-task")) {
+    openTaskForm(row);
     return;
   }
   if (!audio) return;
@@ -218,13 +229,13 @@ function cancelEdit(row) {
   row.querySelector(".seg-form")?.remove();
   row.classList.remove("is-editing");
   row.querySelector(".segment-body").hidden = false;
-  const button = row.querySelector(".seg-edit");
-  button.hidden = false;
-  button.focus();
+  row.querySelector(".seg-actions").hidden = false;
+  row.querySelector(".seg-edit").focus();
 }
 
 function startEdit(row) {
   for (const other of list.querySelectorAll("li.is-editing")) cancelEdit(other);
+  closeTaskForm(row, false);
   const seg = segmentOf(row);
   row.classList.add("is-editing");
   const form = document.createElement("form");
@@ -250,7 +261,7 @@ function startEdit(row) {
   speaker.value = seg.speaker || "";
   if (seg.edited) textarea.title = `Heard as: ${seg.original_text}`;
   row.querySelector(".segment-body").hidden = true;
-  row.querySelector(".seg-edit").hidden = true;
+  row.querySelector(".seg-actions").hidden = true;
   row.querySelector(".segment-body").after(form);
   textarea.focus();
   textarea.setSelectionRange(textarea.value.length, textarea.value.length);
@@ -289,6 +300,7 @@ function startEdit(row) {
       refresh();
       if (!row.hidden) row.querySelector(".seg-edit").focus();
       if ("speaker" in patch) speakerPanel.loadSpeakers().catch(() => {});
+      refreshInsights().catch(() => {}); // an edit makes them stale
     } catch (err) {
       form.querySelectorAll("button").forEach((b) => { b.disabled = false; });
       showError(error, `Not saved: ${err.message}`);
@@ -323,7 +335,12 @@ async function reloadTranscript() {
 const speakerPanel = initSpeakers({
   rows,
   meetingId,
-  reloadTranscript,
+  // after a rename or a merge: action items' owners and tasks' assignees follow the speaker
+  reloadTranscript: async () => {
+    await reloadTranscript();
+    refreshInsights().catch(() => {});
+    reloadTasks().catch(() => {});
+  },
   onFilter: () => {
     if (find.input?.value.trim()) runSearch(true);
   },
@@ -336,6 +353,31 @@ initAnalysis({
   labelledCount: speakerPanel.labelledCount,
 });
 
+
+// --- the Overview: insights and tasks --------------------------------------------------------
+
+// A moment that a summary point, an action item or a task cites: its segment highlighted and
+// scrolled to, the audio played from there (as a transcript timestamp does).
+function jumpTo(segmentId, ms) {
+  const row = list.querySelector(`li.segment[data-segment-id="${segmentId}"]`) || rowAt(ms);
+  if (row) {
+    if (row.hidden) speakerPanel.showAll();
+    for (const old of list.querySelectorAll("li.is-target")) old.classList.remove("is-target");
+    row.classList.add("is-target");
+    markPlaying(row, false);
+    scrollToRow(row, true);
+  }
+  seek(ms, true);
+}
+
+const overviewData = $("overview-data") ? JSON.parse($("overview-data").textContent) : null;
+initTasks({ meetingId, initial: overviewData?.tasks });
+initInsights({
+  meetingId,
+  initial: overviewData?.insights,
+  jumpTo,
+  changed: () => Promise.all([reloadTranscript(), reloadTasks(), speakerPanel.loadSpeakers()]),
+});
 
 // --- title -----------------------------------------------------------------------------------
 

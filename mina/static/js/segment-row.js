@@ -2,13 +2,24 @@
 // (meeting.js), with the same markup as the meeting template's `segment_row` macro:
 //   li.segment[data-segment-id, data-seq, data-start-ms, data-end-ms, data-speaker]
 //     .ts (a "Play from" button where the audio can seek, else a span)
-//     .segment-body > .segment-meta > .speaker[data-colour], .edited-tag ; p.segment-text
-//     button.seg-edit (where the text can be edited)
+//     .segment-body > .segment-meta > .speaker[data-colour], .tone, .edited-tag ; p.segment-text
+//     .seg-actions > button.seg-task, button.seg-edit (where the text can be edited)
+// The tone marker (a small dot) shows only where the segment's sentiment is at least TONE_AT
+// either way, so a transcript is not spotted all over.
 // `colourOf(name)` gives the speaker's colour slot (speaker-colours.js); the meeting page passes
 // its meeting's assignment, the live page the one that needs no other names.
 
 import { formatClock } from "./live/text.js";
 import { speakerColour } from "./speaker-colours.js";
+
+export const TONE_AT = 0.3;
+
+export function toneOf(sentiment) {
+  if (sentiment == null) return "";
+  if (sentiment >= TONE_AT) return "positive";
+  if (sentiment <= -TONE_AT) return "negative";
+  return "";
+}
 
 export function paintSpeaker(span, name, colourOf = speakerColour) {
   const slot = name ? colourOf(name) : null;
@@ -41,6 +52,18 @@ export function fillSegmentRow(item, seg, { seekable = false, editable = false, 
   speaker.hidden = !seg.speaker;
   paintSpeaker(speaker, seg.speaker, colourOf);
   meta.append(speaker);
+  const tone = toneOf(seg.sentiment);
+  if (tone) {
+    const marker = document.createElement("span");
+    const label = `${tone[0].toUpperCase()}${tone.slice(1)} tone`;
+    marker.className = `tone tone-${tone}`;
+    marker.title = label;
+    const text = document.createElement("span");
+    text.className = "sr-only";
+    text.textContent = label;
+    marker.append(text);
+    meta.append(marker);
+  }
   if (seg.edited) {
     const tag = document.createElement("span");
     tag.className = "edited-tag";
@@ -48,19 +71,27 @@ export function fillSegmentRow(item, seg, { seekable = false, editable = false, 
     tag.title = `Heard as: ${seg.original_text ?? ""}`;
     meta.append(tag);
   }
-  meta.hidden = !seg.speaker && !seg.edited;
+  meta.hidden = !seg.speaker && !seg.edited && !tone;
   const text = document.createElement("p");
   text.className = "segment-text";
   text.textContent = seg.text;
   body.append(meta, text);
   const parts = [time, body];
   if (editable) {
+    const actions = document.createElement("div");
+    actions.className = "seg-actions";
+    const task = document.createElement("button");
+    task.type = "button";
+    task.className = "btn btn-ghost btn-sm seg-task";
+    task.textContent = "Add task";
+    task.setAttribute("aria-label", `Add a task from the segment at ${clock}`);
     const edit = document.createElement("button");
     edit.type = "button";
     edit.className = "btn btn-ghost btn-sm seg-edit";
     edit.textContent = "Edit";
     edit.setAttribute("aria-label", `Edit the segment at ${clock}`);
-    parts.push(edit);
+    actions.append(task, edit);
+    parts.push(actions);
   }
   item.replaceChildren(...parts);
   return item;
