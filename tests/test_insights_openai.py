@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -255,10 +256,10 @@ def test_json_object_mode_on_the_real_server_keeps_only_real_citations(
     meeting = make_meeting()
     transport = CountingTransport()
     fallback = StubLocal()
+    options = replace(FAST, response_format="json_object")  # as after refusing json_schema
     provider = OpenAIProvider(
-        llm_settings(llama.url), options=FAST, fallback=lambda: fallback, transport=transport
+        llm_settings(llama.url), options=options, fallback=lambda: fallback, transport=transport
     )
-    provider._client._format = 1  # start at json_object, as after a server refused json_schema
     try:
         insights = provider.generate(meeting)
     finally:
@@ -453,8 +454,7 @@ def test_an_answer_citing_only_invented_ids_falls_back(
 
 def test_a_client_error_is_not_retried(recording: Callable[..., RecordingServer]) -> None:
     server = recording(lambda body: (401, {"error": {"message": "bad key"}}))
-    client = ChatClient(url=server.url, tries=3, backoff_s=0.01)
-    client._format = 2  # no response_format left to step down from
+    client = ChatClient(url=server.url, tries=3, backoff_s=0.01, response_format="none")
     try:
         with pytest.raises(InsightError, match="HTTP 401: bad key") as caught:
             client.complete([], schema_name="x", schema={}, max_tokens=8)
@@ -485,6 +485,29 @@ def test_name_model_and_url() -> None:
         "http://127.0.0.1:11434/v1/chat/completions"
     )
     assert completions_url("http://h/v1/chat/completions") == "http://h/v1/chat/completions"
+
+
+def test_a_url_that_is_not_http_is_refused() -> None:
+    with pytest.raises(InsightError, match="http:// or https://"):
+        create_provider(Settings(llm_url="127.0.0.1:11434/v1"))
+
+
+def test_when_the_fallback_fails_too_both_reasons_are_raised() -> None:
+    class Broken(StubLocal):
+        def generate(self, meeting: MeetingText) -> Insights:
+            raise InsightError("local cannot load")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = OpenAIProvider(
+        llm_settings(f"http://127.0.0.1:{port}/v1"), options=FAST, fallback=Broken
+    )
+    try:
+        with pytest.raises(InsightError, match="cannot connect.*and so did the fallback.*local"):
+            provider.generate(make_meeting())
+    finally:
+        provider.close()
 
 
 def test_the_registry_builds_it() -> None:

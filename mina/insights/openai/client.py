@@ -67,12 +67,17 @@ class ChatClient:
         tries: int = 3,
         backoff_s: float = 0.5,
         transport: httpx.BaseTransport | None = None,
+        response_format: str = "json_schema",
     ) -> None:
+        if not url.strip().lower().startswith(("http://", "https://")):
+            raise InsightError(f"MINA_LLM_URL must be an http:// or https:// URL, not {url!r}")
+        if response_format not in FORMATS:
+            raise InsightError(f"response_format must be one of {', '.join(FORMATS)}")
         self.url = completions_url(url)
         self._model = model
         self._tries = max(1, tries)
         self._backoff_s = backoff_s
-        self._format = 0
+        self._format = FORMATS.index(response_format)
         headers = {"User-Agent": "mina-insights"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"

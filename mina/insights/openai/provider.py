@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import httpx
 
@@ -35,6 +36,7 @@ from mina.insights.openai.prompt import (
     Line,
     condense_messages,
     condense_schema,
+    estimate_tokens,
     extraction_messages,
     extraction_schema,
     format_lines,
@@ -63,6 +65,8 @@ class OpenAIOptions:
     max_topics: int = 15
     tries: int = 3
     backoff_s: float = 0.5
+    response_format: Literal["json_schema", "json_object", "none"] = "json_schema"
+    """The structured output asked for first; it steps down when the server refuses it."""
 
 
 @dataclass
@@ -105,6 +109,7 @@ class OpenAIProvider:
             tries=self.options.tries,
             backoff_s=self.options.backoff_s,
             transport=transport,
+            response_format=self.options.response_format,
         )
         self._fallback = fallback or _local_provider(settings)
 
@@ -237,11 +242,18 @@ class OpenAIProvider:
         """The reduce step for the summary: one more call for 3-7 points; the first points in
         order if that fails."""
         limit = self.options.max_summary_points
+        shown: list[Point] = []
+        used = 0
+        for point in points:  # as many as fit one chunk's budget, in order
+            used += estimate_tokens(point.text) + 4
+            if shown and used > self.options.chunk_tokens:
+                break
+            shown.append(point)
         try:
             value, _ = self._ask(
-                condense_messages([(point.text, point.segment_id) for point in points]),
+                condense_messages([(point.text, point.segment_id) for point in shown]),
                 schema_name="meeting_summary",
-                schema=condense_schema([point.segment_id for point in points]),
+                schema=condense_schema([point.segment_id for point in shown]),
                 run=run,
             )
             condensed = read_answer({"summary": value.get("summary")}, ids).summary
@@ -266,7 +278,13 @@ class OpenAIProvider:
             meeting.meeting_id,
             error,
         )
-        insights = self._fallback().generate(meeting)
+        try:
+            insights = self._fallback().generate(meeting)
+        except InsightError as fallback_error:
+            raise InsightError(
+                f"openai insights failed ({reason}: {error}) and so did the fallback "
+                f"({fallback_error})"
+            ) from error
         note = f"The language model endpoint failed ({reason}): {error}. "
         note += f"These insights are from the {insights.provider} provider."
         return replace(
