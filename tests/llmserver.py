@@ -6,6 +6,7 @@ package (dev extra). The model is weak: it proves the wire protocol, not insight
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ class LlamaServer:
 
 def start_server(*, n_ctx: int = 4096, threads: int = 2) -> LlamaServer:
     """Start llama.cpp's server on a free 127.0.0.1 port and wait for ``/health``."""
+    # llama.cpp's OpenMP threads spin while they wait by default; on a busy two-core machine
+    # that made each call about ten times slower. Read by libgomp when xllamacpp loads it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import xllamacpp
 
     path = model_path()
@@ -67,6 +71,8 @@ def start_server(*, n_ctx: int = 4096, threads: int = 2) -> LlamaServer:
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.sampling.seed = 42
+    # Quiet (llama.cpp logs every request); the tests see failures as HTTP errors.
+    params.verbosity = -1
     params.cpuparams.poll = 0
     params.cpuparams_batch.poll = 0
     server = xllamacpp.Server(params)

@@ -211,12 +211,12 @@ def test_a_real_answer_becomes_insights_citing_the_meeting(llama: LlamaServer) -
 def test_a_long_meeting_is_read_in_chunks_then_reduced(llama: LlamaServer) -> None:
     lines = [
         (("Ann", "Bob", "Cara")[n % 3], f"Item {n}: {text}")
-        for n, (_, text) in enumerate(LINES * 2)
+        for n, (_, text) in enumerate((LINES * 2)[:9])
     ]
     meeting = make_meeting(lines, first_id=500)
     transport = CountingTransport()
     options = OpenAIOptions(
-        chunk_tokens=70, max_tokens=48, max_summary_points=1, tries=2, backoff_s=0.01
+        chunk_tokens=70, max_tokens=40, max_summary_points=1, tries=2, backoff_s=0.01
     )
     fallback = StubLocal()
     provider = OpenAIProvider(
@@ -256,7 +256,8 @@ def test_json_object_mode_on_the_real_server_keeps_only_real_citations(
     meeting = make_meeting()
     transport = CountingTransport()
     fallback = StubLocal()
-    options = replace(FAST, response_format="json_object")  # as after refusing json_schema
+    # As after a server refused json_schema.
+    options = replace(FAST, response_format="json_object", max_tokens=48)
     provider = OpenAIProvider(
         llm_settings(llama.url), options=options, fallback=lambda: fallback, transport=transport
     )
@@ -450,6 +451,45 @@ def test_an_answer_citing_only_invented_ids_falls_back(
         provider.close()
     assert insights.provider == "local (openai failed: no valid items)"
     assert "2 dropped" in insights.note
+
+
+def test_a_part_without_an_answer_leaves_the_others(
+    recording: Callable[..., RecordingServer],
+) -> None:
+    def reply(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        prompt = body["messages"][1]["content"]
+        if "part 2 of 2" in prompt:
+            return 200, chat_reply("I cannot help with that.")
+        first = int(prompt.split("Transcript:\n[")[1].split("]")[0])
+        answer = {
+            "action_items": [
+                {"segment_id": first, "text": "Write the notes!", "owner": None, "due_date": None},
+                {
+                    "segment_id": first,
+                    "text": "write the notes",
+                    "owner": "Bob",
+                    "due_date": "2026-12-08",
+                },
+            ],
+            "topics": [{"label": "notes", "weight": 0.5}],
+        }
+        return 200, chat_reply(json.dumps(answer))
+
+    server = recording(reply)
+    options = replace(FAST, chunk_tokens=60)
+    provider = OpenAIProvider(llm_settings(server.url), options=options, fallback=StubLocal)
+    try:
+        insights = provider.generate(make_meeting())
+    finally:
+        provider.close()
+    assert len(server.requests) == 3  # part 1, part 2, part 2 asked again
+    assert insights.provider == "openai"
+    # Said twice in other words: one item, with the owner and date the second time gave.
+    assert insights.action_items == (
+        ActionItem("Write the notes!", 101, owner="Bob", due_date=date(2026, 12, 8)),
+    )
+    assert insights.topics == (Topic("notes", 1.0),)
+    assert "read in 2 parts" in insights.note and "part 2: no JSON object" in insights.note
 
 
 def test_a_client_error_is_not_retried(recording: Callable[..., RecordingServer]) -> None:

@@ -21,7 +21,11 @@ from mina.insights.base import ActionItem, InsightError, Point, Topic
 
 
 class AnswerError(InsightError):
-    """The answer holds no JSON object."""
+    """The answer holds nothing usable. ``reason`` is a few words ("no JSON in the answer")."""
+
+    def __init__(self, message: str, *, reason: str = "no JSON in the answer") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)

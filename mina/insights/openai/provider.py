@@ -141,10 +141,12 @@ class OpenAIProvider:
         chunks = split_chunks(lines, budget_tokens=budget)
         run = _Run(chunks=len(chunks))
         answers = []
+        first_error: AnswerError | None = None
         for index, chunk in enumerate(chunks):
             try:
                 answers.append(self._extract(meeting, chunk, index, len(chunks), ids, run))
             except AnswerError as exc:
+                first_error = first_error or exc
                 logger.warning(
                     "meeting %d: part %d of %d of the transcript got no usable answer: %s",
                     meeting.meeting_id,
@@ -153,12 +155,15 @@ class OpenAIProvider:
                     exc,
                 )
                 run.failed_chunks.append(f"part {index + 1}: {exc}")
-        if not answers:
-            raise AnswerError(run.failed_chunks[0].split(": ", 1)[1])
+        if first_error is not None and not answers:
+            raise first_error
         merged = _merge(answers, max_topics=self.options.max_topics)
-        if merged.is_empty and (run.uncited or run.malformed):
+        dropped = run.uncited + run.malformed
+        if merged.is_empty and (dropped or first_error is not None):
             raise AnswerError(
-                f"no valid item in the answer ({run.uncited + run.malformed} dropped)"
+                f"no valid item in the answers ({dropped} dropped, "
+                f"{len(run.failed_chunks)} of {len(chunks)} parts unanswered)",
+                reason="no valid items",
             )
         summary = merged.summary
         if len(summary) > self.options.max_summary_points:
@@ -211,7 +216,9 @@ class OpenAIProvider:
             if any(key in parsed.value for key in schema_keys(schema)):
                 return parsed.value, parsed.repaired
             if attempt:
-                raise AnswerError("the answer's JSON has none of the wanted keys")
+                raise AnswerError(
+                    f"the answer's JSON has none of the keys {', '.join(schema_keys(schema))}"
+                )
         raise AssertionError("unreachable")
 
     def _extract(
@@ -310,11 +317,8 @@ def schema_keys(schema: dict[str, object]) -> tuple[str, ...]:
 
 def failure_reason(error: InsightError) -> str:
     """A few words for the provider name: ``local (openai failed: timed out)``."""
-    if isinstance(error, EndpointError):
+    if isinstance(error, EndpointError | AnswerError):
         return error.reason
-    if isinstance(error, AnswerError):
-        text = str(error)
-        return "no valid items" if text.startswith("no valid item") else "no JSON in the answer"
     return " ".join(str(error).split())[:60] or type(error).__name__
 
 
