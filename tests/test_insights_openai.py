@@ -504,6 +504,28 @@ def test_a_part_without_an_answer_leaves_the_others(
     assert "read in 2 parts" in insights.note and "part 2: no JSON object" in insights.note
 
 
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [
+        ("/models/llm/SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+        ("C:\\models\\llama.gguf", "llama.gguf"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("", "default"),
+        ("x" * 300, "x" * 200),
+    ],
+)
+def test_the_model_is_named_as_the_endpoint_says(
+    recording: Callable[..., RecordingServer], reported: str, expected: str
+) -> None:
+    content = '{"summary": [{"segment_id": 101, "text": "Planning."}]}'
+    server = recording(lambda body: (200, chat_reply(content, model=reported)))
+    provider = OpenAIProvider(llm_settings(server.url), options=FAST, fallback=StubLocal)
+    try:
+        assert provider.generate(make_meeting()).model == expected
+    finally:
+        provider.close()
+
+
 def test_a_client_error_is_not_retried(recording: Callable[..., RecordingServer]) -> None:
     server = recording(lambda body: (401, {"error": {"message": "bad key"}}))
     client = ChatClient(url=server.url, tries=3, backoff_s=0.01, response_format="none")

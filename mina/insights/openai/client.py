@@ -190,10 +190,19 @@ def _read_answer(response: httpx.Response, mode: str) -> ChatAnswer:
     finish = choice.get("finish_reason")
     return ChatAnswer(
         content=str(content),
-        model=model if isinstance(model, str) and model else None,
+        model=_model_name(model) if isinstance(model, str) and model.strip() else None,
         finish_reason=finish if isinstance(finish, str) else None,
         response_format=mode,
     )
+
+
+def _model_name(reported: str) -> str:
+    """The model as the endpoint names it; a file path (llama.cpp without an alias names the
+    GGUF file it loaded) becomes the file's name, and no name passes 200 characters."""
+    name = reported.strip()
+    if name.startswith("/") or "\\" in name:
+        name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:200]
 
 
 def _error_text(response: httpx.Response) -> str:
