@@ -29,6 +29,25 @@ def model_path() -> Path | None:
     return path if path.is_file() else None
 
 
+def _import_xllamacpp() -> Any:
+    """xllamacpp, its OpenMP threads waiting passively. They spin by default, which made each
+    call about ten times slower on a busy two-core machine. libgomp reads the setting once, when
+    it is loaded, so it is set only around the first import: other libraries keep theirs."""
+    before = os.environ.get("OMP_WAIT_POLICY")
+    if before is None:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        import xllamacpp
+    finally:
+        if before is None:
+            del os.environ["OMP_WAIT_POLICY"]
+    return xllamacpp
+
+
+def xllamacpp_installed() -> bool:
+    return importlib.util.find_spec("xllamacpp") is not None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -53,10 +72,7 @@ class LlamaServer:
 
 def start_server(*, n_ctx: int = 4096, threads: int = 2) -> LlamaServer:
     """Start llama.cpp's server on a free 127.0.0.1 port and wait for ``/health``."""
-    # llama.cpp's OpenMP threads spin while they wait by default; on a busy two-core machine
-    # that made each call about ten times slower. Read by libgomp when xllamacpp loads it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import xllamacpp
+    xllamacpp = _import_xllamacpp()
 
     path = model_path()
     if path is None:

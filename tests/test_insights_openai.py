@@ -35,7 +35,13 @@ from mina.insights.openai.client import ChatClient, completions_url
 from mina.insights.openai.prompt import extraction_schema, format_lines, split_chunks
 from mina.insights.openai.sentiment import score_sentiment
 from mina.settings import Settings
-from tests.llmserver import MODEL_ALIAS, LlamaServer, model_path, start_server
+from tests.llmserver import (
+    MODEL_ALIAS,
+    LlamaServer,
+    model_path,
+    start_server,
+    xllamacpp_installed,
+)
 
 LINES: list[tuple[str | None, str]] = [
     ("Ann", "Good morning everyone, let's start the planning meeting."),
@@ -97,7 +103,8 @@ def assert_cites_meeting(insights: Insights, meeting: MeetingText) -> None:
 
 @pytest.fixture(scope="session")
 def llama() -> Iterator[LlamaServer]:
-    pytest.importorskip("xllamacpp")
+    if not xllamacpp_installed():
+        pytest.skip("xllamacpp is not installed (make install-dev)")
     if model_path() is None:
         pytest.skip("SmolLM2 weights are not installed (make install-dev)")
     server = start_server(n_ctx=4096, threads=2)
