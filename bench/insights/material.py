@@ -176,7 +176,13 @@ def regenerate_transcripts(scripts: list[Script]) -> None:
             overlaps = [
                 max(0.0, min(segment.end, end) - max(segment.start, start)) for start, end in spans
             ]
-            turn = int(np.argmax(overlaps))
+            middle = (segment.start + segment.end) / 2
+            distances = [
+                0.0 if start <= middle <= end else min(abs(middle - start), abs(middle - end))
+                for start, end in spans
+            ]
+            # the turn it overlaps most; where it overlaps none, the nearest
+            turn = int(np.argmax(overlaps)) if max(overlaps) > 0 else int(np.argmin(distances))
             segments.append(
                 {
                     "id": number,

@@ -85,6 +85,8 @@ _NOT_TASK = re.compile(
     r"speak|explain|share my screen|take (?:a look at )?(?:that|this) question)\b"
     r"(?!\s+(?:through|up|over)\b)"
 )
+_ASKING = frozenset({"can", "could", "would", "will", "please"})
+_MIN_COMMITMENT_WORDS = 3  # "I'll take that" (heard "take net") alone commits to nothing
 _SPEAKER_LABEL = re.compile(r"^speaker\s*\d+$", re.IGNORECASE)
 _TO_RECIPIENT = re.compile(r"\b(send|give|show|email|forward|get|book) (?:you|us) ")
 _TRAILING = re.compile(r"[\s,;:.!?-]+$")
@@ -118,13 +120,16 @@ def _vocative(sentence: Sentence, names: set[str]) -> str | None:
         or tokens[index].is_punct
     ):
         index += 1
-    if index + 1 >= len(tokens):
-        return None
-    token, after = tokens[index], tokens[index + 1]
-    if after.text != ",":
-        return None
-    if token.lower_ in names or (token.pos_ == "PROPN" and token.is_title and token.is_alpha):
-        return str(token.text)
+    for position in range(index, len(tokens) - 2):
+        token, comma, then = tokens[position], tokens[position + 1], tokens[position + 2]
+        if comma.text != ",":
+            continue
+        asks = position == index or then.lower_ in _ASKING or then.tag_ == "VB"
+        named = token.lower_ in names or (
+            token.pos_ == "PROPN" and token.is_title and token.is_alpha
+        )
+        if asks and named:
+            return str(token.text)
     return None
 
 
@@ -251,6 +256,8 @@ def extract_action_items(
             if _merge_follow_up(items, sentence, due):
                 continue
         if pronoun_only:
+            continue
+        if kind == "commit" and len(body.split()) < _MIN_COMMITMENT_WORDS:
             continue
         if owner is not None and owner != sentence.speaker:
             owner = _owner_from_labels(owner, labels)

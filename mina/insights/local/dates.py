@@ -96,7 +96,8 @@ _COUNT = (
     r"(?P<count>\d+|a couple of|couple of|a|an|one|two|three|four|five|six|seven|eight|nine|"
     r"ten|eleven|twelve)"
 )
-_PREFIX = r"(?:(?P<before>before)\s+|(?:by|on|until|till|for|due)\s+)?"
+# "my" is how Whisper often hears "by" ("ready my Wednesday")
+_PREFIX = r"(?:(?P<before>before)\s+|(?:by|on|until|till|for|due|my)\s+)?"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,8 @@ _DECISION = re.compile(
     r"(?:the|our|my) (?:final )?decision is|final answer is|decision is final|we'll stick with|"
     r"we settled on|we've settled on|we will stick with|so it's settled|that's decided)"
 )
-_VAGUE = re.compile(
-    r"^(?:okay |ok |so |alright |right |yes |yeah )*(?:let's go with (?:that|it|this)|we agree|"
-    r"agreed|(?:the )?decision is final|that's decided|so it's settled)\b[^a-z]*"
-)
+_REFERS = re.compile(r"\b(?:decision is final|that's decided|so it's settled)\b")
+_NAMES_NOTHING = frozenset("that it this one then now okay so on to too all both".split())
 _UNSURE = re.compile(
     r"\b(?:not sure|don't know|do not know|no idea|good question|let me check|need to check|"
     r"get back to you|leave that open|to be decided|tbd|haven't decided|we'll see|unclear|"
@@ -44,6 +42,16 @@ _SMALL_TALK = re.compile(
 _REQUEST = re.compile(r"\b(?:can|could|would|will) you\b|\bplease\b")
 
 
+def _is_vague(lowered: str) -> bool:
+    """Whether a decision sentence names nothing itself ("let's go with that", "agreed")."""
+    if _REFERS.search(lowered):
+        return True
+    found = _DECISION.search(lowered)
+    after = lowered[found.end() :] if found else ""
+    words = [w for w in re.findall(r"[a-z']+", after) if w not in _NAMES_NOTHING]
+    return len(words) < 2
+
+
 def extract_decisions(sentences: Sequence[Sentence]) -> list[Point]:
     points: list[Point] = []
     used: set[int] = set()
@@ -52,15 +60,21 @@ def extract_decisions(sentences: Sequence[Sentence]) -> list[Point]:
         if not _DECISION.search(lowered) or sentence.is_question or sentence.index in used:
             continue
         source = sentence
-        if _VAGUE.match(lowered) and len(content_lemmas(sentence.span)) < 3:
-            following = sentences[sentence.index + 1 : sentence.index + 3]
-            if any(_DECISION.search(s.lower) and not _VAGUE.match(s.lower) for s in following):
-                continue
-            previous = [s for s in sentences[max(0, sentence.index - 2) : sentence.index]]
+        if _is_vague(lowered):
+            previous = sentences[max(0, sentence.index - 3) : sentence.index]
             substantive = [s for s in previous if len(content_lemmas(s.span)) >= 3]
             if not substantive:
                 continue
             source = substantive[-1]
+            proposal = set(content_lemmas(source.span))
+            following = sentences[sentence.index + 1 : sentence.index + 3]
+            if any(
+                _DECISION.search(s.lower)
+                and not _is_vague(s.lower)
+                and len(proposal & set(content_lemmas(s.span))) >= 2
+                for s in following
+            ):
+                continue  # the decision is restated in full right after
         used.add(source.index)
         text = tidy(source.text.rstrip("?"))
         if text and all(p.text != text for p in points):

@@ -21,7 +21,7 @@ from mina.insights.local.text import Sentence, content_lemmas, is_filler, tidy
 
 MIN_POINTS = 3
 MAX_POINTS = 7
-WORDS_PER_POINT = 110
+WORDS_PER_POINT = 100
 _DAMPING = 0.85
 _ITERATIONS = 40
 _REDUNDANCY = 0.7
@@ -32,7 +32,7 @@ _MAX_CANDIDATES = 1500
 
 
 def point_count(words: int) -> int:
-    return max(MIN_POINTS, min(MAX_POINTS, 2 + words // WORDS_PER_POINT))
+    return max(MIN_POINTS, min(MAX_POINTS, 3 + words // WORDS_PER_POINT))
 
 
 def _tfidf(bags: list[list[str]]) -> np.ndarray:
