@@ -8,13 +8,12 @@ owners and ``dates``), ``statements`` (decisions, open questions), ``summary`` (
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from mina.insights.base import Insights, MeetingText
-from mina.insights.local.actions import extract_action_items
+from mina.insights.local.actions import extract_action_items, known_names
 from mina.insights.local.model import LanguageModel
 from mina.insights.local.sentiment import measure_sentiment
 from mina.insights.local.statements import extract_decisions, extract_questions
@@ -25,7 +24,7 @@ from mina.settings import Settings
 
 __all__ = ["LocalProvider", "create_provider"]
 
-_SPEAKER_LABEL = re.compile(r"^speaker\s*\d+$", re.IGNORECASE)
+_NOUNS = frozenset({"NOUN", "PROPN"})
 
 
 def _version(package: str) -> str:
@@ -35,13 +34,13 @@ def _version(package: str) -> str:
         return "?"
 
 
-def _nouns(sentences: Sequence[Sentence]) -> set[str]:
-    """Words the meeting uses more often as nouns than otherwise."""
+def _words_used_as(sentences: Sequence[Sentence], tags: frozenset[str]) -> set[str]:
+    """Words the meeting uses more often with one of these parts of speech than otherwise."""
     votes: Counter[str] = Counter()
     for sentence in sentences:
         for token in sentence.span:
             if token.is_alpha:
-                votes[token.lower_] += 1 if token.pos_ in {"NOUN", "PROPN"} else -1
+                votes[token.lower_] += 1 if token.pos_ in tags else -1
     return {word for word, vote in votes.items() if vote > 0}
 
 
@@ -77,17 +76,17 @@ class LocalProvider:
         action_segments = {item.segment_id for item in action_items}
         requested = {s.index for s in sentences if s.segment_id in action_segments}
         decision_segments = {point.segment_id for point in decisions}
-        stated = requested | {s.index for s in sentences if s.segment_id in decision_segments}
+        decided = {s.index for s in sentences if s.segment_id in decision_segments}
         questions = extract_questions(sentences, requested)
         words = sum(len(s.text.split()) for s in sentences)
-        summary = summarise(sentences, stated, words)
-        names = {word for label in labels for word in label.split()}
-        for sentence in sentences:
-            for entity in sentence.span.ents:
-                if entity.label_ == "PERSON":
-                    names.update(entity.text.split())
-        names.add("speaker")
-        topics = extract_topics(" ".join(s.text for s in sentences), names, _nouns(sentences))
+        summary = summarise(sentences, decided, requested, words)
+        names = known_names(sentences, labels) | {"speaker"}
+        topics = extract_topics(
+            " ".join(s.text for s in sentences),
+            names,
+            _words_used_as(sentences, _NOUNS),
+            _words_used_as(sentences, _NOUNS | {"ADJ"}),
+        )
         return Insights(
             provider=self.name,
             model=self.model,

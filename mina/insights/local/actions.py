@@ -211,16 +211,29 @@ def _persons(sentence: Sentence) -> list[str]:
     return [ent.text for ent in sentence.span.ents if ent.label_ == "PERSON"]
 
 
+def known_names(sentences: Sequence[Sentence], labels: Sequence[str]) -> set[str]:
+    """People's names in the meeting, lowercase: speaker labels that are names, spaCy's
+    PERSON entities and whoever is addressed ("Marcus, can you ...")."""
+    names = {
+        word.lower()
+        for label in labels
+        if not _SPEAKER_LABEL.match(label)
+        for word in label.split()
+    }
+    for sentence in sentences:
+        names.update(word.lower() for p in _persons(sentence) for word in p.split())
+    for sentence in sentences:
+        vocative = _vocative(sentence, names)
+        if vocative:
+            names.add(vocative.lower())
+    return names
+
+
 def extract_action_items(
     sentences: Sequence[Sentence], reference: date, labels: Sequence[str]
 ) -> list[ActionItem]:
     """The meeting's action items in the order they were said."""
-    names = {label.lower() for label in labels if not _SPEAKER_LABEL.match(label)}
-    for sentence in sentences:
-        names.update(p.lower() for p in _persons(sentence) if " " not in p)
-        vocative = _vocative(sentence, names)
-        if vocative:
-            names.add(vocative.lower())
+    names = known_names(sentences, labels)
     items: list[_Item] = []
     markers: list[Sentence] = []
     last_person: str | None = None

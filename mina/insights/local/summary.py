@@ -11,6 +11,7 @@ summary covers the meeting's several subjects, not only its most repeated one. F
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 
@@ -27,7 +28,12 @@ _ITERATIONS = 40
 _REDUNDANCY = 0.7
 _NEIGHBOUR_PENALTY = 0.35
 _UNCOVERED_BONUS = 0.3
-_STATED_BONUS = 0.25  # a sentence that states a decision or an action item
+_DECIDED_BONUS = 0.15  # a sentence that states a decision
+# an action item or a request has its own list: the summary says what was found and discussed
+_ACTION_PENALTY = 0.2
+_REQUEST = re.compile(
+    r"\b(?:can|could|would) you\b|\bplease\b|^let's (?:start|begin|move|get|do)\b"
+)
 _MAX_CANDIDATES = 1500
 
 
@@ -63,10 +69,13 @@ def _textrank(similarity: np.ndarray) -> np.ndarray:
 
 
 def summarise(
-    sentences: Sequence[Sentence], stated: Collection[int], total_words: int
+    sentences: Sequence[Sentence],
+    decided: Collection[int],
+    assigned: Collection[int],
+    total_words: int,
 ) -> list[Point]:
-    """Summary points in the order they were said; ``stated``: indexes of sentences that state
-    a decision or an action item."""
+    """Summary points in the order they were said; ``decided`` and ``assigned``: indexes of
+    the sentences that state a decision or an action item."""
     candidates = [
         s
         for s in sentences
@@ -83,9 +92,11 @@ def summarise(
     rank = _textrank(similarity)
     score = rank / max(float(rank.max()), 1e-12)
     for row, sentence in enumerate(candidates):
-        if sentence.index in stated:
-            score[row] += _STATED_BONUS
-        if sentence.is_question:
+        if sentence.index in decided:
+            score[row] += _DECIDED_BONUS
+        elif sentence.index in assigned:
+            score[row] -= _ACTION_PENALTY
+        if sentence.is_question or _REQUEST.search(sentence.lower):
             score[row] -= 0.3
         score[row] += 0.15 * min(1.0, len(bags[row]) / 8)
     wanted = min(point_count(total_words), len(candidates))

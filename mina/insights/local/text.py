@@ -36,7 +36,8 @@ _FILLER_SENTENCE = re.compile(
     r"(?:can|could) (?:you|everyone|everybody|you all|y'all) (?:all )?(?:hear|see) (?:me|us|it|"
     r"the board|my screen)|(?:i|we) can (?:hear|see) you|let'?s get started|"
     r"(?:that'?s|that is) (?:it|all|everything)(?: from me)?|have a (?:good|great|nice) "
-    r"(?:day|one|weekend)|talk (?:soon|later)|see you|thanks? (?:all|everyone|both|so much)",
+    r"(?:day|one|weekend)|talk (?:soon|later)|see you|thanks? (?:all|everyone|both|so much)|"
+    r"^let'?s (?:get started|start|begin|move on|kick off|dive in|wrap up)\b|\baction item\b",
 )
 _LEADING_FILLER = re.compile(
     r"^(?:(?:so|um|uh|erm|okay|ok|oh|well|yeah|yes|right|alright|and|also|anyway|now|great|"

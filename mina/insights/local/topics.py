@@ -32,6 +32,12 @@ _NOISE = frozenset(
 )
 
 
+def _repeats(words: list[str], other: list[str]) -> bool:
+    """Whether a phrase says again what a kept one says ("login page" after "login page
+    refactor", "offline fix" after "offline mode fix")."""
+    return set(words) <= set(other) or len(set(words) & set(other)) >= 2
+
+
 def _extractor() -> object:
     import yake  # type: ignore[import-untyped]
 
@@ -46,9 +52,12 @@ def _sample(text: str) -> str:
     return " ".join(text[i * step : i * step + width] for i in range(pieces))
 
 
-def extract_topics(text: str, excluded: Iterable[str], nouns: Collection[str]) -> list[Topic]:
-    """Key phrases of ``text``; ``excluded``: words never in a topic (names, labels); a phrase
-    must end in one of ``nouns`` (words used mostly as nouns), so no "send" or "making"."""
+def extract_topics(
+    text: str, excluded: Iterable[str], nouns: Collection[str], modifiers: Collection[str]
+) -> list[Topic]:
+    """Key phrases of ``text``; ``excluded``: words never in a topic (names, labels). A phrase
+    ends in one of ``nouns`` (words used mostly as nouns) and starts with one of ``modifiers``
+    (nouns and adjectives): no "send", "making" or "finished the login"."""
     banned = {word.lower() for word in excluded} | FILLER_WORDS | _NOISE | _NUMBER_WORDS
     banned |= set(WEEKDAYS) | set(MONTHS)
     extractor = _extractor()
@@ -58,10 +67,10 @@ def extract_topics(text: str, excluded: Iterable[str], nouns: Collection[str]) -
         words = re.findall(r"[a-z0-9']+", phrase.lower())
         if not words or any(w in banned or any(c.isdigit() for c in w) for w in words):
             continue
-        if words[-1] not in nouns or (len(words[0]) < 3 and len(words) == 1):
+        if words[-1] not in nouns or words[0] not in modifiers or len(words[0]) < 3:
             continue
         label = " ".join(words)
-        if any(label == other or label in other.split() for other, _ in topics):
+        if any(_repeats(words, other.split()) for other, _ in topics):
             continue
         topics.append((label, float(score)))
         if len(topics) == MAX_TOPICS:
