@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.insights import TARGET_DUE, TARGET_PRECISION, TARGET_RECALL, evaluate
-from bench.insights.material import load_scripts, recognised, script_text
+from bench.insights.material import Script, load_scripts, recognised, script_text
 from bench.insights.scoring import key_words, score_actions, score_decisions, summary_coverage
 from mina.insights.base import ActionItem, Insights, MeetingText, Point, SourceSegment
 from mina.insights.local import LocalProvider
@@ -228,25 +228,32 @@ def standup(provider: LocalProvider) -> tuple[MeetingText, Insights]:
     return text, provider.generate(text)
 
 
-def test_the_summary_has_no_filler_and_cites_real_segments(
-    provider: LocalProvider, standup: tuple[MeetingText, Insights]
-) -> None:
-    text, insights = standup
-    assert 3 <= len(insights.summary) <= 7
+@pytest.fixture(scope="module")
+def every_meeting(provider: LocalProvider) -> list[tuple[Script, MeetingText, Insights]]:
+    """Each script's recognised transcript and script text, with their insights."""
+    made = []
     for script in load_scripts():
         for make in (recognised, script_text):
-            made = provider.generate(make(script).meeting)
-            assert 3 <= len(made.summary) <= 7
-            for point in made.summary:
-                assert not FILLER.search(point.text), point.text
-                assert point.text[0].isupper() and point.text[-1] in ".?!"
-                assert not re.match(r"(?i)(so|um|uh|okay)\b", point.text)
+            text = make(script).meeting
+            made.append((script, text, provider.generate(text)))
+    return made
 
 
-def test_every_citation_exists(provider: LocalProvider) -> None:
-    for script in load_scripts():
-        text = recognised(script).meeting
-        insights = provider.generate(text)
+def test_the_summary_has_no_filler(
+    every_meeting: list[tuple[Script, MeetingText, Insights]],
+) -> None:
+    for _, _, made in every_meeting:
+        assert 3 <= len(made.summary) <= 7
+        for point in made.summary:
+            assert not FILLER.search(point.text), point.text
+            assert point.text[0].isupper() and point.text[-1] in ".?!"
+            assert not re.match(r"(?i)(so|um|uh|okay)\b", point.text)
+
+
+def test_every_citation_exists(
+    every_meeting: list[tuple[Script, MeetingText, Insights]],
+) -> None:
+    for _, text, insights in every_meeting:
         ids = {segment.id for segment in text.segments}
         cited = [
             *insights.summary,
@@ -258,9 +265,10 @@ def test_every_citation_exists(provider: LocalProvider) -> None:
         assert set(insights.sentiment.by_segment) <= ids
 
 
-def test_topics_have_no_names_numbers_or_labels(provider: LocalProvider) -> None:
-    for script in load_scripts():
-        insights = provider.generate(recognised(script).meeting)
+def test_topics_have_no_names_numbers_or_labels(
+    every_meeting: list[tuple[Script, MeetingText, Insights]],
+) -> None:
+    for script, _, insights in every_meeting:
         assert 5 <= len(insights.topics) <= 10, (script.name, insights.topics)
         names = {name.lower() for name in script.voices}
         for topic in insights.topics:
@@ -359,3 +367,39 @@ def test_tuning_figures_stay_above_the_targets(provider: LocalProvider) -> None:
     assert actions.owner_accuracy >= 0.8, actions.misses
     assert decisions.recall >= 0.6 and decisions.precision >= 0.6
     assert covered / points >= 0.5
+
+
+def test_softer_requests_and_hedged_commitments(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Nora", "Sam, would you mind setting up three user tests before next Thursday?"),
+            ("Sam", "Yeah, no problem, I'll find some people from the beta group."),
+            ("Ahmed", "It would be great if someone could redo the icons to match the new style."),
+            ("Nora", "I can do the icons. I'll try to get them done by the end of the month."),
+        )
+    )
+    assert [(i.text, i.owner, i.due_date) for i in insights.action_items] == [
+        ("Set up three user tests", "Sam", date(2026, 3, 18)),
+        ("Redo the icons to match the new style", "Nora", date(2026, 3, 31)),
+    ]
+
+
+def test_talk_about_the_meeting_itself_is_no_item(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Ann", "Let me share my screen. Okay, I'll walk you through the new dashboard."),
+            ("Bo", "Let me know if you can see it. I can show you the old one as well."),
+            ("Ann", "I'll give you a quick update on the hiring plan first."),
+        )
+    )
+    assert insights.action_items == ()
+
+
+def test_a_call_made_refers_to_what_was_just_said(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Ahmed", "I'd rather wait, the contrast on the charts is still bad."),
+            ("Nora", "Okay, so dark mode waits for the next release. That's the call."),
+        )
+    )
+    assert [d.text for d in insights.decisions] == ["Dark mode waits for the next release."]

@@ -36,7 +36,12 @@ _COMMIT = re.compile(
     r"\b(?:i'll|i will|i'm going to|i am going to|i'm gonna|i can|i could take|let me|"
     r"i need to|i have to|i've got to|i got to)\s+" + _ADVERBS + r"(?P<body>[a-z].*)"
 )
-_REQUEST = re.compile(r"\b(?:can|could|would|will) you\s+" + _ADVERBS + r"(?P<body>[a-z].*)")
+_REQUEST = re.compile(
+    r"\b(?:(?:would|do) you mind|(?:can|could|would|will) you|(?:if|maybe) (?:you|someone|"
+    r"somebody|anyone) (?:could|can)|(?:someone|somebody|anyone) could)\s+"
+    + _ADVERBS
+    + r"(?P<body>[a-z].*)"
+)
 _PLEASE = re.compile(r"\bplease\s+" + _ADVERBS + r"(?P<body>[a-z].*)")
 _GROUP = re.compile(
     r"\b(?:we|you guys|the team)\s+(?:really\s+|also\s+|still\s+)*(?:need|have|must|got)\s+to\s+"
@@ -79,11 +84,18 @@ _IN_MEETING = re.compile(
     r"start (?:us|off)|kick (?:us|it) off|read|confirm that you)\b"
 )
 # verbs after "I'll" / "I can" that commit to nothing
+# verbs after "I'll" / "I can" / "let me" that commit to nothing, or only to something done in
+# the meeting itself ("let me share my screen", "I'll walk you through it")
 _NOT_TASK = re.compile(
-    r"^(?:be|go|say|think|hear|see|guess|bet|admit|imagine|need|want|like|love|try|agree|"
+    r"^(?:(?:be|go|say|think|hear|see|guess|bet|admit|imagine|need|want|like|love|agree|know|"
     r"tell you|start with|pass|leave it|stop|hand (?:it )?over|keep it short|skip|answer that|"
-    r"speak|explain|share my screen|take (?:a look at )?(?:that|this) question)\b"
-    r"(?!\s+(?:through|up|over)\b)"
+    r"speak|explain|mention|repeat|summari[sz]e|recap|begin|jump in|chime in|"
+    r"take (?:a look at )?(?:that|this) question)\b(?!\s+(?:through|up|over)\b)|"
+    r"(?:share|present) (?:my|the|your) screen|stop sharing|pull (?:it |that |this )?up|"
+    r"open (?:it|that|the doc)|scroll|switch (?:over|to)|show (?:you|us|everyone)|"
+    r"walk (?:you|us|everyone) through|go (?:over|through) (?:it|this|that|the)|"
+    r"give (?:you|us|everyone) (?:a|an|the) (?:quick )?(?:update|overview|summary|recap)|"
+    r"talk about|answer (?:it|that|this)|be quick|quickly add)"
 )
 _ASKING = frozenset({"can", "could", "would", "will", "please"})
 _MIN_COMMITMENT_WORDS = 3  # "I'll take that" (heard "take net") alone commits to nothing
@@ -101,6 +113,7 @@ class _Item:
     due: date | None
     waiting: bool  # a request whose owner may be whoever answers it
     kind: str
+    accepted: bool = False  # someone said yes to it already
 
 
 def _owner_from_labels(name: str, labels: Sequence[str]) -> str:
@@ -145,6 +158,17 @@ def _is_pronoun_only(
         if token.pos_ in {"NOUN", "PROPN"} and token.lower_ not in {"course", "problem"}:
             return False
     return True
+
+
+def _base_form(sentence: Sentence, body_start: int, body: str) -> str:
+    """ "setting up the tests" (after "would you mind") as "set up the tests"; "try to send"
+    as "send"."""
+    body = re.sub(r"^(?:try|trying) (?:and |to )", "", body, flags=re.IGNORECASE)
+    start = sentence.span.start_char + body_start
+    for token in sentence.span:
+        if token.idx == start and token.tag_ == "VBG" and body.lower().startswith(token.lower_):
+            return str(token.lemma_) + body[len(token.text) :]
+    return body
 
 
 def _tidy_body(body: str, reference: date, *, speaker: str | None, owner: str | None) -> str:
@@ -255,6 +279,7 @@ def extract_action_items(
         body, body_start, owner, waiting, kind = found
         if len(sentence.text) == len(sentence.lower):
             body = sentence.text[body_start : body_start + len(body)]
+        body = _base_form(sentence, body_start, body)
         dates = find_due_dates(sentence.text, reference)
         after = [d.when for d in dates if d.start >= body_start - 12]
         due = after[0] if after else (dates[0].when if dates else None)
@@ -298,8 +323,7 @@ def _accepts(items: list[_Item], sentence: Sentence) -> bool:
     item = _pending(items, sentence)
     if item is None:
         return False
-    same_turn_first = sentence.turn == item.sentence.turn + 1
-    return same_turn_first and item.due is None or same_turn_first and item.waiting
+    return sentence.turn == item.sentence.turn + 1 and not item.accepted
 
 
 def _accept(items: list[_Item], sentence: Sentence, due: date | None) -> None:
@@ -308,7 +332,7 @@ def _accept(items: list[_Item], sentence: Sentence, due: date | None) -> None:
         return
     index = items.index(item)
     owner = item.owner if not item.waiting else sentence.speaker
-    items[index] = replace(item, owner=owner, due=item.due or due, waiting=False)
+    items[index] = replace(item, owner=owner, due=item.due or due, waiting=False, accepted=True)
 
 
 def _merge_follow_up(items: list[_Item], sentence: Sentence, due: date | None) -> bool:

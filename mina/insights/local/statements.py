@@ -24,9 +24,13 @@ _DECISION = re.compile(
     r"decided (?:to|that|on)|let's go (?:with|for)|let us go with|we'll go (?:with|for)|"
     r"we will go (?:with|for)|we're going (?:with|for)|we are going with|"
     r"(?:the|our|my) (?:final )?decision is|final answer is|decision is final|we'll stick with|"
-    r"we settled on|we've settled on|we will stick with|so it's settled|that's decided)"
+    r"we settled on|we've settled on|we will stick with|so it's settled|that's decided|"
+    r"that's (?:the|our|my) (?:final )?(?:call|decision)|final call|that's final)"
 )
-_REFERS = re.compile(r"\b(?:decision is final|that's decided|so it's settled)\b")
+_REFERS = re.compile(
+    r"\b(?:decision is final|that's decided|so it's settled|that's (?:the|our|my) (?:final )?"
+    r"(?:call|decision)|final call|that's final)\b"
+)
 _NAMES_NOTHING = frozenset("that it this one then now okay so on to too all both".split())
 _UNSURE = re.compile(
     r"\b(?:not sure|don't know|do not know|no idea|good question|let me check|need to check|"

@@ -32,7 +32,7 @@ _DECIDED_BONUS = 0.15  # a sentence that states a decision
 # an action item or a request has its own list: the summary says what was found and discussed
 _ACTION_PENALTY = 0.2
 _REQUEST = re.compile(
-    r"\b(?:can|could|would) you\b|\bplease\b|^let's (?:start|begin|move|get|do)\b"
+    r"\b(?:can|could|would) you\b|\bplease\b|\byou mind\b|^let's (?:start|begin|move|get)\b"
 )
 _MAX_CANDIDATES = 1500
 
