@@ -403,3 +403,15 @@ def test_a_call_made_refers_to_what_was_just_said(provider: LocalProvider) -> No
         )
     )
     assert [d.text for d in insights.decisions] == ["Dark mode waits for the next release."]
+
+
+def test_a_call_made_in_the_same_breath(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Ahmed", "I'd rather wait, the contrast on the charts is still bad."),
+            ("Nora", "Ok, so dark mode waits for the next release, that's the call."),
+        )
+    )
+    assert [d.text for d in insights.decisions] == [
+        "Dark mode waits for the next release, that's the call."
+    ]

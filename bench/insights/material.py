@@ -28,7 +28,7 @@ HERE = Path(__file__).parent
 SCRIPTS_DIR = HERE / "scripts"
 TRANSCRIPTS_DIR = HERE / "transcripts"
 PAUSE_S = (0.6, 0.9, 0.7, 1.1)  # between turns, in turn
-SPEED_WPM = 150
+SPEED_WPM = 140
 
 
 @dataclass(frozen=True)

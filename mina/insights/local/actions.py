@@ -133,6 +133,7 @@ def _vocative(sentence: Sentence, names: set[str]) -> str | None:
         or tokens[index].is_punct
     ):
         index += 1
+    addressed = None  # the last one before the request: "Thanks, Jamal. Mei, can you ..."
     for position in range(index, len(tokens) - 2):
         token, comma, then = tokens[position], tokens[position + 1], tokens[position + 2]
         if comma.text != ",":
@@ -142,8 +143,8 @@ def _vocative(sentence: Sentence, names: set[str]) -> str | None:
             token.pos_ == "PROPN" and token.is_title and token.is_alpha
         )
         if asks and named:
-            return str(token.text)
-    return None
+            addressed = str(token.text)
+    return addressed
 
 
 def _is_pronoun_only(
@@ -188,17 +189,31 @@ def _tidy_body(body: str, reference: date, *, speaker: str | None, owner: str | 
     return body[:1].upper() + body[1:] if body else ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What a sentence asks or promises: its task (``body``, from ``start`` in the sentence)."""
+
+    body: str
+    start: int
+    owner: str | None
+    waiting: bool
+    kind: str
+
+
+def _found(match: re.Match[str], owner: str | None, waiting: bool, kind: str) -> _Found:
+    return _Found(match.group("body"), match.start("body"), owner, waiting, kind)
+
+
 def _find(
     sentence: Sentence, names: set[str], labels: Sequence[str], last_person: str | None
-) -> tuple[str, int, str | None, bool, str] | None:
-    """(body, body start, owner, waiting, kind) of the action this sentence states, if any."""
+) -> _Found | None:
+    """The action this sentence states, if any."""
     lowered = sentence.lower
     vocative = _vocative(sentence, names)
     for pattern, kind in ((_REQUEST, "request"), (_PLEASE, "please")):
         match = pattern.search(lowered)
         if match and not _IN_MEETING.match(match.group("body")):
-            owner = vocative
-            return match.group("body"), match.start("body"), owner, owner is None, kind
+            return _found(match, vocative, vocative is None, kind)
     if vocative and not sentence.is_question:
         rest = lowered[lowered.find(vocative.lower()) + len(vocative) :].lstrip(" ,")
         tokens = [
@@ -210,24 +225,23 @@ def _find(
             and not _IN_MEETING.match(rest)
             and not rest.startswith(("let", "do ", "thank"))
         ):
-            return rest, len(lowered) - len(rest), vocative, False, "imperative"
+            return _Found(rest, len(lowered) - len(rest), vocative, False, "imperative")
     match = _COMMIT.search(lowered)
     if match and not _NOT_TASK.match(match.group("body")) and not sentence.is_question:
-        return match.group("body"), match.start("body"), sentence.speaker, False, "commit"
+        return _found(match, sentence.speaker, False, "commit")
     for name in sorted(names, key=len, reverse=True):
         named = re.search(rf"\b{re.escape(name)}{_NAMED}", lowered)
         if named and not _NOT_TASK.match(named.group("body")):
-            owner = _owner_from_labels(name, labels)
-            return named.group("body"), named.start("body"), owner, False, "named"
+            return _found(named, _owner_from_labels(name, labels), False, "named")
     match = _PRONOUN_SUBJECT.search(lowered)
     if match and last_person and not _NOT_TASK.match(match.group("body")):
-        return match.group("body"), match.start("body"), last_person, False, "named"
+        return _found(match, last_person, False, "named")
     match = _SOMEONE.search(lowered)
     if match:
-        return match.group("body"), match.start("body"), None, False, "someone"
+        return _found(match, None, False, "someone")
     match = _GROUP.search(lowered)
     if match and not sentence.is_question:
-        return match.group("body"), match.start("body"), None, False, "group"
+        return _found(match, None, False, "group")
     return None
 
 
@@ -271,19 +285,25 @@ def extract_action_items(
         ]
         marker_body = _MARKER_BODY.search(sentence.lower)
         if marker_body and found is None:
-            found = (marker_body.group("body"), marker_body.start("body"), None, False, "marker")
+            found = _found(marker_body, None, False, "marker")
         if persons:
             last_person = persons[-1]
         if found is None:
             continue
-        body, body_start, owner, waiting, kind = found
+        body, body_start, owner, waiting, kind = (
+            found.body,
+            found.start,
+            found.owner,
+            found.waiting,
+            found.kind,
+        )
         if len(sentence.text) == len(sentence.lower):
             body = sentence.text[body_start : body_start + len(body)]
         body = _base_form(sentence, body_start, body)
         dates = find_due_dates(sentence.text, reference)
         after = [d.when for d in dates if d.start >= body_start - 12]
         due = after[0] if after else (dates[0].when if dates else None)
-        if kind in {"group"} and due is None:
+        if kind == "group" and due is None:
             continue
         spans = [(d.start, d.end) for d in dates]
         pronoun_only = _is_pronoun_only(sentence, body_start, spans)

@@ -48,8 +48,11 @@ _REQUEST = re.compile(r"\b(?:can|could|would|will) you\b|\bplease\b")
 
 def _is_vague(lowered: str) -> bool:
     """Whether a decision sentence names nothing itself ("let's go with that", "agreed")."""
-    if _REFERS.search(lowered):
-        return True
+    refers = _REFERS.search(lowered)
+    if refers:
+        # "dark mode waits for the next release, that's the call" says it itself
+        before = re.findall(r"[a-z']+", lowered[: refers.start()])
+        return len([w for w in before if w not in _NAMES_NOTHING and len(w) > 2]) < 3
     found = _DECISION.search(lowered)
     after = lowered[found.end() :] if found else ""
     words = [w for w in re.findall(r"[a-z']+", after) if w not in _NAMES_NOTHING]
