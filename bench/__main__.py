@@ -17,18 +17,24 @@ BENCHMARKS = [
     "fuzz",
     "voice_encoder",
     "diarization",
+    "insights",
 ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"any of: {', '.join(BENCHMARKS)}")
-    args = parser.parse_args()
+    args, options = parser.parse_known_args()
+    if options and len(args.names) != 1:
+        parser.error(f"options ({' '.join(options)}) go with exactly one benchmark")
     for name in args.names or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         sys.stdout.write(f"\n== {name}: {module.__doc__.strip().splitlines()[0]}\n")
         sys.stdout.flush()
-        module.run()
+        if options:
+            module.run(options)
+        else:
+            module.run()
     return 0
 
 
