@@ -33,7 +33,7 @@ from mina.insights.openai import OpenAIOptions, OpenAIProvider, create_provider
 from mina.insights.openai.answer import AnswerError, parse_json_object, read_answer
 from mina.insights.openai.client import ChatClient, completions_url
 from mina.insights.openai.prompt import extraction_schema, format_lines, split_chunks
-from mina.insights.openai.sentiment import score_sentiment
+from mina.insights.sentiment import score_sentiment
 from mina.settings import Settings
 from tests.llmserver import (
     MODEL_ALIAS,

@@ -15,11 +15,11 @@ from importlib.metadata import PackageNotFoundError, version
 from mina.insights.base import Insights, MeetingText
 from mina.insights.local.actions import extract_action_items, known_names
 from mina.insights.local.model import LanguageModel
-from mina.insights.local.sentiment import measure_sentiment
 from mina.insights.local.statements import extract_decisions, extract_questions
 from mina.insights.local.summary import summarise
 from mina.insights.local.text import Sentence, read_sentences
 from mina.insights.local.topics import extract_topics
+from mina.insights.sentiment import score_sentiment
 from mina.settings import Settings
 
 __all__ = ["LocalProvider", "create_provider"]
@@ -95,7 +95,7 @@ class LocalProvider:
             decisions=tuple(decisions),
             questions=tuple(questions),
             topics=tuple(topics),
-            sentiment=measure_sentiment(meeting.segments),
+            sentiment=score_sentiment(meeting.segments),
         )
 
 

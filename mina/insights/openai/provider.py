@@ -42,7 +42,7 @@ from mina.insights.openai.prompt import (
     format_lines,
     split_chunks,
 )
-from mina.insights.openai.sentiment import score_sentiment
+from mina.insights.sentiment import score_sentiment
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Sentiment without a language model: VADER's compound score per segment, a length-weighted
-mean per speaker and for the whole meeting.
+mean per speaker and for the whole meeting (both providers use it).
 
 The language model is never asked about sentiment: VADER is fast, deterministic and tuned for
 conversational English, and the scores stay comparable whichever provider made the insights.
