@@ -138,12 +138,44 @@ def _meeting(script: Script, segments: tuple[SourceSegment, ...]) -> MeetingText
     )
 
 
+@dataclass(frozen=True)
+class ScriptAudio:
+    """A script spoken turn by turn: 16 kHz mono int16 samples, each turn's (start, end) in
+    seconds, and the length in seconds."""
+
+    pcm: object  # numpy int16 array (numpy is imported only where audio is made)
+    spans: tuple[tuple[float, float], ...]
+    duration_s: float
+
+
+def script_audio(script: Script) -> ScriptAudio:
+    """``script`` spoken by espeak-ng, a voice per speaker, with short pauses between turns."""
+    import numpy as np
+
+    from bench.speakers.audio import silence
+    from bench.speakers.dialogues import Voice, speak
+
+    lines = [
+        (Voice(script.voices[speaker], speed=SPEED_WPM), text) for speaker, text in script.turns
+    ]
+    utterances = speak(lines)
+    pieces: list[np.ndarray] = [silence(0.5)]
+    spans: list[tuple[float, float]] = []
+    clock = 0.5
+    for index, utterance in enumerate(utterances):
+        spans.append((clock, clock + utterance.duration_s))
+        pieces.append(utterance.pcm)
+        pause = PAUSE_S[index % len(PAUSE_S)]
+        pieces.append(silence(pause))
+        clock += utterance.duration_s + pause
+    return ScriptAudio(np.concatenate(pieces), tuple(spans), clock)
+
+
 def regenerate_transcripts(scripts: list[Script]) -> None:
     """Speak every script with espeak-ng and transcribe it with tiny.en, as uploads are."""
     import numpy as np
 
-    from bench.speakers.audio import silence, to_float
-    from bench.speakers.dialogues import Voice, speak
+    from bench.speakers.audio import to_float
     from mina.engines.registry import load_engine
     from mina.reconcile import TimedWord
     from mina.streaming import StreamConfig, segment_words
@@ -151,21 +183,9 @@ def regenerate_transcripts(scripts: list[Script]) -> None:
     engine = load_engine("whisper", model="tiny.en")
     TRANSCRIPTS_DIR.mkdir(exist_ok=True)
     for script in scripts:
-        lines = [
-            (Voice(script.voices[speaker], speed=SPEED_WPM), text) for speaker, text in script.turns
-        ]
-        utterances = speak(lines)
-        pieces: list[np.ndarray] = []
-        spans: list[tuple[float, float]] = []
-        clock = 0.5
-        pieces.append(silence(0.5))
-        for index, utterance in enumerate(utterances):
-            spans.append((clock, clock + utterance.duration_s))
-            pieces.append(utterance.pcm)
-            pause = PAUSE_S[index % len(PAUSE_S)]
-            pieces.append(silence(pause))
-            clock += utterance.duration_s + pause
-        audio = to_float(np.concatenate(pieces))
+        spoken = script_audio(script)
+        spans, clock = spoken.spans, spoken.duration_s
+        audio = to_float(spoken.pcm)  # type: ignore[arg-type]
         words = [
             TimedWord(word.text, word.start, word.end, word.probability)
             for segment in engine.transcribe_file(audio)  # type: ignore[attr-defined]
