@@ -316,5 +316,12 @@ addForm.addEventListener("submit", async (event) => {
   }
 });
 
-// the assignee filter applies as soon as it is picked
-$("task-assignee").addEventListener("change", (event) => event.target.form.requestSubmit());
+// the assignee filter applies as soon as it is picked; empty fields stay out of the address
+const filter = $("task-assignee").form;
+$("task-assignee").addEventListener("change", () => filter.requestSubmit());
+filter.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(filter)) if (String(value).trim()) params.append(key, String(value).trim());
+  window.location.assign(`/tasks${params.size ? `?${params}` : ""}`);
+});
