@@ -18,6 +18,7 @@ from mina.models import (
     MeetingInsights,
     MeetingSpeaker,
     MeetingStatus,
+    MeetingTopic,
     RecordingSession,
     SessionStatus,
     Task,
@@ -232,47 +233,50 @@ def _insight_weeks(
     started: ColumnElement[Any],
     mondays: list[date],
 ) -> list[InsightWeek]:
-    """Topics and sentiment per week from the insights of the period's meetings: one row a
-    meeting (its sentiment column and only the topics of its JSON), summed here."""
+    """Topics and sentiment per week from the insights of the period's meetings: the average of
+    their sentiment column, and the topics from ``meeting_topics`` summed per week and ranked by
+    the database (never the insights JSON, a few KB a meeting)."""
     week = _week_start(dialect, started).label("week")
-    rows = session.execute(
-        select(week, MeetingInsights.sentiment, MeetingInsights.data["topics"])
-        .join(Meeting, Meeting.id == MeetingInsights.meeting_id)
-        .where(in_period)
-    )
-    counts: dict[date, int] = {}
-    scores: dict[date, list[float]] = {}
-    weights: dict[date, dict[str, float]] = {}
-    # the weeks add up topics whatever their case; one written in lower case somewhere is shown
-    # so, else its first spelling in sort order (the same whatever order the rows come in)
-    names: dict[str, str] = {}
-    for when, sentiment, topics in rows:
-        monday = _as_date(when)
-        counts[monday] = counts.get(monday, 0) + 1
-        if sentiment is not None:
-            scores.setdefault(monday, []).append(float(sentiment))
-        summed = weights.setdefault(monday, {})
-        for topic in topics if isinstance(topics, list) else []:
-            if not isinstance(topic, dict):
-                continue
-            label = " ".join(str(topic.get("label") or "").split())
-            if label:
-                key = label.lower()
-                names[key] = min(names.get(key, label), label, key=lambda v: (v != key, v))
-                summed[key] = summed.get(key, 0.0) + float(topic.get("weight") or 0.0)
-    weeks = []
-    for monday in mondays:
-        ranked = sorted(weights.get(monday, {}).items(), key=lambda kv: (-kv[1], kv[0]))
-        week_scores = scores.get(monday, [])
-        weeks.append(
-            InsightWeek(
-                week_start=monday,
-                meetings=counts.get(monday, 0),
-                sentiment=sum(week_scores) / len(week_scores) if week_scores else None,
-                topics=[TopicWeight(names[k], w) for k, w in ranked[:TOPICS_PER_WEEK]],
-            )
+    average = func.avg(MeetingInsights.sentiment)
+    sentiment: dict[date, tuple[int, float | None]] = {
+        _as_date(when): (int(count), None if mean is None else float(mean))
+        for when, count, mean in session.execute(
+            select(week, func.count(MeetingInsights.meeting_id), average)
+            .join(Meeting, Meeting.id == MeetingInsights.meeting_id)
+            .where(in_period)
+            .group_by(week)
         )
-    return weeks
+    }
+    # a label written in different cases is one topic, shown in lower case where it was so
+    summed = (
+        select(
+            week,
+            func.max(MeetingTopic.label).label("label"),
+            func.sum(MeetingTopic.weight).label("weight"),
+            MeetingTopic.key,
+        )
+        .join(Meeting, Meeting.id == MeetingTopic.meeting_id)
+        .where(in_period)
+        .group_by(week, MeetingTopic.key)
+        .subquery()
+    )
+    rank = (
+        func.row_number()
+        .over(partition_by=summed.c.week, order_by=(summed.c.weight.desc(), summed.c.key))
+        .label("rank")
+    )
+    ranked = select(summed.c.week, summed.c.label, summed.c.weight, rank).subquery()
+    topics: dict[date, list[TopicWeight]] = {}
+    for when, label, weight in session.execute(
+        select(ranked.c.week, ranked.c.label, ranked.c.weight)
+        .where(ranked.c.rank <= TOPICS_PER_WEEK)
+        .order_by(ranked.c.week, ranked.c.rank)
+    ):
+        topics.setdefault(_as_date(when), []).append(TopicWeight(label, float(weight)))
+    return [
+        InsightWeek(monday, *sentiment.get(monday, (0, None)), topics.get(monday, []))
+        for monday in mondays
+    ]
 
 
 def _task_weeks(
