@@ -117,6 +117,19 @@ def test_tasks_page_tabs_search_and_assignee(
     assert 'class="badge badge-overdue"' not in done  # a done task is never overdue
     everything = titles(user_client.get("/tasks?status=all").text)
     assert everything[-1] == "Old news" and len(everything) == 5
+    # done ones by when they were done, the latest first, whatever their due dates
+    me = principal_of(db, "ada@example.com")
+    for title in ("Book the room", "Someday, maybe"):
+        task = next(
+            t for t in store.list_tasks(db, workspace_id=me.workspace.id).items if t.title == title
+        )
+        store.update_task(db, task=task, status=TaskStatus.DONE)
+        db.commit()
+    assert titles(user_client.get("/tasks?status=done").text) == [
+        "Someday, maybe",
+        "Book the room",
+        "Old news",
+    ]
 
     assert titles(user_client.get("/tasks?q=BUDGET").text) == ["Send the budget"]
     # the assignee matches whatever its case; the select offers each person once

@@ -133,13 +133,15 @@ def list_tasks(
     if status is not None:
         conditions.append(Task.status == status)
     total = session.scalar(select(func.count(Task.id)).where(*conditions)) or 0
+    done = Task.status == TaskStatus.DONE
+    open_due = case((done, None), else_=Task.due_date)  # done ones: by when they were done
     rows = session.scalars(
         select(Task)
         .where(*conditions)
         .order_by(
-            (Task.status == TaskStatus.DONE).asc(),
-            Task.due_date.is_(None).asc(),
-            Task.due_date.asc(),
+            done.asc(),
+            open_due.is_(None).asc(),
+            open_due.asc(),
             Task.done_at.desc(),
             Task.meeting_id.desc(),
             Task.start_ms.asc(),
