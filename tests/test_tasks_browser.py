@@ -206,3 +206,35 @@ def test_analytics_with_insights_and_tasks(
         check_no_sideways_scroll(page, width)
         check_accessibility(page, "the analytics page")
         shoot(page, name)
+
+
+def test_the_first_task_replaces_the_empty_state(
+    browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    email = f"user-{secrets.token_hex(4)}@example.com"
+    with site.sessions() as db:
+        store.create_user(db, email=email, password=PASSWORD, name="New Person")
+        db.commit()
+    with (
+        open_context(browser, viewport={"width": 390, "height": 844}) as watched,
+        screenshots_on_failure(tmp_path, page=(page := watched.new_page())),
+    ):
+        log_in(page, site.base, email, PASSWORD)
+        page.goto(f"{site.base}/tasks")
+        expect(page.get_by_role("heading", name="No tasks yet")).to_be_visible()
+        expect(page.locator("#task-summary")).to_be_hidden()
+        check_accessibility(page, "the tasks page without tasks")
+        title = page.locator("#task-add-form").get_by_label("Task")
+        title.press("Enter")  # nothing to add yet: it says so
+        expect(page.locator("#add-error")).to_have_text("Write what needs doing first.")
+        title.fill("Say hello to the team")
+        title.press("Enter")
+        expect(page.locator("#task-list > li")).to_have_count(1)
+        expect(page.get_by_role("heading", name="No tasks yet")).to_be_hidden()
+        expect(page.locator("#add-error")).to_be_hidden()
+        expect(page.locator("#task-counts")).to_have_text("1 open")
+        page.get_by_role("button", name="Delete Say hello to the team").click()
+        page.get_by_role("dialog").get_by_role("button", name="Delete task").click()
+        expect(page.locator("#task-list > li")).to_have_count(0)
+        expect(page.get_by_role("heading", name="No tasks yet")).to_be_visible()
+        expect(page.locator("#task-counts")).to_have_text("0 open")

@@ -123,6 +123,7 @@ function renderCounts() {
   if (page.tab === "all") parts.push(`${counts.done} done`);
   const box = $("task-counts");
   box.textContent = parts.join(" · ");
+  $("task-summary").hidden = false;
   if (page.tab !== "done" && counts.overdue > 0) {
     box.append(" · ", el("strong", { className: "overdue-count" }, `${counts.overdue} overdue`));
   }
