@@ -113,6 +113,9 @@ def tasks(
     assignee: str = "",
     page: str = "1",
 ) -> Response:
+    """The first page of the chosen tab with its counts; odd parameters are dropped, not
+    errors. "Today" is the server's (UTC) here; the script redraws rows where the reader's
+    day differs."""
     form = TaskListForm.parse(status, q, assignee, page)
     workspace_id = principal.workspace.id
     today = utcnow().date()
