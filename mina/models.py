@@ -353,6 +353,21 @@ class MeetingInsights(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class MeetingTopic(Base):
+    """A topic of a meeting's insights as a narrow row, so analytics sums topics per week
+    without parsing each meeting's insights JSON; ``store.save_insights`` keeps it. ``key`` is
+    the label lower-cased (one row per topic whatever its case), ``label`` as written."""
+
+    __tablename__ = "meeting_topics"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float] = mapped_column(Float)
+
+
 class Task(Base):
     """Something to do, across meetings: an action item of a meeting's insights (made once,
     never duplicated by regenerating) or added by a person.
@@ -365,6 +380,9 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("meeting_id", "origin_key", name="uq_tasks_meeting_origin"),
         Index("ix_tasks_workspace_status_due", "workspace_id", "status", "due_date"),
+        # analytics: the tasks opened and done in a period
+        Index("ix_tasks_workspace_created", "workspace_id", "created_at"),
+        Index("ix_tasks_workspace_done", "workspace_id", "done_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,13 +6,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mina import store
-from mina.models import Meeting, MeetingStatus, utcnow
+from mina.models import Meeting, MeetingStatus, Task, TaskSource, TaskStatus, utcnow
 from mina.settings import Settings
 from tests.conftest import PASSWORD
 from tests.meetingdata import Said, add_meeting, principal_of
+from tests.uploadhelp import csrf_header
 
 UNTIL = datetime(2026, 3, 16, tzinfo=UTC)  # a Monday
 SINCE = UNTIL - timedelta(days=28)  # Monday 16 February
@@ -140,6 +142,97 @@ def test_analytics_aggregate_known_meetings(db: Session, seeded: store.Principal
     assert data.speakers[0].speaker == "Ada"  # most talk time first
 
 
+def _insights(db: Session, meeting: Meeting, sentiment: float | None, **topics: float) -> None:
+    store.save_insights(
+        db,
+        meeting_id=meeting.id,
+        provider="scripted",
+        model="test",
+        data={"topics": [{"label": k.replace("_", " "), "weight": w} for k, w in topics.items()]},
+        sentiment=sentiment,
+        segment_sentiment={},
+    )
+
+
+def _task(
+    db: Session,
+    workspace_id: int,
+    created: datetime,
+    done: datetime | None = None,
+    *,
+    deleted: bool = False,
+) -> None:
+    db.add(
+        Task(
+            workspace_id=workspace_id,
+            title="Something to do",
+            status=TaskStatus.DONE if done else TaskStatus.OPEN,
+            source=TaskSource.MANUAL,
+            created_at=created,
+            done_at=done,
+            deleted_at=created if deleted else None,
+        )
+    )
+
+
+def test_analytics_topics_sentiment_and_tasks_per_week(
+    db: Session, seeded: store.Principal
+) -> None:
+    by_title = {m.title: m for m in db.scalars(select(Meeting))}
+    _insights(db, by_title["Release"], 0.5, release=1.0, docs=0.4, Docs=0.1)
+    _insights(db, by_title["Budget"], -0.2, budget=1.0, Q2_numbers=0.6)
+    # two meetings the same week: the weights of the same topic add up, whatever its case
+    _insights(db, by_title["Stand-up"], 0.1, Budget=0.5, blockers=1.0, a=0.1, b=0.2, c=0.3, d=0.05)
+    _insights(db, by_title["Ongoing"], None, budget=0.7, hosting=0.9)
+    _insights(db, by_title["Too early"], 1.0, ancient=1.0)  # before the period
+    _insights(db, by_title["Eve's"], -1.0, secret=1.0)  # another workspace
+    mine = seeded.workspace.id
+    theirs = principal_of(db, "eve@example.com").workspace.id
+    _task(db, mine, datetime(2026, 2, 16, 0, 0, tzinfo=UTC))  # the period's first moment
+    _task(db, mine, datetime(2026, 2, 22, 23, 59, tzinfo=UTC), datetime(2026, 3, 2, 8, tzinfo=UTC))
+    _task(db, mine, datetime(2026, 3, 9, 10, tzinfo=UTC), datetime(2026, 3, 15, 23, tzinfo=UTC))
+    _task(db, mine, datetime(2026, 3, 10, 10, tzinfo=UTC), deleted=True)
+    _task(db, mine, datetime(2026, 2, 10, tzinfo=UTC), datetime(2026, 2, 24, tzinfo=UTC))
+    _task(db, mine, datetime(2026, 3, 16, tzinfo=UTC))  # the period's end is not in it
+    _task(db, theirs, datetime(2026, 3, 3, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC))
+    db.commit()
+
+    data = store.workspace_analytics(db, workspace_id=mine, since=SINCE, until=UNTIL)
+    weeks = [w.week_start for w in data.insight_weeks]
+    assert weeks == [w.week_start for w in data.weeks] == [w.week_start for w in data.task_weeks]
+    topics = {
+        w.week_start: [(t.label, round(t.weight, 3)) for t in w.topics] for w in data.insight_weeks
+    }
+    assert topics == {
+        date(2026, 2, 16): [("release", 1.0), ("docs", 0.4)],  # one "docs" a meeting
+        date(2026, 2, 23): [],
+        date(2026, 3, 2): [("budget", 1.0), ("Q2 numbers", 0.6)],
+        date(2026, 3, 9): [
+            ("budget", 1.2),
+            ("blockers", 1.0),
+            ("hosting", 0.9),
+            ("c", 0.3),
+            ("b", 0.2),
+        ],
+    }
+    sentiment = {w.week_start: (w.meetings, w.sentiment) for w in data.insight_weeks}
+    assert sentiment[date(2026, 2, 16)] == (1, 0.5)
+    assert sentiment[date(2026, 2, 23)] == (0, None)
+    assert sentiment[date(2026, 3, 2)] == (1, pytest.approx(-0.2))
+    assert sentiment[date(2026, 3, 9)] == (2, pytest.approx(0.1))  # one has no sentiment
+    tasks = [(w.week_start, w.opened, w.done) for w in data.task_weeks]
+    assert tasks == [
+        (date(2026, 2, 16), 2, 0),
+        (date(2026, 2, 23), 0, 1),
+        (date(2026, 3, 2), 0, 1),
+        (date(2026, 3, 9), 1, 1),
+    ]
+
+    theirs_data = store.workspace_analytics(db, workspace_id=theirs, since=SINCE, until=UNTIL)
+    assert [(w.opened, w.done) for w in theirs_data.task_weeks] == [(0, 0), (0, 0), (1, 1), (0, 0)]
+    assert [t.label for w in theirs_data.insight_weeks for t in w.topics] == ["secret"]
+
+
 def test_analytics_of_an_empty_period(db: Session, seeded: store.Principal) -> None:
     since = datetime(2025, 1, 1, tzinfo=UTC)
     data = store.workspace_analytics(
@@ -149,6 +242,8 @@ def test_analytics_of_an_empty_period(db: Session, seeded: store.Principal) -> N
     assert data.average_duration_ms is None and data.words_per_minute is None
     assert data.average_confidence is None and data.speakers == []
     assert [w.meetings for w in data.weeks] == [0] and data.weekdays == [0] * 7
+    assert [(w.meetings, w.sentiment, w.topics) for w in data.insight_weeks] == [(0, None, [])]
+    assert [(w.opened, w.done) for w in data.task_weeks] == [(0, 0)]
 
 
 def test_analytics_api_shape_numbers_and_validation(
@@ -175,6 +270,14 @@ def test_analytics_api_shape_numbers_and_validation(
         started_at=utcnow() - timedelta(days=40),
     )
 
+    sync = db.scalars(select(Meeting).where(Meeting.title == "Sync")).one()
+    _insights(db, sync, 0.25, roadmap=0.8)
+    db.commit()
+    headers = csrf_header(user_client)
+    made = user_client.post("/api/tasks", json={"title": "Send the notes"}, headers=headers)
+    user_client.patch(f"/api/tasks/{made.json()['id']}", json={"status": "done"}, headers=headers)
+    user_client.post("/api/tasks", json={"title": "Book the room"}, headers=headers)
+
     body = user_client.get("/api/analytics").json()
     assert body["days"] == 30 and body["meetings"] == 1
     assert set(body) == {
@@ -191,6 +294,9 @@ def test_analytics_api_shape_numbers_and_validation(
         "speakers",
         "weekdays",
         "hours_of_day",
+        "topics_by_week",
+        "sentiment_by_week",
+        "tasks_by_week",
     }
     assert body["hours"] == round(60 / 3600, 2) and body["average_duration_ms"] == 60_000
     assert body["words"] == _words(M1)
@@ -203,6 +309,22 @@ def test_analytics_api_shape_numbers_and_validation(
     speakers = {s["speaker"]: s for s in body["speakers"]}
     assert speakers["Grace"]["talk_ms"] == 30_000 and speakers["Grace"]["share"] == 0.5
     assert speakers[None]["segments"] == 1
+    weeks = [w["week_start"] for w in body["weeks"]]
+    assert [w["week_start"] for w in body["topics_by_week"]] == weeks
+    assert [t for w in body["topics_by_week"] for t in w["topics"]] == [
+        {"label": "roadmap", "weight": 0.8}
+    ]
+    assert [w for w in body["sentiment_by_week"] if w["meetings"]] == [
+        {
+            "week_start": store.monday_of(started.date()).isoformat(),
+            "meetings": 1,
+            "sentiment": 0.25,
+        }
+    ]
+    this_week = store.monday_of(utcnow().date()).isoformat()
+    assert [w for w in body["tasks_by_week"] if w["opened"] or w["done"]] == [
+        {"week_start": this_week, "opened": 2, "done": 1}
+    ]
 
     assert user_client.get("/api/analytics?days=90").json()["meetings"] == 2
     for bad in ("0", "3651", "week"):
@@ -214,3 +336,5 @@ def test_analytics_api_shape_numbers_and_validation(
     # another workspace sees none of it
     theirs = other_client.get("/api/analytics?days=3650").json()
     assert theirs["meetings"] == 0 and theirs["speakers"] == [] and theirs["hours"] == 0
+    assert not any(w["opened"] or w["done"] for w in theirs["tasks_by_week"])
+    assert not any(w["topics"] for w in theirs["topics_by_week"])

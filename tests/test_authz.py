@@ -113,6 +113,7 @@ MATRIX: dict[str, Case] = {
     "GET /live": _page(),
     "GET /upload": _page(),
     "GET /analytics": _page(),
+    "GET /tasks": _page(),
     "GET /settings": _page(),
     "POST /settings/tokens": _page(303, form={"name": "made in the matrix"}),
     "POST /settings/tokens/{token_id}/revoke": _page(303, ids={"token_id": "new_token"}, form={}),

@@ -89,3 +89,53 @@ def test_full_text_migration_downgrades_and_rebuilds_its_index(
     upgrade_database(db_engine)  # 0002 indexes what is already there
     results = store.search_meetings(db, workspace_id=ada.workspace.id, q="giraffes")
     assert [hit.meeting.title for hit in results.items] == ["Before the index"]
+
+
+def test_topics_migration_fills_meeting_topics_from_insights(
+    db_engine: Engine, db: Session
+) -> None:
+    from alembic import command
+    from sqlalchemy import select
+
+    from mina import store
+    from mina.models import MeetingTopic
+    from tests.searchhelp import make_meeting, make_user
+
+    ada = make_user(db, "ada@example.com")
+    meeting = make_meeting(db, ada, "Planning", ["We talk about the budget."])
+    topics = [
+        {"label": "Budget", "weight": 1.0},
+        {"label": "budget", "weight": 0.2},  # the same topic: the first one counts
+        {"label": "  cloud   hosting ", "weight": 0.5},
+        {"label": "", "weight": 0.9},
+        "not a topic",
+    ]
+    store.save_insights(
+        db,
+        meeting_id=meeting.id,
+        provider="local",
+        model="m",
+        data={"topics": topics},
+        sentiment=0.1,
+        segment_sentiment={},
+    )
+    db.commit()
+    expected = [("budget", "Budget", 1.0), ("cloud hosting", "cloud hosting", 0.5)]
+
+    def stored() -> list[tuple[str, str, float]]:
+        rows = db.execute(
+            select(MeetingTopic.key, MeetingTopic.label, MeetingTopic.weight)
+            .where(MeetingTopic.meeting_id == meeting.id)
+            .order_by(MeetingTopic.key)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    assert stored() == expected  # save_insights keeps them
+    db.close()
+    config = alembic_config(db_engine.url.render_as_string(hide_password=False))
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    assert "meeting_topics" not in inspect(db_engine).get_table_names()
+    upgrade_database(db_engine)  # 0006 reads the insights already made
+    assert stored() == expected

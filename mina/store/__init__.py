@@ -38,6 +38,9 @@ from mina.store.accounts import (
 )
 from mina.store.analytics import (
     Analytics,
+    InsightWeek,
+    TaskWeek,
+    TopicWeight,
     WeekTotals,
     monday_of,
     workspace_analytics,
@@ -135,11 +138,14 @@ from mina.store.tables import (
 )
 from mina.store.tasks import (
     InsightItem,
+    TaskCounts,
     TaskPage,
+    count_tasks,
     create_task,
     delete_task,
     get_task,
     list_personal_tasks,
+    list_task_assignees,
     list_tasks,
     meeting_task_states,
     origin_key,
@@ -149,12 +155,15 @@ from mina.store.tasks import (
 
 __all__ = [
     "InsightItem",
+    "TaskCounts",
     "TaskPage",
+    "count_tasks",
     "create_task",
     "delete_task",
     "get_insights",
     "get_task",
     "list_personal_tasks",
+    "list_task_assignees",
     "list_tasks",
     "mark_insights_stale",
     "rename_insight_speaker",
@@ -172,6 +181,7 @@ __all__ = [
     "BulkMeeting",
     "CreatedUpload",
     "DeletedAccount",
+    "InsightWeek",
     "MeetingHit",
     "MeetingResults",
     "MeetingSort",
@@ -183,6 +193,8 @@ __all__ = [
     "SpeakerTalk",
     "StartedRecording",
     "StoreError",
+    "TaskWeek",
+    "TopicWeight",
     "WeekTotals",
     "WorkspaceMembership",
     "add_segments",

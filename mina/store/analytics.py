@@ -1,5 +1,6 @@
 """A workspace's figures over a period, for the analytics page: totals, weekly series, talk
-time per speaker, busiest weekdays and hours."""
+time per speaker, busiest weekdays and hours; what the insights say week by week (topics,
+sentiment) and the tasks opened and done."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from sqlalchemy import Date as SqlDate
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.orm import Session
 
-from mina.models import Meeting, MeetingSpeaker, MeetingStatus, RecordingSession, SessionStatus
+from mina.models import (
+    Meeting,
+    MeetingInsights,
+    MeetingSpeaker,
+    MeetingStatus,
+    MeetingTopic,
+    RecordingSession,
+    SessionStatus,
+    Task,
+    TaskStatus,
+)
 from mina.store._common import _audio_ms
 from mina.store.segments import SpeakerTalk, _speaker_talk
 
@@ -22,6 +33,35 @@ class WeekTotals:
     week_start: date  # a Monday (UTC)
     meetings: int
     audio_ms: int
+
+
+@dataclass(frozen=True)
+class TopicWeight:
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class InsightWeek:
+    """What the insights of one week's meetings say: the topics with the most weight summed
+    over its meetings (the top ``TOPICS_PER_WEEK``), and their average overall sentiment."""
+
+    week_start: date
+    meetings: int  # meetings of the week with insights
+    sentiment: float | None  # the average of those that have one, -1..1
+    topics: list[TopicWeight]
+
+
+@dataclass(frozen=True)
+class TaskWeek:
+    """Tasks made (``opened``) and completed (``done``) in one week; deleted ones not counted."""
+
+    week_start: date
+    opened: int
+    done: int
+
+
+TOPICS_PER_WEEK = 5
 
 
 @dataclass(frozen=True)
@@ -42,6 +82,8 @@ class Analytics:
     speakers: list[SpeakerTalk]
     weekdays: list[int]
     hours: list[int]
+    insight_weeks: list[InsightWeek]
+    task_weeks: list[TaskWeek]
 
 
 def _week_start(dialect: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -128,13 +170,8 @@ def workspace_analytics(
     confidence = sum(float(row[6] or 0) for row in week_rows) / rated if rated else None
     average_ms = int(audio_ms) // with_audio if with_audio else None
     by_week = {_as_date(row[0]): (int(row[1]), int(row[2] or 0)) for row in week_rows}
-    weeks: list[WeekTotals] = []
-    monday = monday_of(since.date())
-    last = monday_of((until - timedelta(microseconds=1)).date())
-    while monday <= last:
-        count, ms = by_week.get(monday, (0, 0))
-        weeks.append(WeekTotals(monday, count, ms))
-        monday += timedelta(days=7)
+    mondays = _mondays(since, until)
+    weeks = [WeekTotals(monday, *by_week.get(monday, (0, 0))) for monday in mondays]
 
     weekday = _weekday(dialect, started).label("weekday")
     hour = _hour(dialect, started).label("hour")
@@ -171,4 +208,110 @@ def workspace_analytics(
         speakers=speakers,
         weekdays=weekdays,
         hours=hours,
+        insight_weeks=_insight_weeks(session, dialect, in_period, started, mondays),
+        task_weeks=_task_weeks(
+            session, dialect, workspace_id=workspace_id, since=since, until=until, mondays=mondays
+        ),
     )
+
+
+def _mondays(since: datetime, until: datetime) -> list[date]:
+    """The Monday of every week the period [since, until) touches, in order."""
+    monday = monday_of(since.date())
+    last = monday_of((until - timedelta(microseconds=1)).date())
+    mondays = []
+    while monday <= last:
+        mondays.append(monday)
+        monday += timedelta(days=7)
+    return mondays
+
+
+def _insight_weeks(
+    session: Session,
+    dialect: str,
+    in_period: ColumnElement[bool],
+    started: ColumnElement[Any],
+    mondays: list[date],
+) -> list[InsightWeek]:
+    """Topics and sentiment per week from the insights of the period's meetings: the average of
+    their sentiment column, and the topics from ``meeting_topics`` summed per week and ranked by
+    the database (never the insights JSON, a few KB a meeting)."""
+    week = _week_start(dialect, started).label("week")
+    average = func.avg(MeetingInsights.sentiment)
+    sentiment: dict[date, tuple[int, float | None]] = {
+        _as_date(when): (int(count), None if mean is None else float(mean))
+        for when, count, mean in session.execute(
+            select(week, func.count(MeetingInsights.meeting_id), average)
+            .join(Meeting, Meeting.id == MeetingInsights.meeting_id)
+            .where(in_period)
+            .group_by(week)
+        )
+    }
+    # a label written in different cases is one topic, shown in lower case where it was so
+    summed = (
+        select(
+            week,
+            func.max(MeetingTopic.label).label("label"),
+            func.sum(MeetingTopic.weight).label("weight"),
+            MeetingTopic.key,
+        )
+        .join(Meeting, Meeting.id == MeetingTopic.meeting_id)
+        .where(in_period)
+        .group_by(week, MeetingTopic.key)
+        .subquery()
+    )
+    rank = (
+        func.row_number()
+        .over(partition_by=summed.c.week, order_by=(summed.c.weight.desc(), summed.c.key))
+        .label("rank")
+    )
+    ranked = select(summed.c.week, summed.c.label, summed.c.weight, rank).subquery()
+    topics: dict[date, list[TopicWeight]] = {}
+    for when, label, weight in session.execute(
+        select(ranked.c.week, ranked.c.label, ranked.c.weight)
+        .where(ranked.c.rank <= TOPICS_PER_WEEK)
+        .order_by(ranked.c.week, ranked.c.rank)
+    ):
+        topics.setdefault(_as_date(when), []).append(TopicWeight(label, float(weight)))
+    return [
+        InsightWeek(monday, *sentiment.get(monday, (0, None)), topics.get(monday, []))
+        for monday in mondays
+    ]
+
+
+def _task_weeks(
+    session: Session,
+    dialect: str,
+    *,
+    workspace_id: int,
+    since: datetime,
+    until: datetime,
+    mondays: list[date],
+) -> list[TaskWeek]:
+    """Tasks opened (by ``created_at``) and done (by ``done_at``) per week of the period, of
+    the workspace's tasks that are not deleted."""
+    visible = and_(Task.workspace_id == workspace_id, Task.deleted_at.is_(None))
+    opened_week = _week_start(dialect, Task.created_at.expression).label("week")
+    opened = {
+        _as_date(when): int(count)
+        for when, count in session.execute(
+            select(opened_week, func.count(Task.id))
+            .where(visible, Task.created_at >= since, Task.created_at < until)
+            .group_by(opened_week)
+        )
+    }
+    done_week = _week_start(dialect, Task.done_at.expression).label("week")
+    done = {
+        _as_date(when): int(count)
+        for when, count in session.execute(
+            select(done_week, func.count(Task.id))
+            .where(
+                visible,
+                Task.status == TaskStatus.DONE,
+                Task.done_at >= since,
+                Task.done_at < until,
+            )
+            .group_by(done_week)
+        )
+    }
+    return [TaskWeek(monday, opened.get(monday, 0), done.get(monday, 0)) for monday in mondays]

@@ -1,14 +1,16 @@
-"""Meeting insights: what a provider made of a meeting, stored once per meeting, and each
-segment's sentiment."""
+"""Meeting insights: what a provider made of a meeting, stored once per meeting, each
+segment's sentiment, and the meeting's topics as narrow rows for analytics."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from mina.models import MeetingInsights, Segment, Task, utcnow
+from mina.models import MeetingInsights, MeetingTopic, Segment, Task, utcnow
+
+TOPIC_LABEL_MAX = 200
 
 
 def get_insights(session: Session, *, meeting_id: int) -> MeetingInsights | None:
@@ -43,8 +45,30 @@ def save_insights(
             update(Segment),
             [{"id": sid, "sentiment": score} for sid, score in segment_sentiment.items()],
         )
+    session.execute(delete(MeetingTopic).where(MeetingTopic.meeting_id == meeting_id))
+    topics = topic_rows(meeting_id, data.get("topics"))
+    if topics:
+        session.execute(insert(MeetingTopic), topics)
     session.flush()
     return row
+
+
+def topic_rows(meeting_id: int, topics: object) -> list[dict[str, Any]]:
+    """The ``meeting_topics`` rows of an insights' ``topics`` list: one per label whatever its
+    case (the first one), blank labels and odd entries skipped."""
+    rows: dict[str, dict[str, Any]] = {}
+    for topic in topics if isinstance(topics, list) else []:
+        if not isinstance(topic, dict):
+            continue
+        label = " ".join(str(topic.get("label") or "").split())[:TOPIC_LABEL_MAX]
+        try:
+            weight = float(topic.get("weight") or 0.0)
+        except (TypeError, ValueError):
+            continue
+        if label and label.lower() not in rows:
+            key = label.lower()
+            rows[key] = {"meeting_id": meeting_id, "key": key, "label": label, "weight": weight}
+    return list(rows.values())
 
 
 def mark_insights_stale(session: Session, *, meeting_id: int) -> bool:

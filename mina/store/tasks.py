@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mina.models import Meeting, Segment, Task, TaskSource, TaskStatus, utcnow
@@ -129,9 +129,34 @@ def list_tasks(
     """The workspace's tasks, open ones first by due date (undated last), then done ones, the
     latest done first. ``assignee`` and ``query`` match case-insensitively (``query`` anywhere
     in the title or the assignee)."""
-    conditions = _visible(workspace_id)
+    conditions = _filters(workspace_id, meeting_id=meeting_id, assignee=assignee, query=query)
     if status is not None:
         conditions.append(Task.status == status)
+    total = session.scalar(select(func.count(Task.id)).where(*conditions)) or 0
+    done = Task.status == TaskStatus.DONE
+    open_due = case((done, None), else_=Task.due_date)  # done ones: by when they were done
+    rows = session.scalars(
+        select(Task)
+        .where(*conditions)
+        .order_by(
+            done.asc(),
+            open_due.is_(None).asc(),
+            open_due.asc(),
+            Task.done_at.desc(),
+            Task.meeting_id.desc(),
+            Task.start_ms.asc(),
+            Task.id.asc(),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return TaskPage(list(rows), int(total))
+
+
+def _filters(
+    workspace_id: int, *, meeting_id: int | None, assignee: str | None, query: str | None
+) -> list[ColumnElement[bool]]:
+    conditions = _visible(workspace_id)
     if meeting_id is not None:
         conditions.append(Task.meeting_id == meeting_id)
     if assignee:
@@ -144,23 +169,53 @@ def list_tasks(
                 func.lower(func.coalesce(Task.assignee, "")).like(pattern, escape="\\"),
             )
         )
-    total = session.scalar(select(func.count(Task.id)).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Task)
+    return conditions
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    open: int
+    done: int
+    overdue: int  # open, due before ``today``
+
+
+def count_tasks(
+    session: Session,
+    *,
+    workspace_id: int,
+    today: date,
+    assignee: str | None = None,
+    query: str | None = None,
+) -> TaskCounts:
+    """How many tasks are open, done and overdue, with the same filters as ``list_tasks``."""
+    conditions = _filters(workspace_id, meeting_id=None, assignee=assignee, query=query)
+    overdue = and_(Task.status == TaskStatus.OPEN, Task.due_date < today)
+    counts = {TaskStatus.OPEN: 0, TaskStatus.DONE: 0}
+    late = 0
+    for status, count, overdue_count in session.execute(
+        select(Task.status, func.count(Task.id), func.count(case((overdue, Task.id))))
         .where(*conditions)
-        .order_by(
-            (Task.status == TaskStatus.DONE).asc(),
-            Task.due_date.is_(None).asc(),
-            Task.due_date.asc(),
-            Task.done_at.desc(),
-            Task.meeting_id.desc(),
-            Task.start_ms.asc(),
-            Task.id.asc(),
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return TaskPage(list(rows), int(total))
+        .group_by(Task.status)
+    ):
+        counts[TaskStatus(status)] = int(count)
+        late += int(overdue_count)
+    return TaskCounts(counts[TaskStatus.OPEN], counts[TaskStatus.DONE], late)
+
+
+def list_task_assignees(session: Session, *, workspace_id: int, limit: int = 200) -> list[str]:
+    """The people the workspace's tasks are assigned to, each once (as first written, in
+    alphabetical order regardless of case): for a filter."""
+    names: dict[str, str] = {}
+    for name in session.scalars(
+        select(Task.assignee)
+        .where(*_visible(workspace_id), Task.assignee.is_not(None))
+        .group_by(Task.assignee)
+        .order_by(func.lower(Task.assignee), Task.assignee)
+        .limit(limit * 2)  # "Ada" and "ada" are one person
+    ):
+        if name:
+            names.setdefault(name.lower(), name)
+    return list(names.values())[:limit]
 
 
 def _escape_like(value: str) -> str:

@@ -45,6 +45,30 @@ class HourOut(BaseModel):
     meetings: int
 
 
+class TopicOut(BaseModel):
+    label: str
+    weight: float = Field(description="The topic's weights summed over the week's meetings")
+
+
+class TopicWeekOut(BaseModel):
+    week_start: date = Field(description="The Monday (UTC) the week starts on")
+    topics: list[TopicOut] = Field(description="The week's top 5 topics, the heaviest first")
+
+
+class SentimentWeekOut(BaseModel):
+    week_start: date = Field(description="The Monday (UTC) the week starts on")
+    meetings: int = Field(description="The week's meetings with insights")
+    sentiment: float | None = Field(
+        description="Their overall sentiment averaged, -1..1; null: none has one"
+    )
+
+
+class TaskWeekOut(BaseModel):
+    week_start: date = Field(description="The Monday (UTC) the week starts on")
+    opened: int = Field(description="Tasks made that week (deleted ones not counted)")
+    done: int = Field(description="Tasks completed that week (still done, not deleted)")
+
+
 class AnalyticsOut(BaseModel):
     days: int
     since: datetime
@@ -59,6 +83,13 @@ class AnalyticsOut(BaseModel):
     speakers: list[SpeakerOut]
     weekdays: list[WeekdayOut]
     hours_of_day: list[HourOut]
+    topics_by_week: list[TopicWeekOut] = Field(
+        description="From the insights of the meetings that started each week"
+    )
+    sentiment_by_week: list[SentimentWeekOut]
+    tasks_by_week: list[TaskWeekOut] = Field(
+        description="By when tasks were made and completed, whatever their meeting's date"
+    )
 
 
 def hours_of(ms: int) -> float:
@@ -97,6 +128,25 @@ def analytics_out(days: int, data: store.Analytics) -> AnalyticsOut:
             for name, n in zip(WEEKDAYS, data.weekdays, strict=True)
         ],
         hours_of_day=[HourOut(hour=h, meetings=n) for h, n in enumerate(data.hours)],
+        topics_by_week=[
+            TopicWeekOut(
+                week_start=w.week_start,
+                topics=[TopicOut(label=t.label, weight=round(t.weight, 3)) for t in w.topics],
+            )
+            for w in data.insight_weeks
+        ],
+        sentiment_by_week=[
+            SentimentWeekOut(
+                week_start=w.week_start,
+                meetings=w.meetings,
+                sentiment=None if w.sentiment is None else round(w.sentiment, 3),
+            )
+            for w in data.insight_weeks
+        ],
+        tasks_by_week=[
+            TaskWeekOut(week_start=w.week_start, opened=w.opened, done=w.done)
+            for w in data.task_weeks
+        ],
     )
 
 
@@ -114,5 +164,6 @@ def get_analytics(
     principal: ApiPrincipal,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = DEFAULT_DAYS,
 ) -> AnalyticsOut:
-    """Meetings and hours per week, averages, talk time per speaker, busiest weekdays and hours."""
+    """Meetings and hours per week, averages, talk time per speaker, busiest weekdays and hours;
+    top topics and average sentiment per week (from insights), tasks opened and done per week."""
     return load_analytics(db, principal, days)

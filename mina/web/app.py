@@ -39,6 +39,7 @@ from mina.web import (
     segments_api,
     speakers_api,
     tasks_api,
+    tasks_page,
     uploads_api,
     ws,
 )
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(tasks_page.router)
     app.include_router(api.router)
     app.include_router(meetings_api.router)
     app.include_router(uploads_api.router)

@@ -8,6 +8,8 @@ const css = getComputedStyle(document.documentElement);
 const color = (name) => css.getPropertyValue(name).trim();
 const primary = color("--primary");
 const accent = color("--warn");
+const positive = color("--success");
+const negative = color("--danger");
 const muted = color("--muted");
 const grid = color("--border");
 const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -82,4 +84,34 @@ chart("chart-hours", {
     datasets: [{ label: "Meetings", data: data.hours_of_day.map((h) => h.meetings), backgroundColor: primary, borderRadius: 3 }],
   },
   options: { plugins: { legend: { display: false } }, scales: { y: integerAxis, x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true } } } },
+});
+
+// the average sentiment of each week's meetings: green above zero, red below, no bar without one
+chart("chart-sentiment", {
+  type: "bar",
+  data: {
+    labels: data.sentiment_by_week.map((w) => weekLabel(w.week_start)),
+    datasets: [{
+      label: "Sentiment",
+      data: data.sentiment_by_week.map((w) => w.sentiment),
+      backgroundColor: data.sentiment_by_week.map((w) => ((w.sentiment ?? 0) < 0 ? negative : positive)),
+      borderRadius: 4,
+    }],
+  },
+  options: {
+    plugins: { legend: { display: false } },
+    scales: { y: { min: -1, max: 1, ticks: { stepSize: 0.5 } }, x: { grid: { display: false } } },
+  },
+});
+
+chart("chart-tasks", {
+  type: "bar",
+  data: {
+    labels: data.tasks_by_week.map((w) => weekLabel(w.week_start)),
+    datasets: [
+      { label: "Opened", data: data.tasks_by_week.map((w) => w.opened), backgroundColor: primary, borderRadius: 4 },
+      { label: "Done", data: data.tasks_by_week.map((w) => w.done), backgroundColor: positive, borderRadius: 4 },
+    ],
+  },
+  options: { interaction: { mode: "index", intersect: false }, scales: { y: integerAxis, x: { grid: { display: false } } } },
 });
