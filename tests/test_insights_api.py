@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -436,3 +437,24 @@ def test_a_live_meeting_page_has_no_overview(
     )
     page = user_client.get(f"/dashboard/meeting/{live.id}")
     assert page.status_code == 200 and 'id="overview"' not in page.text
+
+
+def test_a_live_recording_gets_insights_when_it_stops(user_client: TestClient, db: Session) -> None:
+    from tests.livehelp import send_pcm, sentences_pcm, start, stop
+
+    with user_client.websocket_connect("/ws/transcribe") as ws:
+        meeting_id = start(ws, title="Weekly sync")["meeting_id"]
+        send_pcm(ws, sentences_pcm([1, 2, 3], [4, 5]))
+        stop(ws)
+    deadline = time.monotonic() + 60
+    while (state := user_client.get(f"/api/meetings/{meeting_id}").json()["analysis"])[
+        "insights"
+    ] not in ("done", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.1)
+    assert state["insights"] == "done"
+    db.expire_all()
+    names = db.scalars(select(Job.name).where(Job.meeting_id == meeting_id).order_by(Job.id))
+    assert [n for n in names if n in ("diarize", "insights")] == ["diarize", "insights"]
+    insights = user_client.get(f"/api/meetings/{meeting_id}/insights").json()
+    assert insights["provider"] == "scripted" and insights["summary"]
