@@ -491,3 +491,19 @@ def test_the_second_commitment_of_a_sentence(provider: LocalProvider) -> None:
     )
     assert (item.owner, item.due_date) == ("Helen", date(2026, 3, 12))
     assert item.text == "Redline the liability section"
+
+
+def test_a_proposal_that_closes_a_discussion_is_a_decision(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Chloe", "Let's get started. Let's do the intros first."),
+            ("Chloe", "Fair. So let's split it. Twelve thousand on paid social, eight on email."),
+            ("Derek", "We agreed on the first of May for the pilot, right?"),
+            ("Chloe", "Yes. Let's move on, and let's leave the venue open."),
+        )
+    )
+    texts = [d.text for d in insights.decisions]
+    assert texts == [
+        "Twelve thousand on paid social, eight on email.",
+        "We agreed on the first of May for the pilot.",
+    ]
