@@ -65,6 +65,8 @@ TUESDAY = date(2026, 3, 10)
         ("by Friday, 27", "2026-03-27"),
         ("on Friday, 10 of us", "2026-03-13"),
         ("by Friday the twenty seventh", "2026-03-27"),
+        ("for Friday not twenty-seven", "2026-03-27"),
+        ("Friday twenty seven", "2026-03-27"),
         ("April tenth", "2026-04-10"),
         ("by April ten", "2026-04-10"),
         ("June twenty one", "2026-06-21"),

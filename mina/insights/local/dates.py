@@ -140,6 +140,8 @@ def _weekday_index(stem: str) -> int:
 def _day_number(match: re.Match[str]) -> int | None:
     if match.group("day"):
         return int(match.group("day"))
+    if "cardinal" in match.groupdict() and match.group("cardinal"):
+        return _CARDINALS.get(re.sub(r"[\s-]+", " ", match.group("cardinal")))
     word = match.group("dayword")
     if word:
         return _ORDINALS.get(re.sub(r"[\s-]+", " ", word))
@@ -288,7 +290,9 @@ _RULES: tuple[tuple[re.Pattern[str], object], ...] = (
         re.compile(
             rf"\b{_PREFIX}(?:(?:by\s+)?(?:the\s+)?{_DAY_PART}\s+(?:on\s+)?)?"
             rf"(?:(?P<qualifier>next|this|coming|last)\s+)?{_WEEKDAY}"
-            rf"(?:,?\s+(?:the\s+)?(?:{_DAY}))?(?P<nextweek>\s+(?:of\s+)?next\s+week)?"
+            # "Friday the 27th", "Friday, 27", "Friday not twenty-seven" (Whisper's "the")
+            rf"(?:,?\s+(?:(?:the|not|of|a|da)\s+)?(?:{_DAY}|(?P<cardinal>{_CARDINAL_WORDS})\b))?"
+            rf"(?P<nextweek>\s+(?:of\s+)?next\s+week)?"
             r"(?:\s+at\s+\w+(?:\s+(?:am|pm|o'clock|thirty))?)?"
             rf"(?:,?\s+(?:by\s+)?(?:the\s+)?{_DAY_PART})?"
         ),
