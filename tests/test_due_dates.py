@@ -71,6 +71,7 @@ TUESDAY = date(2026, 3, 10)
         ("by April ten", "2026-04-10"),
         ("June twenty one", "2026-06-21"),
         ("my April 10", "2026-04-10"),
+        ("I'm a 15th", "2026-03-15"),
         ("a week from today", "2026-03-17"),
         ("two weeks from now", "2026-03-24"),
         ("in the next couple of days", "2026-03-12"),
@@ -93,6 +94,8 @@ def test_phrases_resolve_against_the_meeting_date(phrase: str, expected: str) ->
         "We have twelve tickets in the backlog.",
         "Send the budget to finance.",
         "You may two of them.",
+        "We moved to the 15th floor.",
+        "She came 2nd in the race.",
         "",
     ],
 )

@@ -507,3 +507,36 @@ def test_a_proposal_that_closes_a_discussion_is_a_decision(provider: LocalProvid
         "Twelve thousand on paid social, eight on email.",
         "We agreed on the first of May for the pilot.",
     ]
+
+
+def test_a_date_said_after_ones_own_commitment(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(
+                (
+                    "Nina",
+                    "I'm going to move the search queries to the read replica. That should cut "
+                    "a third. I can get it done within two weeks.",
+                )
+            )
+        )
+    )
+    assert (item.owner, item.due_date) == ("Nina", date(2026, 3, 24))
+
+
+def test_how_a_task_taken_on_will_be_done_is_no_second_item(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Elena", "Marco, could you get me a list of the filters your managers use most?"),
+            ("Marco", "Sure, I can do that. I'll ask the team leads by the 15th."),
+        )
+    )
+    item = only_item(insights)
+    assert (item.owner, item.due_date) == ("Marco", date(2026, 3, 15))
+    two = provider.generate(
+        meeting(
+            ("Elena", "Marco, could you get me a list of the filters your managers use most?"),
+            ("Marco", "Sure, I can do that. I'll also update the pricing page."),
+        )
+    )
+    assert len(two.action_items) == 2

@@ -121,6 +121,7 @@ _NOT_TASK = re.compile(
     r"talk about|answer (?:it|that|this)|be quick|quickly add)"
 )
 _ASKING = frozenset({"can", "could", "would", "will", "please"})
+_ARGUMENTS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
 _ARTICLES = frozenset({"the", "a", "an", "our", "your", "their", "my", "his", "her"})
 # a second commitment of the same sentence starts a new task: "I can sell that to them, I'm
 # going to redline the sections"
@@ -130,10 +131,7 @@ _NEXT_COMMITMENT = re.compile(
 _MIN_COMMITMENT_WORDS = 3  # "I'll take that" (heard "take net") alone commits to nothing
 _SPEAKER_LABEL = re.compile(r"^speaker\s*\d+$", re.IGNORECASE)
 _TO_RECIPIENT = re.compile(r"\b(send|give|show|email|forward|get|book) (?:you|us) ")
-_COMMON = frozenset(
-    """the and for with that this them they you your our their from into about have has get
-    got make sure will can all some any one""".split()
-)
+_ANOTHER = re.compile(r"\b(?:also|as well|too|another|separately|on top of that)\b")
 _TRAILING = re.compile(r"[\s,;:.!?-]+$")
 _LEADING = re.compile(r"^(?:(?:and|also|then|just|maybe|please|to)\s+)+")
 
@@ -211,7 +209,8 @@ def _is_pronoun_only(
 ) -> bool:
     """Whether the body names nothing (\"do that\", \"send it today\", \"include both\").
     A word after "the" names something, whatever the tagger made of it ("the updated quote"
-    with "quote" tagged as an interjection)."""
+    with "quote" tagged as an interjection), and so does an adjective or a number as subject or
+    object ("make sure legal has everything")."""
     base = sentence.span.start_char
     for token in sentence.span:
         offset = token.idx - base
@@ -221,6 +220,8 @@ def _is_pronoun_only(
             continue
         if token.pos_ in {"NOUN", "PROPN"} and token.lower_ not in {"course", "problem"}:
             return False
+        if token.pos_ in {"ADJ", "NUM"} and token.dep_ in _ARGUMENTS:
+            return False  # "make sure legal has everything", "send the two"
         after_article = token.i > 0 and token.doc[token.i - 1].lower_ in _ARTICLES
         if after_article and token.is_alpha and token.pos_ not in {"PRON", "DET", "ADP"}:
             return False
@@ -445,6 +446,15 @@ def extract_action_items(
             continue
         spans = [(d.start, d.end) for d in dates]
         pronoun_only = _is_pronoun_only(sentence, body_start, body_start + len(body), spans)
+        if (
+            kind == "commit"
+            and pronoun_only
+            and due is not None
+            and _pending(items, sentence, labels) is None
+        ):
+            # "I'm going to move the queries. I can get it done within two weeks."
+            if _merge_follow_up(items, sentence, due):
+                continue
         if kind == "commit" and (pronoun_only or _accepts(items, sentence, labels)):
             _accept(items, sentence, due, labels)
             continue
@@ -493,17 +503,17 @@ def _accepts(items: list[_Item], sentence: Sentence, labels: Sequence[str]) -> b
 
 
 def _merge_elaboration(items: list[_Item], sentence: Sentence, body: str, due: date | None) -> bool:
-    """Whether this commitment only says how the speaker will do what they just accepted
-    ("I'll take care of that. I'll check with their counsel"): it shares a content word with
-    the request accepted in this turn, and adds its date to it."""
-    words = set(re.findall(r"[a-z]{3,}", body.lower())) - _COMMON
+    """Whether this commitment only says how the speaker will do what they took on in this
+    turn ("I'll take care of that. I'll check with their counsel by Thursday", "Sure, I can do
+    that. I'll ask the team leads"): then it adds its date to that item. One said as another
+    task ("I'll also ...", "... as well") is not."""
+    if _ANOTHER.search(sentence.lower):
+        return False
     for index in range(len(items) - 1, max(-1, len(items) - 3), -1):
         item = items[index]
         if not item.accepted or item.owner != sentence.speaker:
             continue
-        if sentence.turn != item.sentence.turn + 1:
-            continue
-        if words & (set(re.findall(r"[a-z]{3,}", item.body.lower())) - _COMMON):
+        if sentence.turn == item.sentence.turn + 1:
             items[index] = replace(item, due=item.due or due)
             return True
     return False

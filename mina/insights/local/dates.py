@@ -331,6 +331,14 @@ _RULES: tuple[tuple[re.Pattern[str], object], ...] = (
         _rule_the_day,
     ),
     (
+        # a bare "15th", its "by the" misheard ("I'll share a draft, I'm a 15th")
+        re.compile(
+            r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)\b(?P<dayword>)"
+            r"(?!\s+(?!at\b|and\b|or\b|so\b|please\b|then\b)[a-z])"
+        ),
+        _rule_the_day,
+    ),
+    (
         re.compile(
             r"\b(?:by\s+|before\s+|until\s+)?(?P<word>the\s+day\s+after\s+tomorrow|day\s+after\s+"
             r"tomorrow|tomorrow(?:\s+(?:morning|afternoon|evening|night))?|today|tonight|"
