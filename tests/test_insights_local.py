@@ -540,3 +540,30 @@ def test_how_a_task_taken_on_will_be_done_is_no_second_item(provider: LocalProvi
         )
     )
     assert len(two.action_items) == 2
+
+
+def test_a_misheard_name_is_a_name_said_elsewhere_or_a_speaker(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Speaker 1", "Lena, can you review the release notes?"),
+            ("Speaker 2", "Sure."),
+            ("Speaker 1", "The release notes template is out of date."),
+            ("Speaker 1", "Let's make that an action item for leaner by Friday."),
+        )
+    )
+    assert [item.owner for item in insights.action_items] == ["Lena", "Lena"]
+    item = only_item(
+        provider.generate(
+            meeting(("Rachel", "Coffee will be your main contact. He'll run a kickoff session."))
+        )
+    )
+    assert item.owner is None  # "Coffee" is no one here: no speaker sounds like it
+    item = only_item(
+        provider.generate(
+            meeting(
+                ("Rachel", "Coffee will be your main contact. He'll run a kickoff session."),
+                ("Kofi", "Happy to."),
+            )
+        )
+    )
+    assert item.owner == "Kofi"

@@ -164,9 +164,10 @@ def _sounds_like(heard: str, name: str) -> bool:
     return len(short) >= 2 and len(long) - len(short) == 1 and long.startswith(short)
 
 
-def _owner_from_labels(name: str, labels: Sequence[str]) -> str:
+def _owner_from_labels(name: str, labels: Sequence[str], names: Collection[str] = ()) -> str:
     """``name`` as the speaker label it means: the same name, else the one name label that
-    sounds like it (a misheard name), else the name itself, capitalised."""
+    sounds like it (a misheard name), else, for a word not otherwise taken for a name, the one
+    name said in the meeting that sounds like it, else the name itself, capitalised."""
     for label in labels:
         if label.lower() == name.lower():
             return label
@@ -177,6 +178,10 @@ def _owner_from_labels(name: str, labels: Sequence[str]) -> str:
     }
     if len(alike) == 1:
         return alike.pop()
+    if not alike and name.lower() not in names:
+        said = {known for known in names if _sounds_like(name, known)}
+        if len(said) == 1:
+            name = said.pop()
     return name[0].upper() + name[1:]
 
 
@@ -370,7 +375,7 @@ def _find(
     for name in sorted(names, key=len, reverse=True):
         named = re.search(rf"\b{re.escape(name)}{_NAMED}", lowered)
         if named and not _NOT_TASK.match(named.group("body")):
-            return _found(named, _owner_from_labels(name, labels), False, "named")
+            return _found(named, _owner_from_labels(name, labels, names), False, "named")
     match = _PRONOUN_SUBJECT.search(lowered)
     if match and not _NOT_TASK.match(match.group("body")):
         # "he'll" for a person not recognised as one ("Coffee will be your contact. He'll ...")
@@ -411,6 +416,9 @@ def extract_action_items(
 ) -> list[ActionItem]:
     """The meeting's action items in the order they were said."""
     names = known_names(sentences, labels)
+    name_labels = [
+        label for label in labels if not _SPEAKER_LABEL.match(label) and " " not in label
+    ]
     items: list[_Item] = []
     markers: list[Sentence] = []
     last_person: str | None = None
@@ -421,6 +429,14 @@ def extract_action_items(
         found = _find(sentence, names, labels, last_person, reference)
         persons = _persons(sentence) + [
             t.text for t in sentence.span if t.lower_ in names and t.is_alpha
+        ]
+        # a speaker's name as heard ("Coffee will be your contact. He'll ..." for Kofi)
+        persons += [
+            label
+            for t in sentence.span
+            if t.is_title and t.is_alpha and len(t.text) >= 3 and t.lower_ not in names
+            for label in name_labels
+            if _sounds_like(t.text, label)
         ]
         marker_body = _MARKER_BODY.search(sentence.lower)
         if marker_body and found is None:
@@ -468,10 +484,10 @@ def extract_action_items(
         if kind == "commit" and len(body.split()) < _MIN_COMMITMENT_WORDS:
             continue
         if owner is not None and owner != sentence.speaker:
-            owner = _owner_from_labels(owner, labels)
+            owner = _owner_from_labels(owner, labels, names)
         items.append(_Item(sentence, body, owner, due, waiting, kind))
     for marker in markers:
-        _apply_marker(items, marker, sentences, reference, labels)
+        _apply_marker(items, marker, sentences, reference, labels, names)
     return _finish(items, sentences, reference)
 
 
@@ -545,9 +561,10 @@ def _apply_marker(
     sentences: Sequence[Sentence],
     reference: date,
     labels: Sequence[str],
+    names: Collection[str],
 ) -> None:
     owner_match = _MARKER_OWNER.search(marker.lower)
-    owner = _owner_from_labels(owner_match.group(1), labels) if owner_match else None
+    owner = _owner_from_labels(owner_match.group(1), labels, names) if owner_match else None
     due = find_due_dates(marker.text, reference)
     when = due[0].when if due else None
     following = [i for i, item in enumerate(items) if item.sentence.index == marker.index + 1]
