@@ -363,12 +363,14 @@ def test_bench_scoring_on_a_hand_case() -> None:
 def test_tuning_figures_stay_above_the_targets(provider: LocalProvider) -> None:
     tuning = [recognised(s) for s in load_scripts() if not s.held_out]
     actions, decisions, (covered, points), _ = evaluate(provider, tuning)
-    assert actions.recall >= TARGET_RECALL, actions.misses
-    assert actions.precision >= TARGET_PRECISION, actions.misses
-    assert actions.due_accuracy >= TARGET_DUE, actions.misses
-    assert actions.owner_accuracy >= 0.8, actions.misses
-    assert decisions.recall >= 0.6 and decisions.precision >= 0.6
-    assert covered / points >= 0.5
+    # the targets, and floors just under the figures reached (0.96, 0.98, 0.93, 0.96; 0.82
+    # and 1.00; 0.78 on 11 meetings)
+    assert actions.recall >= max(TARGET_RECALL, 0.92), actions.misses
+    assert actions.precision >= max(TARGET_PRECISION, 0.92), actions.misses
+    assert actions.due_accuracy >= max(TARGET_DUE, 0.9), actions.misses
+    assert actions.owner_accuracy >= 0.9, actions.misses
+    assert decisions.recall >= 0.75 and decisions.precision >= 0.9
+    assert covered / points >= 0.72
 
 
 def test_softer_requests_and_hedged_commitments(provider: LocalProvider) -> None:
