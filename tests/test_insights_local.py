@@ -246,7 +246,9 @@ def test_the_summary_has_no_filler(
         assert 3 <= len(made.summary) <= 7
         for point in made.summary:
             assert not FILLER.search(point.text), point.text
-            assert point.text[0].isupper() and point.text[-1] in ".?!"
+            first = point.text[0]  # a capital, or a sum ("$20,000 goes on paid social.")
+            assert first.isupper() or first.isdigit() or first in "$£€"
+            assert point.text[-1] in ".?!"
             assert not re.match(r"(?i)(so|um|uh|okay)\b", point.text)
 
 
@@ -361,12 +363,14 @@ def test_bench_scoring_on_a_hand_case() -> None:
 def test_tuning_figures_stay_above_the_targets(provider: LocalProvider) -> None:
     tuning = [recognised(s) for s in load_scripts() if not s.held_out]
     actions, decisions, (covered, points), _ = evaluate(provider, tuning)
-    assert actions.recall >= TARGET_RECALL, actions.misses
-    assert actions.precision >= TARGET_PRECISION, actions.misses
-    assert actions.due_accuracy >= TARGET_DUE, actions.misses
-    assert actions.owner_accuracy >= 0.8, actions.misses
-    assert decisions.recall >= 0.6 and decisions.precision >= 0.6
-    assert covered / points >= 0.5
+    # the targets, and floors just under the figures reached (0.96, 0.98, 0.93, 0.96; 0.82
+    # and 1.00; 0.78 on 11 meetings)
+    assert actions.recall >= max(TARGET_RECALL, 0.92), actions.misses
+    assert actions.precision >= max(TARGET_PRECISION, 0.92), actions.misses
+    assert actions.due_accuracy >= max(TARGET_DUE, 0.9), actions.misses
+    assert actions.owner_accuracy >= 0.9, actions.misses
+    assert decisions.recall >= 0.75 and decisions.precision >= 0.9
+    assert covered / points >= 0.72
 
 
 def test_softer_requests_and_hedged_commitments(provider: LocalProvider) -> None:
@@ -415,3 +419,153 @@ def test_a_call_made_in_the_same_breath(provider: LocalProvider) -> None:
     assert [d.text for d in insights.decisions] == [
         "Dark mode waits for the next release, that's the call."
     ]
+
+
+def test_a_commitment_whose_will_was_not_heard(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(meeting(("Priya", "I update the onboarding ticket this afternoon.")))
+    )
+    assert (item.owner, item.due_date) == ("Priya", date(2026, 3, 10))
+    assert item.text == "Update the onboarding ticket"
+    # no deadline, no commitment: "I update it" is as often a habit
+    assert not provider.generate(meeting(("Priya", "I update the onboarding ticket."))).action_items
+
+
+def test_a_commitment_then_a_question_about_it(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(("Dana", "I'll send the revised contract by Friday, does that work for you?"))
+        )
+    )
+    assert (item.owner, item.due_date) == ("Dana", date(2026, 3, 13))
+    assert item.text == "Send the revised contract"
+
+
+def test_we_need_someone_to_and_who_takes_it(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(
+                ("Elena", "We need someone to write the pilot success criteria within two weeks."),
+                ("Marco", "I can take that."),
+            )
+        )
+    )
+    assert (item.owner, item.due_date) == ("Marco", date(2026, 3, 24))
+    assert item.text == "Write the pilot success criteria"
+
+
+def test_a_misheard_name_is_the_speaker_it_sounds_like(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(
+                ("Yuki", "And Marko, would you be able to send us a copy of a slow report?"),
+                ("Marco", "Yeah, I'll have someone pull one together."),
+            )
+        )
+    )
+    assert item.owner == "Marco"
+    assert item.text == "Send a copy of a slow report"
+
+
+def test_taking_a_task_on_then_saying_how(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(
+                ("Rosa", "Can someone check whether they need a data processing agreement?"),
+                ("Helen", "I'll take care of that. I'll check with their counsel by Thursday."),
+            )
+        )
+    )
+    assert (item.owner, item.due_date) == ("Helen", date(2026, 3, 12))
+
+
+def test_the_second_commitment_of_a_sentence(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(
+                (
+                    "Helen",
+                    "Okay, I can sell that to them, I'm going to redline the liability section "
+                    "by Thursday.",
+                )
+            )
+        )
+    )
+    assert (item.owner, item.due_date) == ("Helen", date(2026, 3, 12))
+    assert item.text == "Redline the liability section"
+
+
+def test_a_proposal_that_closes_a_discussion_is_a_decision(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Chloe", "Let's get started. Let's do the intros first."),
+            ("Chloe", "Fair. So let's split it. Twelve thousand on paid social, eight on email."),
+            ("Derek", "We agreed on the first of May for the pilot, right?"),
+            ("Chloe", "Yes. Let's move on, and let's leave the venue open."),
+        )
+    )
+    texts = [d.text for d in insights.decisions]
+    assert texts == [
+        "Twelve thousand on paid social, eight on email.",
+        "We agreed on the first of May for the pilot.",
+    ]
+
+
+def test_a_date_said_after_ones_own_commitment(provider: LocalProvider) -> None:
+    item = only_item(
+        provider.generate(
+            meeting(
+                (
+                    "Nina",
+                    "I'm going to move the search queries to the read replica. That should cut "
+                    "a third. I can get it done within two weeks.",
+                )
+            )
+        )
+    )
+    assert (item.owner, item.due_date) == ("Nina", date(2026, 3, 24))
+
+
+def test_how_a_task_taken_on_will_be_done_is_no_second_item(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Elena", "Marco, could you get me a list of the filters your managers use most?"),
+            ("Marco", "Sure, I can do that. I'll ask the team leads by the 15th."),
+        )
+    )
+    item = only_item(insights)
+    assert (item.owner, item.due_date) == ("Marco", date(2026, 3, 15))
+    two = provider.generate(
+        meeting(
+            ("Elena", "Marco, could you get me a list of the filters your managers use most?"),
+            ("Marco", "Sure, I can do that. I'll also update the pricing page."),
+        )
+    )
+    assert len(two.action_items) == 2
+
+
+def test_a_misheard_name_is_a_name_said_elsewhere_or_a_speaker(provider: LocalProvider) -> None:
+    insights = provider.generate(
+        meeting(
+            ("Speaker 1", "Lena, can you review the release notes?"),
+            ("Speaker 2", "Sure."),
+            ("Speaker 1", "The release notes template is out of date."),
+            ("Speaker 1", "Let's make that an action item for leaner by Friday."),
+        )
+    )
+    assert [item.owner for item in insights.action_items] == ["Lena", "Lena"]
+    item = only_item(
+        provider.generate(
+            meeting(("Rachel", "Coffee will be your main contact. He'll run a kickoff session."))
+        )
+    )
+    assert item.owner is None  # "Coffee" is no one here: no speaker sounds like it
+    item = only_item(
+        provider.generate(
+            meeting(
+                ("Rachel", "Coffee will be your main contact. He'll run a kickoff session."),
+                ("Kofi", "Happy to."),
+            )
+        )
+    )
+    assert item.owner == "Kofi"

@@ -8,19 +8,27 @@ Recognised, in lowercase or capitalised text, punctuated or not:
   through ...");
 - "action item: ...", and "let's make that an action item (for X)", whose item is the sentence
   after it when that is one, else the one before;
-- "we need to ... by <date>", "someone should / needs to ...".
+- "we need to ... by <date>", "someone should / needs to ...", "we need someone to ...",
+  "can someone ...";
+- as speech recognition mangles them: a commitment whose "'ll" was lost ("I run the numbers by
+  Friday", "He send it tomorrow": a verb in its base form and a deadline after it), a
+  commitment followed by a question in the same sentence ("I'll send it Friday, does that
+  work?"), the second commitment of a run-on sentence when the first names nothing.
 
-Owner: the person addressed ("Bob, can you"), or the person named as subject, else the speaker
+Owner: the person addressed ("Bob, can you"; a misheard name is the speaker label it sounds
+like, "Marko" for "Marco"), or the person named as subject, else the speaker
 of a first-person commitment, else whoever answers a request in the next turn ("Sure", "Will
 do", "I'll do that"), else None. An answer that only accepts ("I'll do that today") adds its
 date to the request instead of making a second item; so does "let me get back to you on Friday"
-after a commitment. The same commitment said twice is one item.
+after a commitment, and a commitment that says how the task just taken on will be done ("I'll
+take care of that. I'll check with their counsel by Thursday"). The same commitment said twice
+is one item.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -37,8 +45,9 @@ _COMMIT = re.compile(
     r"i need to|i have to|i've got to|i got to)\s+" + _ADVERBS + r"(?P<body>[a-z].*)"
 )
 _REQUEST = re.compile(
-    r"\b(?:(?:would|do) you mind|(?:can|could|would|will) you|(?:if|maybe) (?:you|someone|"
-    r"somebody|anyone) (?:could|can)|(?:someone|somebody|anyone) could)\s+"
+    r"\b(?:(?:would|do) you mind|(?:can|could|would|will) (?:you|someone|somebody|anyone)|"
+    r"(?:if|maybe) (?:you|someone|somebody|anyone) (?:could|can)|(?:someone|somebody|anyone) "
+    r"could|(?:we|i) (?:need|want|will need) (?:someone|somebody) to)\s+"
     + _ADVERBS
     + r"(?P<body>[a-z].*)"
 )
@@ -52,6 +61,19 @@ _SOMEONE = re.compile(
     r"\b(?:someone|somebody)\s+(?:needs to|should|has to|must|will need to)\s+"
     + _ADVERBS
     + r"(?P<body>[a-z].*)"
+)
+# "I'll" as Whisper sometimes hears it: "I run the numbers by Friday", "He send it tomorrow";
+# a commitment only when a verb in its base form follows and a deadline is said after it
+_LOST_WILL = re.compile(r"\b(?:i|he|ill)\s+" + _ADVERBS + r"(?P<body>[a-z].*)")
+_NOT_LOST_WILL = re.compile(
+    r"^(?:have|hope|mean|feel|am|was|do|did|don't|didn't|can't|wonder|wish|remember|forget|"
+    r"believe|suppose|assume|understand|reckon|doubt|love|hate|get it|see)\b"
+)
+# where a sentence Whisper ran together changes clause: a stop, or a comma before a question
+# ("I'll send it Friday, does that work?")
+_CLAUSE_END = re.compile(
+    r"[.!?;](?:\s|$)|,\s+(?=(?:and\s+|but\s+|so\s+)?(?:does|do|did|is|are|was|can|could|"
+    r"would|will|should|shall|what|when|where|how|why|who|which|right|okay|ok|yeah|by the way)\b)"
 )
 _PRONOUN_SUBJECT = re.compile(
     r"\b(?:he'll|she'll|he will|she will|he's going to|she's going to)\s+(?P<body>[a-z].*)"
@@ -70,7 +92,8 @@ _FOLLOW_UP = re.compile(
 _CUT = re.compile(
     r"\s+(?:and get back to (?:you|them|him|her)|and let you know|so that|so we|because|though|"
     r"if that's okay|if that works|if you can|if possible)\b.*$|\s*,\s*(?:though|please|then|"
-    r"okay|right|thanks|after|once|when|so)\b.*$"
+    r"okay|right|thanks|after|once|when|so|does|do|is|are|can|could|would|will|what|where|how|"
+    r"why|by the way)\b.*$"
 )
 _AFFIRM = re.compile(
     r"^(?:sure|yes|yeah|yep|of course|will do|ok|okay|absolutely|no problem|on it|happy to|"
@@ -98,9 +121,17 @@ _NOT_TASK = re.compile(
     r"talk about|answer (?:it|that|this)|be quick|quickly add)"
 )
 _ASKING = frozenset({"can", "could", "would", "will", "please"})
+_ARGUMENTS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
+_ARTICLES = frozenset({"the", "a", "an", "our", "your", "their", "my", "his", "her"})
+# a second commitment of the same sentence starts a new task: "I can sell that to them, I'm
+# going to redline the sections"
+_NEXT_COMMITMENT = re.compile(
+    r",?\s+(?:and\s+|so\s+|then\s+)?(?:i'll|i will|i'm going to|i'm gonna|i can|let me|i need to)\b"
+)
 _MIN_COMMITMENT_WORDS = 3  # "I'll take that" (heard "take net") alone commits to nothing
 _SPEAKER_LABEL = re.compile(r"^speaker\s*\d+$", re.IGNORECASE)
 _TO_RECIPIENT = re.compile(r"\b(send|give|show|email|forward|get|book) (?:you|us) ")
+_ANOTHER = re.compile(r"\b(?:also|as well|too|another|separately|on top of that)\b")
 _TRAILING = re.compile(r"[\s,;:.!?-]+$")
 _LEADING = re.compile(r"^(?:(?:and|also|then|just|maybe|please|to)\s+)+")
 
@@ -116,10 +147,41 @@ class _Item:
     accepted: bool = False  # someone said yes to it already
 
 
-def _owner_from_labels(name: str, labels: Sequence[str]) -> str:
+def _name_key(name: str) -> str:
+    """A crude sound of a name: its first letter and its consonants ("Marko" and "Marco",
+    "May" and "Mei" sound alike), as speech recognition misspells names."""
+    name = name.lower().replace("ph", "f").replace("ck", "k")
+    name = name.translate(str.maketrans("cqzx", "kkss"))
+    rest = re.sub(r"[^a-z]|[aeiouyhw]", "", name[1:])
+    return name[:1] + re.sub(r"(.)\1+", r"\1", rest)
+
+
+def _sounds_like(heard: str, name: str) -> bool:
+    a, b = _name_key(heard), _name_key(name)
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 2 and len(long) - len(short) == 1 and long.startswith(short)
+
+
+def _owner_from_labels(name: str, labels: Sequence[str], names: Collection[str] = ()) -> str:
+    """``name`` as the speaker label it means: the same name, else the one name label that
+    sounds like it (a misheard name), else, for a word not otherwise taken for a name, the one
+    name said in the meeting that sounds like it, else the name itself, capitalised."""
     for label in labels:
         if label.lower() == name.lower():
             return label
+    alike = {
+        label
+        for label in labels
+        if not _SPEAKER_LABEL.match(label) and " " not in label and _sounds_like(name, label)
+    }
+    if len(alike) == 1:
+        return alike.pop()
+    if not alike and name.lower() not in names:
+        said = {known for known in names if _sounds_like(name, known)}
+        if len(said) == 1:
+            name = said.pop()
     return name[0].upper() + name[1:]
 
 
@@ -148,15 +210,25 @@ def _vocative(sentence: Sentence, names: set[str]) -> str | None:
 
 
 def _is_pronoun_only(
-    sentence: Sentence, body_start: int, date_spans: list[tuple[int, int]]
+    sentence: Sentence, body_start: int, body_end: int, date_spans: list[tuple[int, int]]
 ) -> bool:
-    """Whether the body names nothing (\"do that\", \"send it today\", \"include both\")."""
+    """Whether the body names nothing (\"do that\", \"send it today\", \"include both\").
+    A word after "the" names something, whatever the tagger made of it ("the updated quote"
+    with "quote" tagged as an interjection), and so does an adjective or a number as subject or
+    object ("make sure legal has everything")."""
     base = sentence.span.start_char
     for token in sentence.span:
         offset = token.idx - base
-        if offset < body_start or any(a <= offset < b for a, b in date_spans):
+        if offset < body_start or offset >= body_end:
+            continue
+        if any(a <= offset < b for a, b in date_spans):
             continue
         if token.pos_ in {"NOUN", "PROPN"} and token.lower_ not in {"course", "problem"}:
+            return False
+        if token.pos_ in {"ADJ", "NUM"} and token.dep_ in _ARGUMENTS:
+            return False  # "make sure legal has everything", "send the two"
+        after_article = token.i > 0 and token.doc[token.i - 1].lower_ in _ARTICLES
+        if after_article and token.is_alpha and token.pos_ not in {"PRON", "DET", "ADP"}:
             return False
     return True
 
@@ -164,7 +236,9 @@ def _is_pronoun_only(
 def _base_form(sentence: Sentence, body_start: int, body: str) -> str:
     """ "setting up the tests" (after "would you mind") as "set up the tests"; "try to send"
     as "send"."""
-    body = re.sub(r"^(?:try|trying) (?:and |to )", "", body, flags=re.IGNORECASE)
+    body = re.sub(
+        r"^(?:(?:try|trying) (?:and |to )|(?:be|being) able to )", "", body, flags=re.IGNORECASE
+    )
     start = sentence.span.start_char + body_start
     for token in sentence.span:
         if token.idx == start and token.tag_ == "VBG" and body.lower().startswith(token.lower_):
@@ -204,8 +278,65 @@ def _found(match: re.Match[str], owner: str | None, waiting: bool, kind: str) ->
     return _Found(match.group("body"), match.start("body"), owner, waiting, kind)
 
 
+def _each(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """Every match of a pattern whose body runs to the end, the later ones inside the earlier."""
+    matches = []
+    found = pattern.search(text)
+    while found is not None:
+        matches.append(found)
+        found = pattern.search(text, found.start("body"))
+    return matches
+
+
+def _clause_found(sentence: Sentence, match: re.Match[str], owner: str | None, kind: str) -> _Found:
+    """A commitment's task up to the end of its clause or the next commitment."""
+    lowered = sentence.lower
+    start = match.start("body")
+    end = len(lowered)
+    for pattern in (_CLAUSE_END, _NEXT_COMMITMENT):
+        found = pattern.search(lowered, start)
+        if found is not None:
+            end = min(end, found.start())
+    return _Found(lowered[start:end], start, owner, False, kind)
+
+
+def _in_question(lowered: str, position: int) -> bool:
+    """Whether the clause holding ``position`` is a question: a commitment said and then asked
+    about ("I'll send it Friday, does that work?") is still one."""
+    end = _CLAUSE_END.search(lowered, position)
+    if end is None:
+        return lowered.rstrip().endswith("?")
+    return end.group().startswith("?")
+
+
+def _verb_at(sentence: Sentence, offset: int, tags: Collection[str]) -> bool:
+    start = sentence.span.start_char + offset
+    return any(t.idx == start and t.tag_ in tags for t in sentence.span)
+
+
+def _lost_will(sentence: Sentence, reference: date) -> _Found | None:
+    """ "I run the numbers by Friday" (heard for "I'll run ..."): the speaker's commitment."""
+    lowered = sentence.lower
+    for match in _each(_LOST_WILL, lowered):
+        body = match.group("body")
+        if (
+            _NOT_TASK.match(body)
+            or _NOT_LOST_WILL.match(body)
+            or _in_question(lowered, match.start())
+            or not _verb_at(sentence, match.start("body"), {"VB", "VBP"})
+        ):
+            continue
+        if any(d.start >= match.start("body") for d in find_due_dates(lowered, reference)):
+            return _clause_found(sentence, match, sentence.speaker, "commit")
+    return None
+
+
 def _find(
-    sentence: Sentence, names: set[str], labels: Sequence[str], last_person: str | None
+    sentence: Sentence,
+    names: set[str],
+    labels: Sequence[str],
+    last_person: str | None,
+    reference: date,
 ) -> _Found | None:
     """The action this sentence states, if any."""
     lowered = sentence.lower
@@ -214,7 +345,7 @@ def _find(
         match = pattern.search(lowered)
         if match and not _IN_MEETING.match(match.group("body")):
             return _found(match, vocative, vocative is None, kind)
-    if vocative and not sentence.is_question:
+    if vocative and not _in_question(lowered, lowered.find(vocative.lower())):
         rest = lowered[lowered.find(vocative.lower()) + len(vocative) :].lstrip(" ,")
         tokens = [
             t for t in sentence.span if t.idx - sentence.span.start_char >= len(lowered) - len(rest)
@@ -226,21 +357,34 @@ def _find(
             and not rest.startswith(("let", "do ", "thank"))
         ):
             return _Found(rest, len(lowered) - len(rest), vocative, False, "imperative")
-    match = _COMMIT.search(lowered)
-    if match and not _NOT_TASK.match(match.group("body")) and not sentence.is_question:
-        return _found(match, sentence.speaker, False, "commit")
+    commitments = [
+        _clause_found(sentence, match, sentence.speaker, "commit")
+        for match in _each(_COMMIT, lowered)
+        if not _NOT_TASK.match(match.group("body")) and not _in_question(lowered, match.start())
+    ]
+    if commitments:
+        # the first that names its task; "I can do that, I'll send the list" is the list
+        spans = [(d.start, d.end) for d in find_due_dates(lowered, reference)]
+        for found in commitments:
+            if not _is_pronoun_only(sentence, found.start, found.start + len(found.body), spans):
+                return found
+        return commitments[0]
+    lost = _lost_will(sentence, reference)
+    if lost is not None:
+        return lost
     for name in sorted(names, key=len, reverse=True):
         named = re.search(rf"\b{re.escape(name)}{_NAMED}", lowered)
         if named and not _NOT_TASK.match(named.group("body")):
-            return _found(named, _owner_from_labels(name, labels), False, "named")
+            return _found(named, _owner_from_labels(name, labels, names), False, "named")
     match = _PRONOUN_SUBJECT.search(lowered)
-    if match and last_person and not _NOT_TASK.match(match.group("body")):
+    if match and not _NOT_TASK.match(match.group("body")):
+        # "he'll" for a person not recognised as one ("Coffee will be your contact. He'll ...")
         return _found(match, last_person, False, "named")
     match = _SOMEONE.search(lowered)
     if match:
-        return _found(match, None, False, "someone")
+        return _found(match, None, True, "someone")
     match = _GROUP.search(lowered)
-    if match and not sentence.is_question:
+    if match and not _in_question(lowered, match.start()):
         return _found(match, None, False, "group")
     return None
 
@@ -272,6 +416,9 @@ def extract_action_items(
 ) -> list[ActionItem]:
     """The meeting's action items in the order they were said."""
     names = known_names(sentences, labels)
+    name_labels = [
+        label for label in labels if not _SPEAKER_LABEL.match(label) and " " not in label
+    ]
     items: list[_Item] = []
     markers: list[Sentence] = []
     last_person: str | None = None
@@ -279,9 +426,17 @@ def extract_action_items(
         if _MARKER.search(sentence.lower) and not _MARKER_BODY.search(sentence.lower):
             markers.append(sentence)
             continue
-        found = _find(sentence, names, labels, last_person)
+        found = _find(sentence, names, labels, last_person, reference)
         persons = _persons(sentence) + [
             t.text for t in sentence.span if t.lower_ in names and t.is_alpha
+        ]
+        # a speaker's name as heard ("Coffee will be your contact. He'll ..." for Kofi)
+        persons += [
+            label
+            for t in sentence.span
+            if t.is_title and t.is_alpha and len(t.text) >= 3 and t.lower_ not in names
+            for label in name_labels
+            if _sounds_like(t.text, label)
         ]
         marker_body = _MARKER_BODY.search(sentence.lower)
         if marker_body and found is None:
@@ -306,9 +461,20 @@ def extract_action_items(
         if kind == "group" and due is None:
             continue
         spans = [(d.start, d.end) for d in dates]
-        pronoun_only = _is_pronoun_only(sentence, body_start, spans)
-        if kind == "commit" and (pronoun_only or _accepts(items, sentence)):
-            _accept(items, sentence, due)
+        pronoun_only = _is_pronoun_only(sentence, body_start, body_start + len(body), spans)
+        if (
+            kind == "commit"
+            and pronoun_only
+            and due is not None
+            and _pending(items, sentence, labels) is None
+        ):
+            # "I'm going to move the queries. I can get it done within two weeks."
+            if _merge_follow_up(items, sentence, due):
+                continue
+        if kind == "commit" and (pronoun_only or _accepts(items, sentence, labels)):
+            _accept(items, sentence, due, labels)
+            continue
+        if kind == "commit" and _merge_elaboration(items, sentence, body, due):
             continue
         if kind == "commit" and _FOLLOW_UP.match(body):
             if _merge_follow_up(items, sentence, due):
@@ -318,36 +484,61 @@ def extract_action_items(
         if kind == "commit" and len(body.split()) < _MIN_COMMITMENT_WORDS:
             continue
         if owner is not None and owner != sentence.speaker:
-            owner = _owner_from_labels(owner, labels)
+            owner = _owner_from_labels(owner, labels, names)
         items.append(_Item(sentence, body, owner, due, waiting, kind))
     for marker in markers:
-        _apply_marker(items, marker, sentences, reference, labels)
+        _apply_marker(items, marker, sentences, reference, labels, names)
     return _finish(items, sentences, reference)
 
 
-def _pending(items: list[_Item], sentence: Sentence) -> _Item | None:
-    """The latest request of the previous turn, by someone else, this speaker may be accepting."""
+def _pending(items: list[_Item], sentence: Sentence, labels: Sequence[str]) -> _Item | None:
+    """The latest request of the previous turn, by someone else, this speaker may be accepting:
+    one for anyone, or for this speaker, or for a name no speaker label carries (speakers
+    known only as "Speaker 2")."""
+    label_names = {label.lower() for label in labels}
     for item in reversed(items[-3:]):
         asked = item.sentence
         if asked.speaker == sentence.speaker or sentence.turn - asked.turn > 1:
             continue
-        if item.kind in {"request", "please", "imperative"} and (
-            item.waiting or (item.owner or "").lower() == (sentence.speaker or "").lower()
+        owner = (item.owner or "").lower()
+        if item.kind in {"request", "please", "imperative", "someone"} and (
+            item.waiting
+            or owner == (sentence.speaker or "").lower()
+            or (owner not in label_names and _SPEAKER_LABEL.match(sentence.speaker or ""))
         ):
             return item
     return None
 
 
-def _accepts(items: list[_Item], sentence: Sentence) -> bool:
+def _accepts(items: list[_Item], sentence: Sentence, labels: Sequence[str]) -> bool:
     """Whether this commitment only takes on the request just made ("Yes, I'll send the list")."""
-    item = _pending(items, sentence)
+    item = _pending(items, sentence, labels)
     if item is None:
         return False
     return sentence.turn == item.sentence.turn + 1 and not item.accepted
 
 
-def _accept(items: list[_Item], sentence: Sentence, due: date | None) -> None:
-    item = _pending(items, sentence)
+def _merge_elaboration(items: list[_Item], sentence: Sentence, body: str, due: date | None) -> bool:
+    """Whether this commitment only says how the speaker will do what they took on in this
+    turn ("I'll take care of that. I'll check with their counsel by Thursday", "Sure, I can do
+    that. I'll ask the team leads"): then it adds its date to that item. One said as another
+    task ("I'll also ...", "... as well") is not."""
+    if _ANOTHER.search(sentence.lower):
+        return False
+    for index in range(len(items) - 1, max(-1, len(items) - 3), -1):
+        item = items[index]
+        if not item.accepted or item.owner != sentence.speaker:
+            continue
+        if sentence.turn == item.sentence.turn + 1:
+            items[index] = replace(item, due=item.due or due)
+            return True
+    return False
+
+
+def _accept(
+    items: list[_Item], sentence: Sentence, due: date | None, labels: Sequence[str]
+) -> None:
+    item = _pending(items, sentence, labels)
     if item is None:
         return
     index = items.index(item)
@@ -370,9 +561,10 @@ def _apply_marker(
     sentences: Sequence[Sentence],
     reference: date,
     labels: Sequence[str],
+    names: Collection[str],
 ) -> None:
     owner_match = _MARKER_OWNER.search(marker.lower)
-    owner = _owner_from_labels(owner_match.group(1), labels) if owner_match else None
+    owner = _owner_from_labels(owner_match.group(1), labels, names) if owner_match else None
     due = find_due_dates(marker.text, reference)
     when = due[0].when if due else None
     following = [i for i, item in enumerate(items) if item.sentence.index == marker.index + 1]

@@ -2,16 +2,19 @@
 
 ``find_due_dates(text, reference)`` finds the phrases a person uses for a deadline ("tomorrow",
 "by Friday", "before Friday", "by the end of March", "end of the week", "next Monday at ten",
-"in two weeks", "on the 15th", "April 10th", "EOD") in lowercase or capitalised text, with digits
-or number words as speech recognition writes them, and returns each phrase's span and date.
+"in two weeks", "on the 15th", "April 10th", "EOD", "end of day Thursday", "first thing
+Monday", "a week from today") in lowercase or capitalised text, with digits or number words as
+speech recognition writes them ("April tenth", "April ten", "Friday, 27", "my Friday" for "by
+Friday"), and returns each phrase's span and date.
 
 Conventions: a bare weekday ("Friday", "by Friday", "on Friday") is the next one after the
 meeting's day (a week ahead on that same day); "this Friday" may be today; "next Friday" and
-"Friday next week" are the Friday of the following week; "before Friday" is the day before;
-"this week" and "end of the week" are this week's Friday, "next week" the next one's; "end of
-March" is its last day (next year's once March is past); "on the 15th" is this month's when it
-is still ahead, else the next month's. Times of day are ignored. Past references ("yesterday",
-"last Friday") are not deadlines and are not returned.
+"Friday next week" are the Friday of the following week; a weekday with a day of the month
+("Friday the 27th") is that day when it is that weekday, else the weekday; "before Friday" is
+the day before; "this week" and "end of the week" are this week's Friday, "next week" the next
+one's; "end of March" is its last day (next year's once March is past); "on the 15th" is this
+month's when it is still ahead, else the next month's. Times of day are ignored. Past
+references ("yesterday", "last Friday") are not deadlines and are not returned.
 """
 
 from __future__ import annotations
@@ -92,6 +95,27 @@ _WEEKDAY = r"(?P<weekday>mon|tues|wednes|thurs|fri|satur|sun)day"
 _MONTH = r"(?P<month>" + "|".join(MONTHS) + r")"
 _ORDINAL_WORDS = "|".join(sorted(_ORDINALS, key=len, reverse=True)).replace(" ", r"[\s-]")
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\b|(?P<dayword>" + _ORDINAL_WORDS + r")\b"
+_CARDINALS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "twenty one": 21, "twenty two": 22, "twenty three": 23, "twenty four": 24, "twenty five": 25,
+    "twenty six": 26, "twenty seven": 27, "twenty eight": 28, "twenty nine": 29, "thirty": 30,
+    "thirty one": 31,
+}  # fmt: skip
+_CARDINAL_WORDS = "|".join(sorted(_CARDINALS, key=len, reverse=True)).replace(" ", r"[\s-]")
+# "April ten", as people say it; only after a month name, and not after "may" (a verb as often)
+_MONTH_CARDINAL = (
+    r"(?P<month>"
+    + "|".join(m for m in MONTHS if m != "may")
+    + r")\s+(?P<cardinal>"
+    + _CARDINAL_WORDS
+    + r")\b"
+)
+# the part of a day said around a weekday: "end of day Thursday", "Friday first thing"
+_DAY_PART = (
+    r"(?:end\s+of\s+(?:the\s+)?(?:day|business)|eod|cob|close\s+of\s+business|first\s+thing)"
+)
 _COUNT = (
     r"(?P<count>\d+|a couple of|couple of|a|an|one|two|three|four|five|six|seven|eight|nine|"
     r"ten|eleven|twelve)"
@@ -116,6 +140,8 @@ def _weekday_index(stem: str) -> int:
 def _day_number(match: re.Match[str]) -> int | None:
     if match.group("day"):
         return int(match.group("day"))
+    if "cardinal" in match.groupdict() and match.group("cardinal"):
+        return _CARDINALS.get(re.sub(r"[\s-]+", " ", match.group("cardinal")))
     word = match.group("dayword")
     if word:
         return _ORDINALS.get(re.sub(r"[\s-]+", " ", word))
@@ -179,12 +205,22 @@ def _rule_weekday(match: re.Match[str], reference: date) -> date | None:
         return None
     day = _day_number(match)
     if day is not None:
-        return _day_of_month(reference, day)
+        dated = _day_of_month(reference, day)
+        # "Friday the 27th" when the 27th is a Friday; "Friday, 10 of us" is Friday
+        if dated is not None and dated.weekday() == weekday:
+            return dated
     return _weekday_date(reference, weekday, qualifier)
 
 
 def _rule_month_day(match: re.Match[str], reference: date) -> date | None:
     day = _day_number(match)
+    if day is None:
+        return None
+    return _dated(reference, MONTHS.index(match.group("month")) + 1, day)
+
+
+def _rule_month_cardinal(match: re.Match[str], reference: date) -> date | None:
+    day = _CARDINALS.get(re.sub(r"[\s-]+", " ", match.group("cardinal")))
     if day is None:
         return None
     return _dated(reference, MONTHS.index(match.group("month")) + 1, day)
@@ -252,14 +288,19 @@ def _rule_words(match: re.Match[str], reference: date) -> date | None:
 _RULES: tuple[tuple[re.Pattern[str], object], ...] = (
     (
         re.compile(
-            rf"\b{_PREFIX}(?:(?P<qualifier>next|this|coming|last)\s+)?{_WEEKDAY}"
-            rf"(?:\s+(?:the\s+)?(?:{_DAY}))?(?P<nextweek>\s+(?:of\s+)?next\s+week)?"
+            rf"\b{_PREFIX}(?:(?:by\s+)?(?:the\s+)?{_DAY_PART}\s+(?:on\s+)?)?"
+            rf"(?:(?P<qualifier>next|this|coming|last)\s+)?{_WEEKDAY}"
+            # "Friday the 27th", "Friday, 27", "Friday not twenty-seven" (Whisper's "the")
+            rf"(?:,?\s+(?:(?:the|not|of|a|da)\s+)?(?:{_DAY}|(?P<cardinal>{_CARDINAL_WORDS})\b))?"
+            rf"(?P<nextweek>\s+(?:of\s+)?next\s+week)?"
             r"(?:\s+at\s+\w+(?:\s+(?:am|pm|o'clock|thirty))?)?"
+            rf"(?:,?\s+(?:by\s+)?(?:the\s+)?{_DAY_PART})?"
         ),
         _rule_weekday,
     ),
     (re.compile(rf"\b{_PREFIX}{_MONTH}\s+(?:the\s+)?(?:{_DAY})"), _rule_month_day),
     (re.compile(rf"\b{_PREFIX}(?:the\s+)?(?:{_DAY})\s+of\s+{_MONTH}"), _rule_month_day),
+    (re.compile(rf"\b{_PREFIX}{_MONTH_CARDINAL}"), _rule_month_cardinal),
     (
         re.compile(
             rf"\b{_PREFIX}(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?(?P<nxt>next\s+)?"
@@ -269,6 +310,10 @@ _RULES: tuple[tuple[re.Pattern[str], object], ...] = (
     ),
     (
         re.compile(rf"\b(?:in|within)\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<unit>day|week|month)s?\b"),
+        _rule_relative,
+    ),
+    (
+        re.compile(rf"\b{_COUNT}\s+(?P<unit>day|week|month)s?\s+from\s+(?:today|now)\b"),
         _rule_relative,
     ),
     (
@@ -282,6 +327,14 @@ _RULES: tuple[tuple[re.Pattern[str], object], ...] = (
         # "on the 15th", not "the first week" nor "the second candidate"
         re.compile(
             rf"\b{_PREFIX}the\s+(?:{_DAY})(?!\s+(?!at\b|and\b|or\b|so\b|please\b|then\b)[a-z])"
+        ),
+        _rule_the_day,
+    ),
+    (
+        # a bare "15th", its "by the" misheard ("I'll share a draft, I'm a 15th")
+        re.compile(
+            r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)\b(?P<dayword>)"
+            r"(?!\s+(?!at\b|and\b|or\b|so\b|please\b|then\b)[a-z])"
         ),
         _rule_the_day,
     ),

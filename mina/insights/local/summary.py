@@ -4,7 +4,8 @@ Sentences are compared by the TF-IDF of their content lemmas; TextRank (PageRank
 similarity graph) scores how central each is. Points are then picked greedily by maximal
 marginal relevance: a sentence like one already picked loses, and so does one from a turn next
 to a picked one, while a stretch of the meeting (an nth of it) with no point yet gains. So the
-summary covers the meeting's several subjects, not only its most repeated one. Filler
+summary covers the meeting's several subjects, not only its most repeated one. A sentence with a
+figure (an amount, a count, a date) gains too: figures are what people come back for. Filler
 ("Good morning everyone", "Thanks all", "Can you hear me") is never a candidate.
 """
 
@@ -25,10 +26,13 @@ MAX_POINTS = 7
 WORDS_PER_POINT = 100
 _DAMPING = 0.85
 _ITERATIONS = 40
-_REDUNDANCY = 0.7
+_REDUNDANCY = 1.0
 _NEIGHBOUR_PENALTY = 0.35
 _UNCOVERED_BONUS = 0.3
 _DECIDED_BONUS = 0.15  # a sentence that states a decision
+_NUMBER_BONUS = 0.15  # one that says how much, how many or when: figures are what people ask
+_NUMBER_ENTITIES = frozenset({"MONEY", "PERCENT", "CARDINAL", "QUANTITY", "DATE", "TIME"})
+_NEIGHBOURS = 1  # turns this close to a picked one often say the same
 # an action item or a request has its own list: the summary says what was found and discussed
 _ACTION_PENALTY = 0.2
 _REQUEST = re.compile(
@@ -68,6 +72,15 @@ def _textrank(similarity: np.ndarray) -> np.ndarray:
     return np.asarray(rank)
 
 
+def _has_figure(sentence: Sentence) -> bool:
+    """Whether the sentence says an amount or a date ("$8,000", "forty users", "in April"),
+    beyond "one" and "a couple"."""
+    for entity in sentence.span.ents:
+        if entity.label_ in _NUMBER_ENTITIES and entity.text.lower() not in {"one", "today"}:
+            return True
+    return False
+
+
 def summarise(
     sentences: Sequence[Sentence],
     decided: Collection[int],
@@ -99,6 +112,8 @@ def summarise(
         if sentence.is_question or _REQUEST.search(sentence.lower):
             score[row] -= 0.3
         score[row] += 0.15 * min(1.0, len(bags[row]) / 8)
+        if _has_figure(sentence):
+            score[row] += _NUMBER_BONUS
     wanted = min(point_count(total_words), len(candidates))
     last = max(1, sentences[-1].index + 1)
     part_of = [min(wanted - 1, s.index * wanted // last) for s in candidates]
@@ -113,7 +128,7 @@ def summarise(
             value = float(score[row])
             if chosen:
                 value -= _REDUNDANCY * float(similarity[row, chosen].max())
-                if any(abs(sentence.turn - turn) <= 1 for turn in chosen_turns):
+                if any(abs(sentence.turn - turn) <= _NEIGHBOURS for turn in chosen_turns):
                     value -= _NEIGHBOUR_PENALTY
             if part_of[row] not in covered:
                 value += _UNCOVERED_BONUS
