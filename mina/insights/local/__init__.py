@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from mina.insights.base import Insights, MeetingText
-from mina.insights.local.actions import extract_action_items, known_names
+from mina.insights.local.actions import extract_action_items
 from mina.insights.local.model import LanguageModel
+from mina.insights.local.owners import known_names
 from mina.insights.local.statements import extract_decisions, extract_questions
 from mina.insights.local.summary import summarise
 from mina.insights.local.text import Sentence, read_sentences

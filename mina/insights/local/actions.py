@@ -34,6 +34,14 @@ from datetime import date
 
 from mina.insights.base import ActionItem
 from mina.insights.local.dates import find_due_dates
+from mina.insights.local.owners import (
+    SPEAKER_LABEL,
+    addressed_person,
+    known_names,
+    owner_from_labels,
+    person_names,
+    sounds_like,
+)
 from mina.insights.local.text import Sentence, content_lemmas
 
 _ADVERBS = (
@@ -120,7 +128,6 @@ _NOT_TASK = re.compile(
     r"give (?:you|us|everyone) (?:a|an|the) (?:quick )?(?:update|overview|summary|recap)|"
     r"talk about|answer (?:it|that|this)|be quick|quickly add)"
 )
-_ASKING = frozenset({"can", "could", "would", "will", "please"})
 _ARGUMENTS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
 _ARTICLES = frozenset({"the", "a", "an", "our", "your", "their", "my", "his", "her"})
 # a second commitment of the same sentence starts a new task: "I can sell that to them, I'm
@@ -129,7 +136,6 @@ _NEXT_COMMITMENT = re.compile(
     r",?\s+(?:and\s+|so\s+|then\s+)?(?:i'll|i will|i'm going to|i'm gonna|i can|let me|i need to)\b"
 )
 _MIN_COMMITMENT_WORDS = 3  # "I'll take that" (heard "take net") alone commits to nothing
-_SPEAKER_LABEL = re.compile(r"^speaker\s*\d+$", re.IGNORECASE)
 _TO_RECIPIENT = re.compile(r"\b(send|give|show|email|forward|get|book) (?:you|us) ")
 _ANOTHER = re.compile(r"\b(?:also|as well|too|another|separately|on top of that)\b")
 _TRAILING = re.compile(r"[\s,;:.!?-]+$")
@@ -145,68 +151,6 @@ class _Item:
     waiting: bool  # a request whose owner may be whoever answers it
     kind: str
     accepted: bool = False  # someone said yes to it already
-
-
-def _name_key(name: str) -> str:
-    """A crude sound of a name: its first letter and its consonants ("Marko" and "Marco",
-    "May" and "Mei" sound alike), as speech recognition misspells names."""
-    name = name.lower().replace("ph", "f").replace("ck", "k")
-    name = name.translate(str.maketrans("cqzx", "kkss"))
-    rest = re.sub(r"[^a-z]|[aeiouyhw]", "", name[1:])
-    return name[:1] + re.sub(r"(.)\1+", r"\1", rest)
-
-
-def _sounds_like(heard: str, name: str) -> bool:
-    a, b = _name_key(heard), _name_key(name)
-    if a == b:
-        return True
-    short, long = sorted((a, b), key=len)
-    return len(short) >= 2 and len(long) - len(short) == 1 and long.startswith(short)
-
-
-def _owner_from_labels(name: str, labels: Sequence[str], names: Collection[str] = ()) -> str:
-    """``name`` as the speaker label it means: the same name, else the one name label that
-    sounds like it (a misheard name), else, for a word not otherwise taken for a name, the one
-    name said in the meeting that sounds like it, else the name itself, capitalised."""
-    for label in labels:
-        if label.lower() == name.lower():
-            return label
-    alike = {
-        label
-        for label in labels
-        if not _SPEAKER_LABEL.match(label) and " " not in label and _sounds_like(name, label)
-    }
-    if len(alike) == 1:
-        return alike.pop()
-    if not alike and name.lower() not in names:
-        said = {known for known in names if _sounds_like(name, known)}
-        if len(said) == 1:
-            name = said.pop()
-    return name[0].upper() + name[1:]
-
-
-def _vocative(sentence: Sentence, names: set[str]) -> str | None:
-    """The person addressed at the start of the sentence ("Tom, please ...", "and Tom, can")."""
-    tokens = [t for t in sentence.span if not t.is_space]
-    index = 0
-    while index < len(tokens) and (
-        tokens[index].lower_
-        in {"and", "also", "okay", "ok", "so", "great", "thanks", "right", "now"}
-        or tokens[index].is_punct
-    ):
-        index += 1
-    addressed = None  # the last one before the request: "Thanks, Jamal. Mei, can you ..."
-    for position in range(index, len(tokens) - 2):
-        token, comma, then = tokens[position], tokens[position + 1], tokens[position + 2]
-        if comma.text != ",":
-            continue
-        asks = position == index or then.lower_ in _ASKING or then.tag_ == "VB"
-        named = token.lower_ in names or (
-            token.pos_ == "PROPN" and token.is_title and token.is_alpha
-        )
-        if asks and named:
-            addressed = str(token.text)
-    return addressed
 
 
 def _is_pronoun_only(
@@ -255,7 +199,7 @@ def _tidy_body(body: str, reference: date, *, speaker: str | None, owner: str | 
     body = _LEADING.sub("", body)
     body = re.sub(r"\s+(?:for|to) you$", "", body)
     body = _TO_RECIPIENT.sub(r"\1 ", body)
-    if speaker and not _SPEAKER_LABEL.match(speaker) and speaker != owner:
+    if speaker and not SPEAKER_LABEL.match(speaker) and speaker != owner:
         body = re.sub(r"\bme\b", speaker, body)
     if owner:
         body = re.sub(rf"^{re.escape(owner)}\s*,?\s*", "", body, flags=re.IGNORECASE)
@@ -340,7 +284,7 @@ def _find(
 ) -> _Found | None:
     """The action this sentence states, if any."""
     lowered = sentence.lower
-    vocative = _vocative(sentence, names)
+    vocative = addressed_person(sentence, names)
     for pattern, kind in ((_REQUEST, "request"), (_PLEASE, "please")):
         match = pattern.search(lowered)
         if match and not _IN_MEETING.match(match.group("body")):
@@ -375,7 +319,7 @@ def _find(
     for name in sorted(names, key=len, reverse=True):
         named = re.search(rf"\b{re.escape(name)}{_NAMED}", lowered)
         if named and not _NOT_TASK.match(named.group("body")):
-            return _found(named, _owner_from_labels(name, labels, names), False, "named")
+            return _found(named, owner_from_labels(name, labels, names), False, "named")
     match = _PRONOUN_SUBJECT.search(lowered)
     if match and not _NOT_TASK.match(match.group("body")):
         # "he'll" for a person not recognised as one ("Coffee will be your contact. He'll ...")
@@ -389,36 +333,12 @@ def _find(
     return None
 
 
-def _persons(sentence: Sentence) -> list[str]:
-    return [ent.text for ent in sentence.span.ents if ent.label_ == "PERSON"]
-
-
-def known_names(sentences: Sequence[Sentence], labels: Sequence[str]) -> set[str]:
-    """People's names in the meeting, lowercase: speaker labels that are names, spaCy's
-    PERSON entities and whoever is addressed ("Marcus, can you ...")."""
-    names = {
-        word.lower()
-        for label in labels
-        if not _SPEAKER_LABEL.match(label)
-        for word in label.split()
-    }
-    for sentence in sentences:
-        names.update(word.lower() for p in _persons(sentence) for word in p.split())
-    for sentence in sentences:
-        vocative = _vocative(sentence, names)
-        if vocative:
-            names.add(vocative.lower())
-    return names
-
-
 def extract_action_items(
     sentences: Sequence[Sentence], reference: date, labels: Sequence[str]
 ) -> list[ActionItem]:
     """The meeting's action items in the order they were said."""
     names = known_names(sentences, labels)
-    name_labels = [
-        label for label in labels if not _SPEAKER_LABEL.match(label) and " " not in label
-    ]
+    name_labels = [label for label in labels if not SPEAKER_LABEL.match(label) and " " not in label]
     items: list[_Item] = []
     markers: list[Sentence] = []
     last_person: str | None = None
@@ -427,7 +347,7 @@ def extract_action_items(
             markers.append(sentence)
             continue
         found = _find(sentence, names, labels, last_person, reference)
-        persons = _persons(sentence) + [
+        persons = person_names(sentence) + [
             t.text for t in sentence.span if t.lower_ in names and t.is_alpha
         ]
         # a speaker's name as heard ("Coffee will be your contact. He'll ..." for Kofi)
@@ -436,7 +356,7 @@ def extract_action_items(
             for t in sentence.span
             if t.is_title and t.is_alpha and len(t.text) >= 3 and t.lower_ not in names
             for label in name_labels
-            if _sounds_like(t.text, label)
+            if sounds_like(t.text, label)
         ]
         marker_body = _MARKER_BODY.search(sentence.lower)
         if marker_body and found is None:
@@ -484,7 +404,7 @@ def extract_action_items(
         if kind == "commit" and len(body.split()) < _MIN_COMMITMENT_WORDS:
             continue
         if owner is not None and owner != sentence.speaker:
-            owner = _owner_from_labels(owner, labels, names)
+            owner = owner_from_labels(owner, labels, names)
         items.append(_Item(sentence, body, owner, due, waiting, kind))
     for marker in markers:
         _apply_marker(items, marker, sentences, reference, labels, names)
@@ -504,7 +424,7 @@ def _pending(items: list[_Item], sentence: Sentence, labels: Sequence[str]) -> _
         if item.kind in {"request", "please", "imperative", "someone"} and (
             item.waiting
             or owner == (sentence.speaker or "").lower()
-            or (owner not in label_names and _SPEAKER_LABEL.match(sentence.speaker or ""))
+            or (owner not in label_names and SPEAKER_LABEL.match(sentence.speaker or ""))
         ):
             return item
     return None
@@ -564,7 +484,7 @@ def _apply_marker(
     names: Collection[str],
 ) -> None:
     owner_match = _MARKER_OWNER.search(marker.lower)
-    owner = _owner_from_labels(owner_match.group(1), labels, names) if owner_match else None
+    owner = owner_from_labels(owner_match.group(1), labels, names) if owner_match else None
     due = find_due_dates(marker.text, reference)
     when = due[0].when if due else None
     following = [i for i, item in enumerate(items) if item.sentence.index == marker.index + 1]
