@@ -7,15 +7,14 @@ creation, keeps workspaces apart and is for owners and admins. Both databases.""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,10 +150,18 @@ def wait_log(
     raise AssertionError(f"no {status} delivery: {deliveries(client, webhook_id)}")
 
 
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (the README's snippet): HMAC-SHA256 of the raw body."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+def _readme_verify() -> Callable[[str, bytes, str], bool]:
+    """The verification snippet of the README's Webhooks section, run as a user would."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("\n## Webhooks\n", 1)[1].split("\n## ", 1)[0]
+    snippet = next(b for b in section.split("```python\n")[1:] if "def verify" in b)
+    namespace: dict[str, Any] = {}
+    exec(snippet.split("```", 1)[0], namespace)  # noqa: S102 (our own README)
+    verify: Callable[[str, bytes, str], bool] = namespace["verify"]
+    return verify
+
+
+verify = _readme_verify()
 
 
 def test_a_live_recording_delivers_signed_started_and_completed(
