@@ -28,6 +28,16 @@ Event = Literal[
     "comment.created",
 ]
 assert get_args(Event) == store.EVENTS
+# what the settings page says of each event
+WEBHOOK_EVENTS: dict[str, str] = {
+    "meeting.started": "A live recording starts a meeting",
+    "meeting.completed": "A meeting completes (recorded or uploaded)",
+    "insights.ready": "A meeting's summary and action items are ready",
+    "task.created": "A task is added or made from an action item",
+    "task.completed": "A task is done",
+    "comment.created": "Someone comments (once comments exist)",
+}
+assert tuple(WEBHOOK_EVENTS) == store.EVENTS
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 NO_WEBHOOK = (404, "No such webhook in your workspace")
 FORBIDDEN = (403, "Not an owner or admin of the workspace, or no CSRF header on a write")
