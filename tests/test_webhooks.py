@@ -24,14 +24,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mina import __version__, store
-from mina.models import Membership, Role, utcnow
+from mina.models import Membership, Role, Webhook, WebhookDelivery, utcnow
 from mina.settings import Settings
 from mina.web.app import create_app
 from mina.webhooks.sender import RetryPolicy
 from tests.insighthelp import use_scripted_provider
 from tests.livehelp import send_pcm, sentences_pcm, start, stop
-from tests.meetingdata import Said, add_meeting, principal_of
-from tests.uploadhelp import csrf_header, wait_job
+from tests.meetingdata import Said, add_meeting, principal_of, speech_pcm
+from tests.uploadhelp import csrf_header, wait_job, write_wav
 
 # fast retries: 0.2 s, 0.4 s, 0.4 s, ... for 30 s
 FAST = RetryPolicy(base_s=0.2, cap_s=0.4, window_s=30.0, poll_s=0.05)
@@ -195,6 +195,27 @@ def test_a_live_recording_delivers_signed_started_and_completed(
     assert log["event"] == "meeting.completed" and log["attempts"] == 1
     assert log["last_status_code"] == 200 and log["last_response"] == "thanks"
     assert log["delivery_id"] == completed.headers["x-mina-delivery"]
+
+
+def test_an_uploaded_meeting_delivers_meeting_completed(
+    user_client: TestClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    hook = add_webhook(user_client, receiver.url, "meeting.started", "meeting.completed")
+    wav = write_wav(tmp_path / "call.wav", speech_pcm(1.0))
+    with wav.open("rb") as handle:
+        uploaded = user_client.post(
+            "/api/transcriptions",
+            files={"file": (wav.name, handle, "audio/wav")},
+            data={"title": "Uploaded call"},
+            headers=csrf_header(user_client),
+        )
+    assert uploaded.status_code == 202, uploaded.text
+    assert wait_job(user_client, uploaded.json()["job_id"])[0]["status"] == "done"
+    got = receiver.wait_for(1)[0]
+    assert receiver.events() == ["meeting.completed"]  # an upload starts no live meeting
+    assert got.json["meeting"]["id"] == uploaded.json()["meeting_id"]
+    assert got.json["meeting"]["title"] == "Uploaded call"
+    assert verify(hook["secret"], got.body, got.headers["x-mina-signature"])
 
 
 def test_insights_and_tasks_deliver_their_events(
@@ -438,3 +459,21 @@ def test_recording_an_event_without_webhooks_queues_nothing(
     )
     with pytest.raises(ValueError):
         store.record_event(db, workspace_id=principal.workspace.id, event="nope", payload={})
+
+
+def test_deleting_the_account_deletes_its_webhooks_and_their_log(
+    user_client: TestClient, db: Session
+) -> None:
+    hook = add_webhook(user_client, "http://127.0.0.1:9/gone", "task.created")
+    user_client.post("/api/tasks", json={"title": "Logged"}, headers=csrf_header(user_client))
+    assert len(deliveries(user_client, hook["id"])) == 1
+    gone = user_client.request(
+        "DELETE",
+        "/api/me",
+        json={"password": "correct horse battery"},
+        headers=csrf_header(user_client),
+    )
+    assert gone.status_code == 204, gone.text
+    db.expire_all()
+    assert db.scalars(select(Webhook.id)).all() == []
+    assert db.scalars(select(WebhookDelivery.id)).all() == []
