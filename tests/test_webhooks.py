@@ -21,13 +21,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from mina import __version__, store
+from mina.engines import load_engine
 from mina.models import Membership, Role, Webhook, WebhookDelivery, utcnow
+from mina.recovery import recover_stale
 from mina.settings import Settings
+from mina.streaming import StreamConfig
 from mina.web.app import create_app
 from mina.webhooks.sender import RetryPolicy
+from tests.conftest import signup
 from tests.insighthelp import use_scripted_provider
 from tests.livehelp import send_pcm, sentences_pcm, start, stop
 from tests.meetingdata import Said, add_meeting, principal_of, speech_pcm
@@ -334,8 +338,6 @@ def test_private_targets_are_refused_when_the_setting_is_off(
     app = create_app(settings.model_copy(update={"webhook_allow_private": False}))
     app.state.webhooks.policy = FAST
     with TestClient(app) as client:
-        from tests.conftest import signup
-
         signup(client, "ada@example.com")
         for url in (receiver.url, "http://localhost:8080/hook", "http://[::1]/hook"):
             refused = client.post(
@@ -477,3 +479,39 @@ def test_deleting_the_account_deletes_its_webhooks_and_their_log(
     db.expire_all()
     assert db.scalars(select(Webhook.id)).all() == []
     assert db.scalars(select(WebhookDelivery.id)).all() == []
+
+
+def test_a_recovered_meeting_is_delivered_by_the_next_server(
+    settings: Settings, db: Session, db_sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    """The server dies mid-recording: recovery completes the meeting, queuing its
+    meeting.completed, which the server that starts next delivers."""
+    first = create_app(settings)
+    first.state.webhooks.policy = FAST
+    with TestClient(first) as client:
+        signup(client, "ada@example.com")
+        hook = add_webhook(client, receiver.url, "meeting.completed")
+        with client.websocket_connect("/ws/transcribe") as ws:
+            started = start(ws, title="Cut short")
+            send_pcm(ws, sentences_pcm([1, 2, 3]))
+            time.sleep(1.2)
+    recording = store.get_recording(db, external_id=started["session_id"])
+    assert recording is not None
+    recording.last_heartbeat = recording.last_heartbeat.replace(year=2000)
+    db.commit()
+    done = recover_stale(
+        db_sessions,
+        load_engine("fake"),
+        stale_after_s=settings.stale_after_s,
+        config=StreamConfig(vad="energy"),
+    )
+    assert [d.meeting_id for d in done] == [started["meeting_id"]]
+    time.sleep(0.3)
+    assert receiver.received == []  # no server is running
+    second = create_app(settings)
+    second.state.webhooks.policy = FAST
+    with TestClient(second):
+        got = receiver.wait_for(1)[0]
+    assert got.json["meeting"]["id"] == started["meeting_id"]
+    assert got.json["meeting"]["status"] == "completed"
+    assert verify(hook["secret"], got.body, got.headers["x-mina-signature"])
