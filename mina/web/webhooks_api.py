@@ -190,7 +190,7 @@ def create_webhook(
 @router.patch(
     "/webhooks/{webhook_id}",
     response_model=WebhookOut,
-    responses=error_responses(401, FORBIDDEN, NO_WEBHOOK, BAD_URL),
+    responses=error_responses(400, 401, FORBIDDEN, NO_WEBHOOK, BAD_URL),
 )
 def update_webhook(
     webhook_id: int, body: WebhookUpdate, db: Db, principal: ApiPrincipal, settings: AppSettings
