@@ -101,6 +101,12 @@ class TaskSource(enum.StrEnum):
     MANUAL = "manual"  # added by a person
 
 
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for its first attempt or its next retry
+    DELIVERED = "delivered"
+    FAILED = "failed"  # no 2xx within the retry window, or refused
+
+
 class JobStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -411,3 +417,51 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     done_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+
+class Webhook(Base):
+    """A URL that receives a workspace's events, signed with ``secret`` (HMAC-SHA256)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    # event names, from mina.store.webhooks.EVENTS
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # kept to sign deliveries; shown once, in the answer that created it
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: the durable outbox row, written in the transaction that made
+    the event true, and its delivery log (attempts, last answer)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # the sender's question: what is queued and due
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_response: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(
         default=120.0, gt=0, description="How long one request to the endpoint may take."
     )
+    webhook_allow_private: bool = Field(
+        default=True,
+        description="Let webhooks target loopback, private and link-local addresses (checked "
+        "when a webhook is saved and again at each delivery).",
+    )
     retention_days: int = Field(
         default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
     )

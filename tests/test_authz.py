@@ -107,6 +107,15 @@ MATRIX: dict[str, Case] = {
     # with a wrong password: every caller is refused and nothing is deleted (the right one is
     # tested in tests/test_account_deletion.py)
     "DELETE /api/me": _api(403, json={"password": "not the password"}),
+    "GET /api/webhooks": _api(),
+    "POST /api/webhooks": _api(
+        201, json={"url": "http://127.0.0.1:9/matrix", "events": ["meeting.completed"]}
+    ),
+    "PATCH /api/webhooks/{webhook_id}": _api(
+        ids={"webhook_id": "webhook"}, json={"events": ["task.created"]}
+    ),
+    "DELETE /api/webhooks/{webhook_id}": _api(204, ids={"webhook_id": "new_webhook"}),
+    "GET /api/webhooks/{webhook_id}/deliveries": _api(ids={"webhook_id": "webhook"}),
     "GET /dashboard": _page(),
     "GET /dashboard/meetings": _page(),
     "GET /dashboard/meeting/{meeting_id}": _page(ids=MEETING),
@@ -174,12 +183,16 @@ class World:
     tokens: dict[str, str]  # how it was made -> plain token
     export_job: int = 0
     task: int = 0
+    webhook: int = 0
 
     def new_meeting(self) -> int:
         return _add_meeting(self.db, self.settings, f"{SECRET} (doomed)")
 
     def new_task(self) -> int:
         return _add_task(self.db, self.meeting, f"{SECRET} (doomed task)")
+
+    def new_webhook(self) -> int:
+        return _add_webhook(self.db, "http://127.0.0.1:9/doomed")
 
     def new_token(self) -> int:
         create_settings_token(self.owner, "to revoke")
@@ -229,6 +242,19 @@ def _add_task(db: Session, meeting_id: int, title: str) -> int:
     return task.id
 
 
+def _add_webhook(db: Session, url: str) -> int:
+    principal = principal_of(db, OWNER)
+    webhook = store.create_webhook(
+        db,
+        workspace_id=principal.workspace.id,
+        user_id=principal.user.id,
+        url=url,
+        events=["meeting.completed"],
+    )
+    db.commit()
+    return webhook.id
+
+
 @pytest.fixture
 def world(
     user_client: TestClient,
@@ -259,8 +285,19 @@ def world(
     assert wait_job(user_client, export_job)[0]["status"] == "done"
     wait_jobs_idle(db)
     task = _add_task(db, meeting, f"{SECRET}: follow up")
+    webhook = _add_webhook(db, "http://127.0.0.1:9/secret-board-review")
     yield World(
-        db, settings, tmp_path, user_client, meeting, segment, job, tokens, export_job, task
+        db,
+        settings,
+        tmp_path,
+        user_client,
+        meeting,
+        segment,
+        job,
+        tokens,
+        export_job,
+        task,
+        webhook,
     )
 
 

@@ -96,6 +96,9 @@ EXAMPLES = 30  # per operation and mode: about 900 requests, well under a minute
 SCHEMA_CANNOT_SAY = {
     "POST /api/transcriptions": "any bytes fit format: binary; a file that is not audio is 415",
     "POST /api/meetings/{meeting_id}/speakers": "from and to equal once trimmed are refused (422)",
+    # a pattern would answer a person with a regular expression instead of a sentence
+    "POST /api/webhooks": "a URL must be http(s) with a host and a valid port (422 invalid_url)",
+    "PATCH /api/webhooks/{webhook_id}": "the same URL check as POST /api/webhooks",
 }
 
 

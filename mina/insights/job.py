@@ -120,8 +120,8 @@ class _Cited:
 
 def store_insights(session: Session, *, meeting: Meeting, insights: Insights) -> dict[str, Any]:
     """Store ``insights`` for ``meeting`` (in the caller's transaction): citations checked
-    against the meeting's segments as they are now, tasks made for new action items. Returns
-    the stored data."""
+    against the meeting's segments as they are now, tasks made for new action items, the
+    ``insights.ready`` webhooks queued. Returns the stored data."""
     segments = store.list_transcript(session, meeting_id=meeting.id)
     cited = _Cited({s.id: s.start_ms for s in segments})
     dropped = 0
@@ -190,6 +190,26 @@ def store_insights(session: Session, *, meeting: Meeting, insights: Insights) ->
         data=data,
         sentiment=_round(sentiment.overall),
         segment_sentiment=by_segment,
+    )
+    store.record_event(
+        session,
+        workspace_id=meeting.workspace_id,
+        event="insights.ready",
+        payload={
+            "meeting": {
+                **store.meeting_event(meeting),
+                "insights": {
+                    "provider": insights.provider,
+                    "model": insights.model,
+                    "summary": [point["text"] for point in summary],
+                    "action_items": [
+                        {k: item[k] for k in ("text", "owner", "due_date", "task_id")}
+                        for item in data["action_items"]
+                    ],
+                    "decisions": [point["text"] for point in decisions],
+                },
+            }
+        },
     )
     return data
 

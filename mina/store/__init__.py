@@ -6,7 +6,8 @@ One module per concept: ``accounts`` (users, workspaces, API tokens), ``account_
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
 ``speakers`` (the labels the diarize job writes), ``insights`` (what a provider made of a
-meeting), ``tasks`` (across meetings), ``analytics``,
+meeting), ``tasks`` (across meetings), ``analytics``, ``webhooks`` (receivers, the event outbox,
+deliveries),
 ``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
@@ -152,8 +153,42 @@ from mina.store.tasks import (
     sync_insight_tasks,
     update_task,
 )
+from mina.store.webhooks import (
+    EVENTS,
+    claim_delivery,
+    create_webhook,
+    delete_webhook,
+    get_webhook,
+    list_deliveries,
+    list_due_deliveries,
+    list_webhooks,
+    load_webhook,
+    meeting_event,
+    record_attempt,
+    record_event,
+    record_meeting_event,
+    record_task_event,
+    task_event,
+    update_webhook,
+)
 
 __all__ = [
+    "EVENTS",
+    "claim_delivery",
+    "create_webhook",
+    "delete_webhook",
+    "get_webhook",
+    "list_deliveries",
+    "list_due_deliveries",
+    "list_webhooks",
+    "load_webhook",
+    "meeting_event",
+    "record_attempt",
+    "record_event",
+    "record_meeting_event",
+    "record_task_event",
+    "task_event",
+    "update_webhook",
     "InsightItem",
     "TaskCounts",
     "TaskPage",

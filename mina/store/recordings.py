@@ -29,6 +29,7 @@ from mina.models import (
 from mina.store._common import StoreError
 from mina.store.accounts import Principal
 from mina.store.meetings import get_meeting
+from mina.store.webhooks import record_meeting_event
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ def start_recording(
 ) -> StartedRecording:
     """Create (or take a scheduled) meeting and its recording session in one transaction.
 
-    The meeting is ``live`` from this instant, so the dashboard shows it at once.
+    The meeting is ``live`` from this instant, so the dashboard shows it at once; its
+    ``meeting.started`` webhooks are queued in the same transaction.
     ``expected_speakers``: how many people the person recording says will speak (a hint).
     """
     now = utcnow()
@@ -89,6 +91,7 @@ def start_recording(
     )
     session.add(recording)
     session.flush()
+    record_meeting_event(session, meeting=meeting, event="meeting.started")
     return StartedRecording(meeting=meeting, recording=recording, resume_token=token)
 
 
@@ -350,7 +353,8 @@ def finish_recording(
     recovered: bool = False,
     after: Sequence[str] = (),
 ) -> RecordingSession:
-    """Close a recording with its statistics; complete the meeting unless another one is live.
+    """Close a recording with its statistics; complete the meeting unless another one is live
+    (queuing its ``meeting.completed`` webhooks in this transaction).
     ``after``: the jobs to queue, in this transaction, when the meeting completes with audio
     (the post-meeting work: ``diarize``, ``insights``)."""
     recording = session.get(RecordingSession, recording_id, with_for_update=True)
@@ -386,6 +390,7 @@ def finish_recording(
         meeting.status = MeetingStatus.COMPLETED
         meeting.actual_end = end
         meeting.updated_at = now
+        record_meeting_event(session, meeting=meeting, event="meeting.completed")
         if after and meeting_has_audio(session, meeting_id=meeting.id):
             from mina.store.jobs import queue_meeting_job  # jobs builds on recordings
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mina.models import Meeting, Segment, Task, TaskSource, TaskStatus, utcnow
 from mina.store._common import StoreError, _possible_id
+from mina.store.webhooks import record_task_event
 
 TITLE_MAX = 500
 ASSIGNEE_MAX = 200
@@ -82,6 +83,7 @@ def sync_insight_tasks(
             )
             session.add(task)
             session.flush()
+            record_task_event(session, task=task, event="task.created")
             claimed.add(task.id)
         ids.append(None if task.deleted_at is not None else task.id)
     return ids
@@ -250,6 +252,7 @@ def create_task(
     )
     session.add(task)
     session.flush()
+    record_task_event(session, task=task, event="task.created")
     return task
 
 
@@ -265,9 +268,11 @@ def update_task(
     assignee: str | None | object = _UNSET,
     due_date: date | None | object = _UNSET,
 ) -> Task:
-    """Change what was given (``assignee`` and ``due_date`` may be cleared with None)."""
+    """Change what was given (``assignee`` and ``due_date`` may be cleared with None); a task
+    that becomes done queues its ``task.completed`` webhooks."""
     if title is not None:
         task.title = _title(title)
+    completed = status is TaskStatus.DONE and task.status is not TaskStatus.DONE
     if status is not None and status is not task.status:
         task.status = status
         task.done_at = utcnow() if status is TaskStatus.DONE else None
@@ -277,6 +282,8 @@ def update_task(
         task.due_date = due_date if isinstance(due_date, date) else None
     task.updated_at = utcnow()
     session.flush()
+    if completed:
+        record_task_event(session, task=task, event="task.completed")
     return task
 
 

@@ -41,12 +41,14 @@ from mina.web import (
     tasks_api,
     tasks_page,
     uploads_api,
+    webhooks_api,
     ws,
 )
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
 from mina.web.rendering import create_templates
 from mina.web.security_headers import SecurityHeadersMiddleware
+from mina.webhooks.sender import WebhookSender
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 logger = logging.getLogger(__name__)
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stream_config=stream_config,
     )
 
+    webhooks = WebhookSender(sessions=sessions, settings=settings)
+
     def recording_finished(meeting_id: int) -> None:
         jobs.enqueue(playback.JOB_NAME, meeting_id=meeting_id)
 
@@ -173,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         serving += 1
         recovering = asyncio.create_task(recover_forever(), name="recovery")
         await asyncio.to_thread(jobs.start)
+        await asyncio.to_thread(webhooks.start)
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
         housekeeping = asyncio.create_task(keep_tidy(sessions, settings), name="housekeeping")
         try:
@@ -186,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await recovering
             await tidying
             await asyncio.to_thread(jobs.stop)
+            await asyncio.to_thread(webhooks.stop)
             serving -= 1
             # another lifespan of this app may still serve (tests open several clients): the
             # recordings, the decode pool and the database stay with it
@@ -209,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.live = live
     app.state.jobs = jobs
+    app.state.webhooks = webhooks
     app.state.templates = create_templates()
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
@@ -228,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_api.router)
     app.include_router(analytics_api.router)
     app.include_router(account_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(ws.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mina import store
-from mina.models import Meeting, MeetingStatus, utcnow
+from mina.models import Meeting, MeetingStatus, Role, utcnow
 from mina.privacy import export
 from mina.web.analytics_api import DEFAULT_DAYS, MAX_DAYS, load_analytics
 from mina.web.deps import Db, PagePrincipal, check_csrf
@@ -20,6 +20,7 @@ from mina.web.errors import NotFound
 from mina.web.insights_api import insights_out
 from mina.web.rendering import flash, render
 from mina.web.tasks_api import task_out
+from mina.web.webhooks_api import WEBHOOK_EVENTS
 
 router = APIRouter(include_in_schema=False)
 
@@ -238,7 +239,13 @@ def settings_page(request: Request, db: Db, principal: PagePrincipal) -> Respons
     latest = export.latest_export(
         db, user_id=principal.user.id, export_dir=request.app.state.settings.export_dir
     )
-    context = {"tokens": tokens, "new_token": new_token, "export": latest}
+    context = {
+        "tokens": tokens,
+        "new_token": new_token,
+        "export": latest,
+        "manages_webhooks": principal.role in (Role.OWNER, Role.ADMIN),
+        "webhook_events": WEBHOOK_EVENTS,
+    }
     return render(request, "settings.html", context, principal=principal)
 
 
