@@ -6,7 +6,7 @@ One module per concept: ``accounts`` (users, workspaces, API tokens), ``account_
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
 ``speakers`` (the labels the diarize job writes), ``insights`` (what a provider made of a
-meeting), ``tasks`` (across meetings), ``analytics``,
+meeting), ``tasks`` (across meetings), ``shares`` (read-only links to a meeting), ``analytics``,
 ``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
@@ -122,6 +122,14 @@ from mina.store.segments import (
     rename_speaker,
     set_segment_speaker,
 )
+from mina.store.shares import (
+    ListedShare,
+    create_share_link,
+    find_share_link,
+    get_share_link,
+    list_share_links,
+    revoke_share_link,
+)
 from mina.store.speakers import (
     Change,
     Part,
@@ -154,6 +162,12 @@ from mina.store.tasks import (
 )
 
 __all__ = [
+    "ListedShare",
+    "create_share_link",
+    "find_share_link",
+    "get_share_link",
+    "list_share_links",
+    "revoke_share_link",
     "InsightItem",
     "TaskCounts",
     "TaskPage",
