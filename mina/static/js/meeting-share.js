@@ -44,6 +44,7 @@ export function initShare(meetingId) {
   const list = $("share-list");
   const status = $("share-status");
   const error = $("share-error");
+  let shown = null; // the id of the link whose address is in the "New link" field
 
   async function reload() {
     try {
@@ -61,6 +62,11 @@ export function initShare(meetingId) {
     showError(error, "");
     try {
       await api("DELETE", `/api/shares/${share.id}`);
+      if (share.id === shown) {
+        $("share-new").hidden = true;
+        $("share-url").value = "";
+        shown = null;
+      }
       status.textContent = "Link revoked: it stops working now.";
       await reload();
       $("share-create").focus();
@@ -75,6 +81,7 @@ export function initShare(meetingId) {
     status.textContent = "";
     $("share-new").hidden = true;
     $("share-url").value = "";
+    shown = null;
     dialog.showModal();
     reload();
   });
@@ -91,6 +98,7 @@ export function initShare(meetingId) {
         include_audio: $("share-audio").checked,
       });
       $("share-url").value = made.url;
+      shown = made.id;
       $("share-new").hidden = false;
       status.textContent = "Link created. Copy it now: it is not shown again.";
       $("share-url").focus();
