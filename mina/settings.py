@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     stale_after_s: float = Field(default=30.0, gt=0)
     session_max_age_days: int = Field(default=14, ge=1)
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    share_requests_per_minute: int = Field(default=60, ge=1)
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     allow_signup: bool = True
     diarization: bool = Field(

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
-from mina import store
+from mina import sharing, store
 from mina.cli import main
 from mina.models import ApiToken, Job, JobStatus, utcnow
 from mina.settings import Settings
@@ -101,6 +101,9 @@ MATRIX: dict[str, Case] = {
     "POST /api/transcriptions": _api(202, upload=True),
     "GET /api/jobs/{job_id}": _api(ids={"job_id": "job"}),
     "GET /api/analytics": _api(),
+    "POST /api/meetings/{meeting_id}/shares": _api(201, ids=MEETING, json={"expires_in_days": 1}),
+    "GET /api/meetings/{meeting_id}/shares": _api(ids=MEETING),
+    "DELETE /api/shares/{share_id}": _api(204, ids={"share_id": "new_share"}),
     # the download before a new export replaces the one it serves
     "GET /api/me/export/{job_id}": _api(ids={"job_id": "export_job"}),
     "POST /api/me/export": _api(202),
@@ -143,6 +146,10 @@ PUBLIC = {
     "GET /openapi.json",
     "GET /docs",
     "MOUNT /static",
+    # a share link's page, transcript and audio: the token is the authority (tests/test_shares.py)
+    "GET /s/{token}",
+    "GET /s/{token}/transcript.json",
+    "GET /s/{token}/audio",
 }
 
 
@@ -193,6 +200,16 @@ class World:
 
     def new_webhook(self) -> int:
         return _add_webhook(self.db, "http://127.0.0.1:9/doomed")
+
+    def new_share(self) -> int:
+        principal = principal_of(self.db, OWNER)
+        meeting = store.get_meeting(
+            self.db, workspace_id=principal.workspace.id, meeting_id=self.meeting
+        )
+        assert meeting is not None
+        made = sharing.create_link(self.db, meeting=meeting, user_id=principal.user.id)
+        self.db.commit()
+        return made.link.id
 
     def new_token(self) -> int:
         create_settings_token(self.owner, "to revoke")

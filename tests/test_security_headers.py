@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from mina import sharing
 from mina.models import utcnow
 from mina.settings import Settings
 from mina.web.app import create_app
@@ -111,9 +112,11 @@ def test_every_page_sends_the_policies(
         said=[Said("the headers are in place", 0, 2_000, "Ada")],
         audio_s=3,
     )
+    token = sharing.create_link(db, meeting=meeting, user_id=None, include_audio=True).token
+    db.commit()
     paths = page_paths(app)
-    assert {"/live", "/dashboard/meeting/{meeting_id}", "/docs", "/settings"} <= paths
-    visited = [p.replace("{meeting_id}", str(meeting.id)) for p in paths]
+    assert {"/live", "/dashboard/meeting/{meeting_id}", "/docs", "/settings", "/s/{token}"} <= paths
+    visited = [p.replace("{meeting_id}", str(meeting.id)).replace("{token}", token) for p in paths]
     assert all("{" not in p for p in visited), visited
     anonymous = TestClient(app)
     policies = []

@@ -6,8 +6,8 @@ One module per concept: ``accounts`` (users, workspaces, API tokens), ``account_
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
 ``speakers`` (the labels the diarize job writes), ``insights`` (what a provider made of a
-meeting), ``tasks`` (across meetings), ``analytics``, ``webhooks`` (receivers, the event outbox,
-deliveries),
+meeting), ``tasks`` (across meetings), ``shares`` (read-only links to a meeting), ``analytics``,
+``webhooks`` (receivers, the event outbox, deliveries),
 ``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
@@ -123,6 +123,14 @@ from mina.store.segments import (
     rename_speaker,
     set_segment_speaker,
 )
+from mina.store.shares import (
+    ListedShare,
+    create_share_link,
+    find_share_link,
+    get_share_link,
+    list_share_links,
+    revoke_share_link,
+)
 from mina.store.speakers import (
     Change,
     Part,
@@ -189,6 +197,12 @@ __all__ = [
     "record_task_event",
     "task_event",
     "update_webhook",
+    "ListedShare",
+    "create_share_link",
+    "find_share_link",
+    "get_share_link",
+    "list_share_links",
+    "revoke_share_link",
     "InsightItem",
     "TaskCounts",
     "TaskPage",

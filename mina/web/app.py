@@ -24,6 +24,7 @@ from mina.privacy.retention import keep_tidy
 from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.settings import Settings
+from mina.sharing import RequestLimiter
 from mina.speakers.live import LiveSpeakers
 from mina.streaming import StreamConfig
 from mina.web import (
@@ -37,6 +38,8 @@ from mina.web import (
     meetings_api,
     pages,
     segments_api,
+    shared_page,
+    shares_api,
     speakers_api,
     tasks_api,
     tasks_page,
@@ -218,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.webhooks = webhooks
     app.state.templates = create_templates()
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
+    app.state.share_limiter = RequestLimiter(limit=settings.share_requests_per_minute)
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer
 
@@ -233,6 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(speakers_api.router)
     app.include_router(insights_api.router)
     app.include_router(tasks_api.router)
+    app.include_router(shares_api.router)
+    app.include_router(shared_page.router)
     app.include_router(analytics_api.router)
     app.include_router(account_api.router)
     app.include_router(webhooks_api.router)

@@ -248,6 +248,12 @@ def get_audio(
     while it is recorded) or ``format=opus``, the compressed copy the meeting page plays
     (made when the recording stopped, or now if it is missing)."""
     meeting = load_meeting(db, principal, meeting_id)
+    return audio_response(request, db, meeting, format)
+
+
+def audio_response(request: Request, db: Db, meeting: Meeting, format: AudioFormat) -> Response:
+    """A meeting's audio as WAV with HTTP Range, or its Opus playback copy: what
+    ``GET /api/meetings/{id}/audio`` answers, and a share link's player too."""
     audio = meeting_audio(meeting.id, store.list_recordings(db, meeting_id=meeting.id))
     if audio is None:
         raise ApiError(404, "no_audio", "This meeting has no audio.")

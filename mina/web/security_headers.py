@@ -5,7 +5,8 @@ afresh for each response (the only inline scripts are the import maps, which car
 Permissions-Policy that lets this origin alone use the microphone and screen capture;
 Strict-Transport-Security on https requests; and the classic hardening headers. ``/docs``
 (Swagger UI, a vendored bundle) gets a policy of its own: the same, plus the ``data:`` images
-its stylesheet uses.
+its stylesheet uses. Share links (``/s/...``) also tell search engines to stay away and send no
+Referer, so their token never leaves in one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ PERMISSIONS_POLICY = ", ".join(
     ]
 )
 HSTS = "max-age=31536000"
+SHARED_PREFIX = "/s/"
+SHARED_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -87,7 +90,8 @@ def add_security_headers(headers: MutableHeaders, scope: Scope, secure: SecureCo
     """Add the security headers for this request to its response's; a header already set is
     kept."""
     policy = DOCS_POLICY if scope["path"] == DOCS_PATH else PAGE_POLICY
-    for name, value in STATIC_HEADERS.items():
+    shared = SHARED_HEADERS if scope["path"].startswith(SHARED_PREFIX) else {}
+    for name, value in {**STATIC_HEADERS, **shared}.items():
         headers.setdefault(name, value)
     headers.setdefault("Content-Security-Policy", format_policy(policy, request_nonce(scope)))
     if is_https(scope, secure):

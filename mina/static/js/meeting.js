@@ -15,6 +15,8 @@
 // topics Mina made (meeting-insights.js), each point playing its moment; action items and the
 // tasks added from a segment ("Add task" on each row) as checkboxes (meeting-tasks.js). A small
 // dot beside a speaker marks a clearly positive or negative segment (segment-row.js).
+//
+// Share opens a dialog that makes, copies, lists and revokes read-only links (meeting-share.js).
 
 import { createSegmentRow, fillSegmentRow } from "/static/js/segment-row.js";
 import { api, showError } from "/static/js/meeting-common.js";
@@ -22,6 +24,7 @@ import { initAnalysis } from "/static/js/meeting-analysis.js";
 import { initSpeakers } from "/static/js/meeting-speakers.js";
 import { initInsights, refreshInsights } from "/static/js/meeting-insights.js";
 import { closeTaskForm, initTasks, openTaskForm, reloadTasks } from "/static/js/meeting-tasks.js";
+import { initShare } from "/static/js/meeting-share.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("meeting-app");
@@ -425,6 +428,10 @@ titleForm.addEventListener("submit", async (event) => {
     showError(titleError, `Not renamed: ${err.message}`);
   }
 });
+
+// --- share -----------------------------------------------------------------------------------
+
+initShare(meetingId);
 
 // --- delete ----------------------------------------------------------------------------------
 
