@@ -8,6 +8,7 @@ links go with their meeting, and outlive the account of whoever made them."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -336,3 +337,19 @@ def test_links_go_with_their_meeting_and_outlive_their_maker(
     db.expire_all()
     assert db.scalars(select(ShareLink)).all() == []
     assert user_client.get(f"/s/{made.token}").status_code == 404
+
+
+def test_a_share_token_never_reaches_the_log(
+    user_client: TestClient, db: Session, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    meeting = make_meeting(db, settings)
+    path = path_of(share(user_client, meeting.id)["url"])
+    token = path.split("/")[2]
+    anonymous = TestClient(user_client.app)
+    with caplog.at_level(logging.INFO, logger="mina.access"):
+        assert anonymous.get(path).status_code == 200
+        assert anonymous.get(path + "/transcript.json").status_code == 200
+        assert anonymous.get("/s/not-a-token").status_code == 404
+    lines = [r.getMessage() for r in caplog.records if r.name == "mina.access"]
+    assert any("/s/[token]/transcript.json" in line for line in lines), lines
+    assert not any(token in line or "not-a-token" in line for line in lines), lines

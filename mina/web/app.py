@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,15 @@ logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
 
 
+# A share link's token is a password for its meeting: never written to the log.
+_SHARE_TOKEN = re.compile(r"^/s/[^/]+")
+
+
+def logged_path(path: str) -> str:
+    """The request path as the access log writes it (share tokens masked)."""
+    return _SHARE_TOKEN.sub("/s/[token]", path)
+
+
 class AccessLogMiddleware:
     """One line per request at info level, with the status and the time taken."""
 
@@ -86,7 +96,7 @@ class AccessLogMiddleware:
                 "%s %s %s %d %.1fms",
                 client[0],
                 scope["method"],
-                scope["path"],
+                logged_path(scope["path"]),
                 status,
                 elapsed_ms,
             )
