@@ -22,6 +22,8 @@ sox and a few minutes of CPU); ``--misses`` lists every miss, extra item, wrong 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import time
 from dataclasses import replace
 
@@ -110,11 +112,12 @@ def run(argv: list[str] | None = None) -> None:
         emit("   speaking and transcribing the scripts (espeak-ng, whisper tiny.en)...")
         regenerate_transcripts(scripts)
     provider = LocalProvider()
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, before = time.perf_counter(), time.process_time(), _rss_mb()
     provider.load()
     emit(
         f"   model load: {time.perf_counter() - wall:.2f} s wall, "
-        f"{time.process_time() - cpu:.2f} CPU s ({provider.model})"
+        f"{time.process_time() - cpu:.2f} CPU s, +{_rss_mb() - before:.0f} MB resident "
+        f"({provider.model})"
     )
     splits: list[tuple[str, list[Script]]] = [
         ("tuning", [s for s in scripts if not s.held_out]),
@@ -137,7 +140,8 @@ def run(argv: list[str] | None = None) -> None:
     words = sum(len(s.text.split()) for s in meeting.segments)
     emit(
         f"   1-hour meeting ({words} words, {len(meeting.segments)} segments): "
-        f"{hour_cpu:.2f} CPU s (target <= {TARGET_HOUR_CPU_S:.0f})"
+        f"{hour_cpu:.2f} CPU s (target <= {TARGET_HOUR_CPU_S:.0f}), peak RSS of the bench "
+        f"{_peak_rss_mb():.0f} MB"
     )
     emit(
         f"   targets (recognised): action recall >= {TARGET_RECALL}, precision >= "
@@ -146,3 +150,13 @@ def run(argv: list[str] | None = None) -> None:
     if args.misses:
         for line in misses:
             emit(f"     {line}")
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
