@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from mina.engines.base import EngineError, SpeechEngine, UnknownEngineError
+from mina.plugins import plugin_entry_points
 
 logger = logging.getLogger(__name__)
 
@@ -41,23 +42,7 @@ _cache_lock = threading.Lock()
 
 
 def _entry_points() -> dict[str, EntryPoint]:
-    found = {
-        name: EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
-        for name, value in BUILTIN_ENGINES.items()
-    }
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        known = found.get(point.name)
-        if known is not None and known.value != point.value:
-            # A plug-in may not silently replace a built-in engine.
-            logger.warning(
-                "ignoring entry point %s = %s: engine %r is built in",
-                point.name,
-                point.value,
-                point.name,
-            )
-            continue
-        found[point.name] = point
-    return found
+    return plugin_entry_points(ENTRY_POINT_GROUP, BUILTIN_ENGINES, "engine")
 
 
 def available_engines() -> list[str]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 
 from mina.insights.base import InsightError, InsightProvider, UnknownProviderError
+from mina.plugins import plugin_entry_points
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,22 +38,7 @@ _cache_lock = threading.Lock()
 
 
 def _entry_points() -> dict[str, EntryPoint]:
-    found = {
-        name: EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
-        for name, value in BUILTIN_PROVIDERS.items()
-    }
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        known = found.get(point.name)
-        if known is not None and known.value != point.value:
-            logger.warning(
-                "ignoring entry point %s = %s: insight provider %r is built in",
-                point.name,
-                point.value,
-                point.name,
-            )
-            continue
-        found[point.name] = point
-    return found
+    return plugin_entry_points(ENTRY_POINT_GROUP, BUILTIN_PROVIDERS, "insight provider")
 
 
 def available_providers() -> list[str]:
