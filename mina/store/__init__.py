@@ -80,6 +80,7 @@ from mina.store.meeting_search import (
 )
 from mina.store.meetings import (
     MeetingStats,
+    analysis_state,
     count_meetings,
     delete_meeting,
     delete_meetings,
@@ -181,6 +182,7 @@ from mina.store.webhooks import (
 )
 
 __all__ = [
+    "analysis_state",
     "EVENTS",
     "claim_delivery",
     "create_webhook",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
 from mina.models import MeetingInsights, MeetingTopic, Segment, Task, utcnow
@@ -71,18 +71,12 @@ def topic_rows(meeting_id: int, topics: object) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def mark_insights_stale(session: Session, *, meeting_id: int) -> bool:
-    """The transcript changed after the insights were made; True if there were insights."""
-    result = session.execute(
+def mark_insights_stale(session: Session, *, meeting_id: int) -> None:
+    """The transcript changed after the insights were made (nothing to mark without any)."""
+    session.execute(
         update(MeetingInsights)
         .where(MeetingInsights.meeting_id == meeting_id, MeetingInsights.stale.is_(False))
         .values(stale=True)
-    )
-    return bool(result.rowcount) or (  # type: ignore[attr-defined]
-        session.scalar(
-            select(MeetingInsights.meeting_id).where(MeetingInsights.meeting_id == meeting_id)
-        )
-        is not None
     )
 
 

@@ -193,8 +193,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
         states[meeting_id, name] = status  # the latest job's state wins
 
     def state(meeting_id: int, name: str) -> str:
-        status = states.get((meeting_id, name))
-        return "off" if status is None else _ANALYSIS_STATES[status]
+        return analysis_state(states.get((meeting_id, name)))
 
     stats = {
         meeting_id: MeetingStats(
@@ -294,3 +293,8 @@ def list_completed_meeting_ids(session: Session, *, without_insights: bool = Fal
             .exists()
         )
     return list(session.scalars(query.order_by(Meeting.id)))
+
+
+def analysis_state(status: JobStatus | None) -> str:
+    """A meeting's ``analysis`` state from the status of the job doing the work (None: no job)."""
+    return "off" if status is None else _ANALYSIS_STATES[status]

@@ -80,7 +80,7 @@ def get_insights(meeting_id: int, db: Db, principal: ApiPrincipal) -> InsightsOu
 
 def insights_out(db: Db, meeting: Meeting) -> InsightsOut:
     job = store.latest_meeting_jobs(db, meeting_ids=[meeting.id], name=JOB_NAME).get(meeting.id)
-    status = _job_state(job)
+    status = store.analysis_state(job.status if job is not None else None)
     row = store.get_insights(db, meeting_id=meeting.id)
     data = row.data if row is not None else {}
     if row is not None and status == "off":
@@ -111,17 +111,6 @@ def insights_out(db: Db, meeting: Meeting) -> InsightsOut:
         note=data.get("note", ""),
         error=job.error if job is not None and job.status is JobStatus.FAILED else None,
     )
-
-
-def _job_state(job: Job | None) -> str:
-    if job is None:
-        return "off"
-    return {
-        JobStatus.QUEUED: "pending",
-        JobStatus.RUNNING: "running",
-        JobStatus.DONE: "done",
-        JobStatus.FAILED: "failed",
-    }[job.status]
 
 
 @router.post(
