@@ -1,7 +1,8 @@
 """Every query Mina runs. Functions take the SQLAlchemy session first and keyword arguments;
 callers (web handlers, jobs, the CLI) own the transaction.
 
-One module per concept: ``accounts`` (users, workspaces, API tokens), ``account_deletion``
+One module per concept: ``accounts`` (users, workspaces, API tokens), ``members`` (a
+workspace's people and roles), ``account_deletion``
 (an account and what only it holds), ``meetings``,
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
@@ -27,8 +28,10 @@ from mina.store.accounts import (
     create_api_token,
     create_user,
     create_workspace,
+    find_principal,
     first_user,
     get_principal,
+    get_token,
     get_user,
     get_user_by_email,
     get_user_by_token,
@@ -97,6 +100,18 @@ from mina.store.meetings import (
     meeting_titles,
     total_audio_ms,
     update_meeting,
+)
+from mina.store.members import (
+    Member,
+    UserWorkspace,
+    add_member,
+    change_role,
+    get_membership,
+    list_members,
+    list_user_workspaces,
+    remove_member,
+    rename_workspace,
+    transfer_ownership,
 )
 from mina.store.recordings import (
     BulkMeeting,
@@ -273,7 +288,19 @@ __all__ = [
     "get_job",
     "get_meeting",
     "get_meeting_unscoped",
+    "find_principal",
     "get_principal",
+    "get_token",
+    "Member",
+    "UserWorkspace",
+    "add_member",
+    "change_role",
+    "get_membership",
+    "list_members",
+    "list_user_workspaces",
+    "remove_member",
+    "rename_workspace",
+    "transfer_ownership",
     "get_recording",
     "get_segment",
     "get_user",

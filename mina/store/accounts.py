@@ -115,8 +115,15 @@ def create_workspace(session: Session, *, owner: User, name: str | None = None) 
     return workspace
 
 
-def get_principal(session: Session, *, user: User) -> Principal:
-    """The user's workspace (their first membership), created on demand if they have none."""
+def get_principal(session: Session, *, user: User, workspace_id: int | None = None) -> Principal:
+    """The user acting in ``workspace_id`` if they are a member of it, else None is not an
+    answer: a workspace they are not in falls back to their first membership (their own
+    workspace, created on demand if they have none). Callers that must refuse a workspace the
+    user is not in use ``find_principal``."""
+    if workspace_id is not None:
+        found = find_principal(session, user=user, workspace_id=workspace_id)
+        if found is not None:
+            return found
     row = session.execute(
         select(Membership, Workspace)
         .join(Workspace, Workspace.id == Membership.workspace_id)
@@ -131,11 +138,31 @@ def get_principal(session: Session, *, user: User) -> Principal:
     return Principal(user=user, workspace=workspace, role=membership.role)
 
 
+def find_principal(session: Session, *, user: User, workspace_id: int) -> Principal | None:
+    """The user acting in ``workspace_id``, or None when they are not a member of it."""
+    if not _possible_id(workspace_id):
+        return None
+    row = session.execute(
+        select(Membership, Workspace)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .where(Membership.user_id == user.id, Membership.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        return None
+    membership, workspace = row
+    return Principal(user=user, workspace=workspace, role=membership.role)
+
+
 # --- API tokens --------------------------------------------------------------------------
 
 
-def create_api_token(session: Session, *, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token; the plain value is returned once and only its hash is stored."""
+def create_api_token(
+    session: Session, *, user: User, name: str, workspace_id: int | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token acting in ``workspace_id`` (the user's first workspace when None); the
+    plain value is returned once and only its hash is stored."""
+    if workspace_id is None:
+        workspace_id = get_principal(session, user=user).workspace.id
     name = name.strip()[:100] or "API token"
     plain = security.new_api_token()
     token = ApiToken(
@@ -143,6 +170,7 @@ def create_api_token(session: Session, *, user: User, name: str) -> tuple[ApiTok
         name=name,
         token_hash=security.hash_token(plain),
         prefix=plain[: len(security.API_TOKEN_PREFIX) + 4],
+        workspace_id=workspace_id,
     )
     session.add(token)
     session.flush()
@@ -175,6 +203,12 @@ def revoke_api_token(session: Session, *, user: User, token_id: int) -> bool:
 
 def get_user_by_token(session: Session, *, token: str) -> User | None:
     """The active owner of a live (not revoked) API token; marks the token used."""
+    found = get_token(session, token=token)
+    return found[1] if found else None
+
+
+def get_token(session: Session, *, token: str) -> tuple[ApiToken, User] | None:
+    """A live (not revoked) API token and its active user; marks the token used."""
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -188,4 +222,4 @@ def get_user_by_token(session: Session, *, token: str) -> User | None:
     now = utcnow()
     if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
         api_token.last_used_at = now
-    return user
+    return api_token, user

@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session
 from mina import security, store
 from mina.models import User
 from mina.settings import Settings
+from mina.teams.roles import DENIED, Action, may
 from mina.web.errors import ApiError, LoginRequired
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+WORKSPACE_HEADER = "x-mina-workspace"
+SESSION_WORKSPACE = "ws"  # the workspace a signed-in browser acts in (the page switcher sets it)
 
 
 def get_settings(request: Request) -> Settings:
@@ -110,21 +113,28 @@ def api_principal(
     db: Db,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> store.Principal:
-    """Who calls the API: a Bearer token, or the session cookie plus a CSRF header on writes."""
+    """Who calls the API, and in which workspace: a Bearer token (acting in its workspace), or
+    the session cookie (in the workspace the switcher chose) plus a CSRF header on writes. An
+    ``X-Mina-Workspace`` header names another of the caller's workspaces; one they are not a
+    member of answers 404, like any id that is not theirs."""
     authorization = request.headers.get("authorization")
+    preferred: int | None
     if authorization:
         token = bearer_token(authorization)
-        user = store.get_user_by_token(db, token=token) if token else None
-        if user is None:
+        found = store.get_token(db, token=token) if token else None
+        if found is None:
             raise ApiError(
                 401,
                 "invalid_token",
                 "The API token is missing, malformed or revoked.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        api_token, user = found
+        preferred = api_token.workspace_id
     else:
-        user = cookie_user(db, session_data(request))
-        if user is None:
+        data = session_data(request)
+        signed_in = cookie_user(db, data)
+        if signed_in is None:
             raise ApiError(
                 401,
                 "unauthenticated",
@@ -133,21 +143,69 @@ def api_principal(
             )
         if request.method not in SAFE_METHODS:
             check_csrf(request, request.headers.get(CSRF_HEADER))
-    principal = store.get_principal(db, user=user)
+        user = signed_in
+        chosen = data.get(SESSION_WORKSPACE)
+        preferred = chosen if isinstance(chosen, int) else None
+    named = request.headers.get(WORKSPACE_HEADER)
+    if named is not None:
+        principal = _named_workspace(db, user, named)
+    else:
+        principal = store.get_principal(db, user=user, workspace_id=preferred)
     db.commit()
+    return principal
+
+
+def _named_workspace(db: Session, user: User, named: str) -> store.Principal:
+    workspace_id = int(named) if named.strip().isdigit() else 0
+    principal = store.find_principal(db, user=user, workspace_id=workspace_id)
+    if principal is None:
+        raise ApiError(404, "not_found", "Workspace not found.")
     return principal
 
 
 def page_principal(request: Request, db: Db) -> store.Principal:
     """Who is looking at a page; anyone else is sent to /login and brought back afterwards."""
-    user = cookie_user(db, session_data(request))
+    data = session_data(request)
+    user = cookie_user(db, data)
     if user is None:
         next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(next_path)
-    principal = store.get_principal(db, user=user)
+    chosen = data.get(SESSION_WORKSPACE)
+    principal = store.get_principal(
+        db, user=user, workspace_id=chosen if isinstance(chosen, int) else None
+    )
     db.commit()
     return principal
 
 
+def permit(action: Action) -> Any:
+    """A dependency: the API caller, when their role in the workspace allows ``action``;
+    403 ``forbidden`` otherwise (decided before any id is looked up, so it tells nothing)."""
+
+    def check(principal: Annotated[store.Principal, Depends(api_principal)]) -> store.Principal:
+        if not may(principal.role, action):
+            raise ApiError(403, "forbidden", DENIED[action])
+        return principal
+
+    return Depends(check)
+
+
+def permit_page(action: Action) -> Any:
+    """Like ``permit``, for pages (the error handler shows people a 403 page, not JSON)."""
+
+    def check(principal: Annotated[store.Principal, Depends(page_principal)]) -> store.Principal:
+        if not may(principal.role, action):
+            raise ApiError(403, "forbidden", DENIED[action])
+        return principal
+
+    return Depends(check)
+
+
 ApiPrincipal = Annotated[store.Principal, Depends(api_principal)]
 PagePrincipal = Annotated[store.Principal, Depends(page_principal)]
+# The caller, checked against what the route does (mina/teams/roles.py has the table).
+Commenter = Annotated[store.Principal, permit(Action.COMMENT)]
+Editor = Annotated[store.Principal, permit(Action.EDIT)]
+Manager = Annotated[store.Principal, permit(Action.MANAGE)]
+Owner = Annotated[store.Principal, permit(Action.OWN)]
+PageEditor = Annotated[store.Principal, permit_page(Action.EDIT)]
