@@ -73,6 +73,14 @@ class Settings(BaseSettings):
         description="Let webhooks target loopback, private and link-local addresses (checked "
         "when a webhook is saved and again at each delivery).",
     )
+    smtp_url: str = Field(
+        default="",
+        description="Where invite emails are sent: smtp://user:password@host:port (STARTTLS "
+        "when offered), smtp+starttls:// or smtps://. Unset: invite links are copied by hand.",
+    )
+    mail_from: str = Field(
+        default="Mina <mina@localhost>", description="The From address of Mina's emails."
+    )
     retention_days: int = Field(
         default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
     )
@@ -100,6 +108,10 @@ class Settings(BaseSettings):
         self.log_level = self.log_level.upper()
         if self.log_level not in logging.getLevelNamesMapping():
             raise ValueError(f"MINA_LOG_LEVEL: unknown level {self.log_level!r}")
+        if self.smtp_url:
+            from mina.teams.mail import parse_smtp_url
+
+            parse_smtp_url(self.smtp_url)  # a readable ValueError at start, not at the first invite
         if self.secret_key and self.is_production and is_weak_secret(self.secret_key):
             raise ValueError(
                 f"MINA_SECRET_KEY is too weak for production: use at least "

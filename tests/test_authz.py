@@ -9,6 +9,9 @@ path, on SQLite and PostgreSQL.
 - anonymous callers get 401 from the API, a redirect to /login from pages, close 4401 from
   WebSockets; revoked tokens get 401 / 4401 at once.
 
+Each case also names the least role that may call it (``least``); tests/test_authz_roles.py
+calls every route as an admin, a member and a viewer of the owner's workspace.
+
 ``MATRIX`` says how to call each route; a route that is neither there nor in ``PUBLIC`` fails
 ``test_every_route_is_in_the_matrix``, so no route can be added without its authorization test.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -36,8 +39,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from mina import sharing, store
 from mina.cli import main
-from mina.models import ApiToken, Job, JobStatus, utcnow
+from mina.models import ApiToken, Job, JobStatus, Role, utcnow
 from mina.settings import Settings
+from mina.teams.invites import create_invite
 from tests.conftest import create_settings_token, csrf_from
 from tests.livehelp import start
 from tests.meetingdata import Said, add_meeting, principal_of, speech_pcm
@@ -53,7 +57,9 @@ Kind = Literal["api", "page", "ws"]
 @dataclass(frozen=True)
 class Case:
     """How to call one route: its kind, which World object fills each id in its path, fixed
-    path values, a JSON body or page form, and the status its owner gets."""
+    path values, a JSON body or page form, the status its owner gets, the least role that may
+    call it (None: reads are for viewers, writes for members), and whether its ids are the
+    owner's own (their export, their token: other members get 404 as for a missing id)."""
 
     kind: Kind
     owner_status: int = 200
@@ -62,6 +68,8 @@ class Case:
     json: Any = None
     form: Mapping[str, str] | None = None
     upload: bool = False
+    least: Role | None = None
+    personal: bool = False
 
 
 def _api(status: int = 200, **kwargs: Any) -> Case:
@@ -73,10 +81,11 @@ def _page(status: int = 200, **kwargs: Any) -> Case:
 
 
 MEETING = {"meeting_id": "meeting"}
+VIEWER, MEMBER, ADMIN, OWNER_ROLE = Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER
 
 MATRIX: dict[str, Case] = {
     "GET /api/me": _api(),
-    "PATCH /api/me": _api(json={"name": "Ada L."}),
+    "PATCH /api/me": _api(json={"name": "Ada L."}, least=VIEWER),
     "GET /api/meetings": _api(),
     "GET /api/meetings/{meeting_id}": _api(ids=MEETING),
     "PATCH /api/meetings/{meeting_id}": _api(ids=MEETING, json={"description": "Agenda"}),
@@ -102,34 +111,61 @@ MATRIX: dict[str, Case] = {
     "GET /api/jobs/{job_id}": _api(ids={"job_id": "job"}),
     "GET /api/analytics": _api(),
     "POST /api/meetings/{meeting_id}/shares": _api(201, ids=MEETING, json={"expires_in_days": 1}),
-    "GET /api/meetings/{meeting_id}/shares": _api(ids=MEETING),
+    "GET /api/meetings/{meeting_id}/shares": _api(ids=MEETING, least=MEMBER),
     "DELETE /api/shares/{share_id}": _api(204, ids={"share_id": "new_share"}),
     # the download before a new export replaces the one it serves
-    "GET /api/me/export/{job_id}": _api(ids={"job_id": "export_job"}),
-    "POST /api/me/export": _api(202),
+    "GET /api/me/export/{job_id}": _api(ids={"job_id": "export_job"}, personal=True),
+    "POST /api/me/export": _api(202, least=VIEWER),
     # with a wrong password: every caller is refused and nothing is deleted (the right one is
     # tested in tests/test_account_deletion.py)
-    "DELETE /api/me": _api(403, json={"password": "not the password"}),
-    "GET /api/webhooks": _api(),
+    "DELETE /api/me": _api(403, json={"password": "not the password"}, least=VIEWER),
+    "GET /api/webhooks": _api(least=ADMIN),
     "POST /api/webhooks": _api(
-        201, json={"url": "http://127.0.0.1:9/matrix", "events": ["meeting.completed"]}
+        201,
+        json={"url": "http://127.0.0.1:9/matrix", "events": ["meeting.completed"]},
+        least=ADMIN,
     ),
     "PATCH /api/webhooks/{webhook_id}": _api(
-        ids={"webhook_id": "webhook"}, json={"events": ["task.created"]}
+        ids={"webhook_id": "webhook"}, json={"events": ["task.created"]}, least=ADMIN
     ),
-    "DELETE /api/webhooks/{webhook_id}": _api(204, ids={"webhook_id": "new_webhook"}),
-    "GET /api/webhooks/{webhook_id}/deliveries": _api(ids={"webhook_id": "webhook"}),
+    "DELETE /api/webhooks/{webhook_id}": _api(204, ids={"webhook_id": "new_webhook"}, least=ADMIN),
+    "GET /api/webhooks/{webhook_id}/deliveries": _api(ids={"webhook_id": "webhook"}, least=ADMIN),
+    "GET /api/workspaces": _api(),
+    "POST /api/workspaces": _api(201, json={"name": "Side project"}, least=VIEWER),
+    "PATCH /api/workspace": _api(json={"name": "Ada's team"}, least=ADMIN),
+    "GET /api/workspace/members": _api(),
+    "PATCH /api/workspace/members/{user_id}": _api(
+        ids={"user_id": "teammate"}, json={"role": "viewer"}, least=ADMIN
+    ),
+    "DELETE /api/workspace/members/{user_id}": _api(
+        204, ids={"user_id": "new_teammate"}, least=ADMIN
+    ),
+    # to nobody: the owner gets 404, everyone else 403 (a real transfer: tests/test_teams.py)
+    "POST /api/workspace/transfer": _api(404, json={"user_id": 0}, least=OWNER_ROLE),
+    "GET /api/workspace/invites": _api(least=ADMIN),
+    "POST /api/workspace/invites": _api(
+        201, json={"email": "new.person@example.com", "role": "viewer"}, least=ADMIN
+    ),
+    "DELETE /api/workspace/invites/{invite_id}": _api(
+        204, ids={"invite_id": "new_invite"}, least=ADMIN
+    ),
+    # a token that opens no invite: every signed-in caller gets the same 404
+    "POST /api/invites/{token}/accept": _api(404, fixed={"token": "no-such-invite"}, least=VIEWER),
     "GET /dashboard": _page(),
     "GET /dashboard/meetings": _page(),
     "GET /dashboard/meeting/{meeting_id}": _page(ids=MEETING),
-    "GET /live": _page(),
-    "GET /upload": _page(),
+    "GET /live": _page(least=MEMBER),
+    "GET /upload": _page(least=MEMBER),
     "GET /analytics": _page(),
     "GET /tasks": _page(),
     "GET /settings": _page(),
-    "POST /settings/tokens": _page(303, form={"name": "made in the matrix"}),
-    "POST /settings/tokens/{token_id}/revoke": _page(303, ids={"token_id": "new_token"}, form={}),
-    "WS /ws/transcribe": Case("ws"),
+    "POST /settings/tokens": _page(303, form={"name": "made in the matrix"}, least=VIEWER),
+    "POST /settings/tokens/{token_id}/revoke": _page(
+        303, ids={"token_id": "new_token"}, form={}, least=VIEWER, personal=True
+    ),
+    # a workspace that is not the caller's: they stay where they are
+    "POST /workspace/switch": _page(303, form={"workspace_id": "0"}, least=VIEWER),
+    "WS /ws/transcribe": Case("ws", least=MEMBER),
     "WS /ws/meetings/{meeting_id}/live": Case("ws", ids=MEETING),
 }
 
@@ -150,6 +186,10 @@ PUBLIC = {
     "GET /s/{token}",
     "GET /s/{token}/transcript.json",
     "GET /s/{token}/audio",
+    # an invitation's page and its accept form: the token is the authority, and accepting
+    # needs a signed-in account with the invite's email (tests/test_teams.py)
+    "GET /invite/{token}",
+    "POST /invite/{token}",
 }
 
 
@@ -191,6 +231,20 @@ class World:
     export_job: int = 0
     task: int = 0
     webhook: int = 0
+    teammate: int = 0
+
+    def new_teammate(self) -> int:
+        return _add_teammate(self.db, f"doomed.{uuid.uuid4().hex[:8]}@example.com")
+
+    def new_invite(self) -> int:
+        made = create_invite(
+            self.db,
+            principal=principal_of(self.db, OWNER),
+            email=f"invitee.{uuid.uuid4().hex[:8]}@example.com",
+            role=Role.VIEWER,
+        )
+        self.db.commit()
+        return made.invite.id
 
     def new_meeting(self) -> int:
         return _add_meeting(self.db, self.settings, f"{SECRET} (doomed)")
@@ -259,6 +313,16 @@ def _add_task(db: Session, meeting_id: int, title: str) -> int:
     return task.id
 
 
+def _add_teammate(db: Session, email: str, role: Role = Role.MEMBER) -> int:
+    """A person with an account of their own, made a member of the owner's workspace."""
+    user = store.create_user(db, email=email, password="a long password", name="Teammate")
+    store.add_member(
+        db, workspace_id=principal_of(db, OWNER).workspace.id, user_id=user.id, role=role
+    )
+    db.commit()
+    return user.id
+
+
 def _add_webhook(db: Session, url: str) -> int:
     principal = principal_of(db, OWNER)
     webhook = store.create_webhook(
@@ -280,7 +344,18 @@ def world(
     settings: Settings,
     cli_env: dict[str, str],
     tmp_path: Path,
-) -> Iterator[World]:
+) -> World:
+    return make_world(user_client, db, settings, cli_env, tmp_path)
+
+
+def make_world(
+    user_client: TestClient,
+    db: Session,
+    settings: Settings,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+) -> World:
+    """The owner's objects (the other workspace's user must exist already)."""
     meeting = _add_meeting(db, settings, SECRET)
     segment = store.list_transcript(db, meeting_id=meeting)[0].id
     wav = write_wav(tmp_path / "ada.wav", speech_pcm(1.0))
@@ -303,7 +378,8 @@ def world(
     wait_jobs_idle(db)
     task = _add_task(db, meeting, f"{SECRET}: follow up")
     webhook = _add_webhook(db, "http://127.0.0.1:9/secret-board-review")
-    yield World(
+    teammate = _add_teammate(db, "teammate@example.com")
+    return World(
         db,
         settings,
         tmp_path,
@@ -315,6 +391,7 @@ def world(
         export_job,
         task,
         webhook,
+        teammate,
     )
 
 

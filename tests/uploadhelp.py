@@ -91,7 +91,7 @@ def upload(
 
 def csrf_header(client: TestClient) -> dict[str, str]:
     """The CSRF header a page's script sends with cookie-authenticated writes."""
-    html = client.get("/upload").text
+    html = client.get("/settings").text
     token = html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
     return {"X-CSRF-Token": token}
 

@@ -2,7 +2,7 @@
 callers (web handlers, jobs, the CLI) own the transaction.
 
 One module per concept: ``accounts`` (users, workspaces, API tokens), ``members`` (a
-workspace's people and roles), ``account_deletion``
+workspace's people and roles), ``invites``, ``account_deletion``
 (an account and what only it holds), ``meetings``,
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
@@ -54,6 +54,16 @@ from mina.store.insights import (
     mark_insights_stale,
     rename_insight_speaker,
     save_insights,
+)
+from mina.store.invites import (
+    FoundInvite,
+    create_invite,
+    find_invite,
+    get_invite,
+    list_pending_invites,
+    mark_invite_accepted,
+    mark_invite_emailed,
+    revoke_invite,
 )
 from mina.store.jobs import (
     CreatedUpload,
@@ -289,6 +299,14 @@ __all__ = [
     "get_meeting",
     "get_meeting_unscoped",
     "find_principal",
+    "FoundInvite",
+    "create_invite",
+    "find_invite",
+    "get_invite",
+    "list_pending_invites",
+    "mark_invite_accepted",
+    "mark_invite_emailed",
+    "revoke_invite",
     "get_principal",
     "get_token",
     "Member",

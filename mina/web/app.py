@@ -28,6 +28,7 @@ from mina.settings import Settings
 from mina.sharing import RequestLimiter
 from mina.speakers.live import LiveSpeakers
 from mina.streaming import StreamConfig
+from mina.teams.access import AccessRevocations
 from mina.web import (
     account_api,
     analytics_api,
@@ -36,6 +37,7 @@ from mina.web import (
     docs,
     exports_api,
     insights_api,
+    invite_page,
     meetings_api,
     pages,
     segments_api,
@@ -44,6 +46,7 @@ from mina.web import (
     speakers_api,
     tasks_api,
     tasks_page,
+    team_api,
     uploads_api,
     webhooks_api,
     ws,
@@ -232,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = create_templates()
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
     app.state.share_limiter = RequestLimiter(limit=settings.share_requests_per_minute)
+    app.state.access = AccessRevocations()
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer
 
@@ -252,6 +256,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_api.router)
     app.include_router(account_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(team_api.router)
+    app.include_router(invite_page.router)
     app.include_router(ws.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

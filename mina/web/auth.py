@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from mina import store
 from mina.security import LoginThrottle
+from mina.teams.invites import open_invite
 from mina.web.deps import Db, check_csrf, cookie_user, login, logout, session_data
 from mina.web.rendering import flash, render
 
@@ -73,13 +74,31 @@ def login_submit(
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
+def _invited_email(db: Db, next_path: str) -> str | None:
+    """The email an open invite in ``next_path`` (``/invite/{token}``) is for, if any: such a
+    person may sign up even where sign-up is closed (``MINA_ALLOW_SIGNUP=false``)."""
+    if not next_path.startswith("/invite/"):
+        return None
+    found = open_invite(db, token=next_path.removeprefix("/invite/"))
+    return found.invite.email if found else None
+
+
+def _may_sign_up(request: Request, invited: str | None, email: str | None) -> bool:
+    if request.app.state.settings.allow_signup:
+        return True
+    return invited is not None and (email is None or store.normalise_email(email) == invited)
+
+
 @router.get("/signup")
-def signup_form(request: Request, db: Db) -> Response:
+def signup_form(request: Request, db: Db, next: str | None = None) -> Response:
+    next_path = _safe_next(next)
     if cookie_user(db, session_data(request)) is not None:
-        return RedirectResponse("/dashboard", status_code=303)
-    if not request.app.state.settings.allow_signup:
+        return RedirectResponse(next_path, status_code=303)
+    invited = _invited_email(db, next_path)
+    if not _may_sign_up(request, invited, None):
         return render(request, "signup.html", {"closed": True}, status_code=403)
-    return render(request, "signup.html", {"name": "", "email": ""})
+    context = {"name": "", "email": invited or "", "next": next_path, "invited": invited}
+    return render(request, "signup.html", context)
 
 
 @router.post("/signup")
@@ -90,20 +109,30 @@ def signup_submit(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    if not request.app.state.settings.allow_signup:
+    next_path = _safe_next(next)
+    invited = _invited_email(db, next_path)
+    if not _may_sign_up(request, invited, email):
         return render(request, "signup.html", {"closed": True}, status_code=403)
     try:
         user = store.create_user(db, email=email, password=password, name=name)
     except store.StoreError as exc:
-        context = {"name": name, "email": email, "error": exc.message}
+        context = {
+            "name": name,
+            "email": email,
+            "error": exc.message,
+            "next": next_path,
+            "invited": invited,
+        }
         return render(request, "signup.html", context, status_code=400)
     db.commit()
     login(request, user)
-    flash(request, "Welcome to Mina. Your workspace is ready.", "success")
+    if invited is None:
+        flash(request, "Welcome to Mina. Your workspace is ready.", "success")
     logger.info("user %s signed up", user.id)
-    return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse(next_path, status_code=303)
 
 
 @router.post("/logout")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from mina import store
 from mina.insights.job import JOB_NAME
 from mina.models import Job, JobStatus, Meeting, MeetingStatus
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, error_responses
 from mina.web.meetings_api import NO_MEETING, load_meeting
 
@@ -121,7 +121,7 @@ def insights_out(db: Db, meeting: Meeting) -> InsightsOut:
         401, 403, NO_MEETING, (409, "The meeting is being recorded or transcribed"), 422
     ),
 )
-def regenerate_insights(meeting_id: int, db: Db, principal: ApiPrincipal) -> InsightsQueued:
+def regenerate_insights(meeting_id: int, db: Db, principal: Editor) -> InsightsQueued:
     """Make the meeting's insights again (after transcript edits, say). Tasks already made
     from its action items are kept as they are: none is duplicated or brought back."""
     meeting = load_meeting(db, principal, meeting_id)

@@ -24,7 +24,7 @@ from mina.playback import (
 from mina.shapes import MeetingOut, SegmentOut, meeting_out, segment_out
 from mina.speakers.job import JOB_NAME as DIARIZE_JOB
 from mina.speakers.job import MAX_SPEAKERS
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, NotFound, error_responses
 
 logger = logging.getLogger(__name__)
@@ -156,9 +156,7 @@ def get_meeting(meeting_id: int, db: Db, principal: ApiPrincipal) -> MeetingOut:
     response_model=MeetingOut,
     responses=error_responses(400, 401, 403, NO_MEETING, 422),
 )
-def update_meeting(
-    meeting_id: int, body: MeetingUpdate, db: Db, principal: ApiPrincipal
-) -> MeetingOut:
+def update_meeting(meeting_id: int, body: MeetingUpdate, db: Db, principal: Editor) -> MeetingOut:
     meeting = load_meeting(db, principal, meeting_id)
     store.update_meeting(db, meeting=meeting, title=body.title, description=body.description)
     if (
@@ -182,7 +180,7 @@ def update_meeting(
         401, 403, NO_MEETING, (409, "The meeting is being recorded: stop it first"), 422
     ),
 )
-def delete_meeting(meeting_id: int, request: Request, db: Db, principal: ApiPrincipal) -> Response:
+def delete_meeting(meeting_id: int, request: Request, db: Db, principal: Editor) -> Response:
     meeting = load_meeting(db, principal, meeting_id)
     if meeting.status is MeetingStatus.LIVE:
         raise ApiError(409, "meeting_live", "Stop the recording before deleting the meeting.")

@@ -15,7 +15,7 @@ from mina import store
 from mina.models import Meeting, MeetingStatus, Role, utcnow
 from mina.privacy import export
 from mina.web.analytics_api import DEFAULT_DAYS, MAX_DAYS, load_analytics
-from mina.web.deps import Db, PagePrincipal, check_csrf
+from mina.web.deps import Db, PageEditor, PagePrincipal, check_csrf
 from mina.web.errors import NotFound
 from mina.web.insights_api import insights_out
 from mina.web.rendering import flash, render
@@ -201,12 +201,12 @@ def _meeting_tasks(db: Db, workspace_id: int, meeting: Meeting) -> list[dict[str
 
 
 @router.get("/live")
-def live(request: Request, principal: PagePrincipal) -> Response:
+def live(request: Request, principal: PageEditor) -> Response:
     return render(request, "live.html", principal=principal)
 
 
 @router.get("/upload")
-def upload(request: Request, principal: PagePrincipal) -> Response:
+def upload(request: Request, principal: PageEditor) -> Response:
     settings = request.app.state.settings
     context = {"max_upload_mb": settings.max_upload_mb}
     return render(request, "upload.html", context, principal=principal)

@@ -11,7 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from mina import store
 from mina.shapes import SegmentOut, segment_out
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import Db, Editor
 from mina.web.errors import ApiError, NotFound, error_responses
 from mina.web.meetings_api import load_meeting
 
@@ -65,9 +65,7 @@ class SpeakerRenamed(BaseModel):
     response_model=SegmentOut,
     responses=ERRORS,
 )
-def update_segment(
-    segment_id: int, body: SegmentUpdate, db: Db, principal: ApiPrincipal
-) -> SegmentOut:
+def update_segment(segment_id: int, body: SegmentUpdate, db: Db, principal: Editor) -> SegmentOut:
     """Correct a segment: the edit is shown everywhere; what the engine heard is kept."""
     segment = store.get_segment(db, workspace_id=principal.workspace.id, segment_id=segment_id)
     if segment is None:
@@ -90,7 +88,7 @@ def update_segment(
     responses=ERRORS,
 )
 def rename_speaker(
-    meeting_id: int, body: SpeakerRename, db: Db, principal: ApiPrincipal
+    meeting_id: int, body: SpeakerRename, db: Db, principal: Editor
 ) -> SpeakerRenamed:
     """Rename a speaker in every segment of the meeting."""
     meeting = load_meeting(db, principal, meeting_id)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from mina import sharing, store
 from mina.models import ShareLink, User, utcnow
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import Db, Editor
 from mina.web.errors import NotFound, error_responses
 from mina.web.meetings_api import NO_MEETING, load_meeting
 
@@ -83,7 +83,7 @@ def share_out(link: ShareLink, creator: User | None, now: datetime) -> ShareOut:
     responses=error_responses(400, 401, 403, NO_MEETING, 422),
 )
 def create_share(
-    meeting_id: int, body: ShareCreate, request: Request, db: Db, principal: ApiPrincipal
+    meeting_id: int, body: ShareCreate, request: Request, db: Db, principal: Editor
 ) -> ShareCreated:
     """A read-only link to the meeting for people without an account (``/s/{token}``). The
     token is in ``url`` in this answer only: Mina keeps its hash."""
@@ -112,7 +112,7 @@ def create_share(
     response_model=ShareList,
     responses=error_responses(401, NO_MEETING, 422),
 )
-def list_shares(meeting_id: int, db: Db, principal: ApiPrincipal) -> ShareList:
+def list_shares(meeting_id: int, db: Db, principal: Editor) -> ShareList:
     """The meeting's links, the newest first, active or not (never their tokens)."""
     meeting = load_meeting(db, principal, meeting_id)
     now = utcnow()
@@ -126,7 +126,7 @@ def list_shares(meeting_id: int, db: Db, principal: ApiPrincipal) -> ShareList:
     response_class=Response,
     responses=error_responses(401, 403, NO_SHARE, 422),
 )
-def revoke_share(share_id: int, db: Db, principal: ApiPrincipal) -> Response:
+def revoke_share(share_id: int, db: Db, principal: Editor) -> Response:
     """Revoke a link: it answers 404 from the next request on (revoking twice is fine)."""
     link = store.get_share_link(db, workspace_id=principal.workspace.id, share_id=share_id)
     if link is None:

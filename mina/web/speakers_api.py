@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mina import store
 from mina.models import Job, Meeting, MeetingStatus
 from mina.speakers.job import JOB_NAME
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, error_responses
 from mina.web.meetings_api import NO_MEETING, SpeakerCount, load_meeting
 
@@ -73,7 +73,7 @@ def list_speakers(meeting_id: int, db: Db, principal: ApiPrincipal) -> Speakers:
     ),
 )
 def diarize(
-    meeting_id: int, db: Db, principal: ApiPrincipal, body: DiarizeRequest | None = None
+    meeting_id: int, db: Db, principal: Editor, body: DiarizeRequest | None = None
 ) -> DiarizeQueued:
     """Label who spoke when again, with a speaker count if you know it. Names given to
     speakers stay on the voices they were given to."""

@@ -12,7 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from mina import store
 from mina.models import Task, TaskSource, TaskStatus
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, NotFound, error_responses
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def list_tasks(
     response_model=TaskOut,
     responses=error_responses(400, 401, 403, (404, "No such meeting or segment"), 422),
 )
-def create_task(body: TaskCreate, db: Db, principal: ApiPrincipal) -> TaskOut:
+def create_task(body: TaskCreate, db: Db, principal: Editor) -> TaskOut:
     """Add a task, on its own, from a meeting, or from a moment of one (``segment_id``)."""
     workspace_id = principal.workspace.id
     meeting = None
@@ -173,7 +173,7 @@ def create_task(body: TaskCreate, db: Db, principal: ApiPrincipal) -> TaskOut:
     response_model=TaskOut,
     responses=error_responses(400, 401, 403, NO_TASK, 422),
 )
-def update_task(task_id: int, body: TaskUpdate, db: Db, principal: ApiPrincipal) -> TaskOut:
+def update_task(task_id: int, body: TaskUpdate, db: Db, principal: Editor) -> TaskOut:
     """Complete or reopen a task, rename it, assign it, give or clear its due date."""
     task = _load(db, principal, task_id)
     fields = body.model_fields_set
@@ -190,7 +190,7 @@ def update_task(task_id: int, body: TaskUpdate, db: Db, principal: ApiPrincipal)
 @router.delete(
     "/tasks/{task_id}", status_code=204, responses=error_responses(401, 403, NO_TASK, 422)
 )
-def delete_task(task_id: int, db: Db, principal: ApiPrincipal) -> Response:
+def delete_task(task_id: int, db: Db, principal: Editor) -> Response:
     """Delete a task (one made from insights does not come back when they are regenerated)."""
     task = _load(db, principal, task_id)
     store.delete_task(db, task=task)

@@ -30,7 +30,7 @@ from mina.uploads import (
     UploadRejected,
     too_large,
 )
-from mina.web.deps import ApiPrincipal, Db
+from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, NotFound, error_responses
 
 logger = logging.getLogger(__name__)
@@ -101,11 +101,9 @@ class JobOut(BaseModel):
     ),
     openapi_extra=UPLOAD_FORM,
 )
-async def create_transcription(request: Request, principal: ApiPrincipal) -> JSONResponse:
+async def create_transcription(request: Request, principal: Editor) -> JSONResponse:
     """Upload an audio or video file: it streams to disk, is checked to be decodable audio,
     and becomes a meeting (``processing``) that a job transcribes. Poll ``GET /api/jobs/{id}``."""
-    if principal.role.value == "viewer":
-        raise ApiError(403, "forbidden", "Viewers cannot upload recordings.")
     settings: Settings = request.app.state.settings
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")

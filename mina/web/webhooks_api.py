@@ -13,7 +13,7 @@ from pydantic.json_schema import SkipJsonSchema
 from mina import store
 from mina.models import DeliveryStatus, Role, Webhook, WebhookDelivery
 from mina.settings import Settings
-from mina.web.deps import ApiPrincipal, Db, get_settings
+from mina.web.deps import Db, Manager, get_settings
 from mina.web.errors import ApiError, NotFound, error_responses
 from mina.webhooks.targets import URL_MAX, TargetRefused, check_target
 
@@ -138,9 +138,7 @@ def delivery_out(delivery: WebhookDelivery) -> DeliveryOut:
 
 
 def _manager(principal: store.Principal) -> int:
-    """The workspace id, if the caller may manage its webhooks; 403 otherwise."""
-    if principal.role not in MANAGERS:
-        raise ApiError(403, "forbidden", "Only the workspace's owners and admins manage webhooks.")
+    """The workspace id (the ``Manager`` dependency has refused everyone below admin)."""
     return principal.workspace.id
 
 
@@ -155,12 +153,11 @@ def _load(db: Db, principal: store.Principal, webhook_id: int) -> Webhook:
     webhook = store.get_webhook(db, workspace_id=principal.workspace.id, webhook_id=webhook_id)
     if webhook is None:
         raise NotFound("Webhook")
-    _manager(principal)
     return webhook
 
 
 @router.get("/webhooks", response_model=WebhookList, responses=error_responses(401, FORBIDDEN))
-def list_webhooks(db: Db, principal: ApiPrincipal) -> WebhookList:
+def list_webhooks(db: Db, principal: Manager) -> WebhookList:
     """The workspace's webhooks (without their secrets)."""
     workspace_id = _manager(principal)
     return WebhookList(
@@ -175,7 +172,7 @@ def list_webhooks(db: Db, principal: ApiPrincipal) -> WebhookList:
     responses=error_responses(400, 401, FORBIDDEN, BAD_URL),
 )
 def create_webhook(
-    body: WebhookCreate, db: Db, principal: ApiPrincipal, settings: AppSettings
+    body: WebhookCreate, db: Db, principal: Manager, settings: AppSettings
 ) -> WebhookCreated:
     """Add a webhook. The answer holds its signing secret: it is never shown again."""
     workspace_id = _manager(principal)
@@ -193,7 +190,7 @@ def create_webhook(
     responses=error_responses(400, 401, FORBIDDEN, NO_WEBHOOK, BAD_URL),
 )
 def update_webhook(
-    webhook_id: int, body: WebhookUpdate, db: Db, principal: ApiPrincipal, settings: AppSettings
+    webhook_id: int, body: WebhookUpdate, db: Db, principal: Manager, settings: AppSettings
 ) -> WebhookOut:
     """Change a webhook's URL or events, or turn it off and on (``active``)."""
     webhook = _load(db, principal, webhook_id)
@@ -208,7 +205,7 @@ def update_webhook(
     status_code=204,
     responses=error_responses(401, FORBIDDEN, NO_WEBHOOK, 422),
 )
-def delete_webhook(webhook_id: int, db: Db, principal: ApiPrincipal) -> Response:
+def delete_webhook(webhook_id: int, db: Db, principal: Manager) -> Response:
     """Delete a webhook and its delivery log; what is still queued is not sent."""
     webhook = _load(db, principal, webhook_id)
     store.delete_webhook(db, webhook=webhook)
@@ -224,7 +221,7 @@ def delete_webhook(webhook_id: int, db: Db, principal: ApiPrincipal) -> Response
 def list_deliveries(
     webhook_id: int,
     db: Db,
-    principal: ApiPrincipal,
+    principal: Manager,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryList:
     """The webhook's delivery log, newest first: status, attempts, the last answer."""

@@ -25,8 +25,9 @@ from mina.models import SessionStatus
 from mina.recorder import LiveServices, Recorder, open_recorder
 from mina.shapes import segment_json
 from mina.speakers.job import MAX_SPEAKERS
+from mina.teams.access import AccessRevocations
 from mina.web.cookies import read_session_cookie
-from mina.web.deps import bearer_token, cookie_user
+from mina.web.deps import SESSION_WORKSPACE, WORKSPACE_HEADER, bearer_token, cookie_user
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -65,21 +66,36 @@ def _origin_ok(websocket: WebSocket) -> bool:
 
 
 def authenticate(websocket: WebSocket, session: Session) -> store.Principal:
+    """Who connects, acting in the token's workspace or the session's (as the API does), or in
+    the one an ``X-Mina-Workspace`` header names among theirs (another answers not found)."""
     authorization = websocket.headers.get("authorization")
+    preferred: int | None = None
     if authorization:
         token = bearer_token(authorization)
-        user = store.get_user_by_token(session, token=token) if token else None
-        if user is None:
+        found = store.get_token(session, token=token) if token else None
+        if found is None:
             raise ProtocolError(UNAUTHENTICATED, "invalid_token", "The API token is not valid.")
+        api_token, user = found
+        preferred = api_token.workspace_id
     else:
         signer = websocket.app.state.cookie_signer
         data = read_session_cookie(signer, websocket.headers.get("cookie"))
-        user = cookie_user(session, data)
-        if user is None:
+        signed_in = cookie_user(session, data)
+        if signed_in is None:
             raise ProtocolError(UNAUTHENTICATED, "unauthenticated", "Sign in first.")
         if not _origin_ok(websocket):
             raise ProtocolError(FORBIDDEN, "bad_origin", "Cross-origin connection refused.")
-    return store.get_principal(session, user=user)
+        user = signed_in
+        chosen = data.get(SESSION_WORKSPACE)
+        preferred = chosen if isinstance(chosen, int) else None
+    named = websocket.headers.get(WORKSPACE_HEADER)
+    if named is not None:
+        workspace_id = int(named) if named.strip().isdigit() else 0
+        principal = store.find_principal(session, user=user, workspace_id=workspace_id)
+        if principal is None:
+            raise ProtocolError(NOT_FOUND, "not_found", "Workspace not found.")
+        return principal
+    return store.get_principal(session, user=user, workspace_id=preferred)
 
 
 class TranscribeConnection:
@@ -395,7 +411,9 @@ async def follow_meeting(websocket: WebSocket, meeting_id: int) -> None:
             if status != "live":
                 await websocket.close(NORMAL)
                 return
-            await _relay(websocket, queue, seen={s["id"] for s in segments})
+            access: AccessRevocations = websocket.app.state.access
+            with access.watch(principal.user.id, principal.workspace.id) as revoked:
+                await _relay(websocket, queue, seen={s["id"] for s in segments}, revoked=revoked)
     except ProtocolError as exc:
         await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await websocket.close(exc.close_code)
@@ -404,15 +422,30 @@ async def follow_meeting(websocket: WebSocket, meeting_id: int) -> None:
 
 
 async def _relay(
-    websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]], *, seen: set[int]
+    websocket: WebSocket,
+    queue: asyncio.Queue[dict[str, Any]],
+    *,
+    seen: set[int],
+    revoked: asyncio.Event,
 ) -> None:
-    """Forward bus events to a viewer until it leaves or the recording stops."""
+    """Forward bus events to a viewer until it leaves, the recording stops, or the viewer is
+    removed from the workspace (closed at once with ``access_revoked``)."""
     receiver = asyncio.ensure_future(websocket.receive())
     getter: asyncio.Future[dict[str, Any]] | None = None
+    cut = asyncio.ensure_future(revoked.wait())
     try:
         while True:
             getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {getter, receiver, cut}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if cut in done:
+                message = "You no longer have access to this workspace."
+                await websocket.send_json(
+                    {"type": "error", "code": "access_revoked", "message": message}
+                )
+                await websocket.close(FORBIDDEN)
+                return
             if receiver in done:
                 if receiver.result()["type"] == "websocket.disconnect":
                     return
@@ -431,6 +464,6 @@ async def _relay(
                 await websocket.close(TRY_AGAIN_LATER)
                 return
     finally:
-        for task in (receiver, getter):
+        for task in (receiver, getter, cut):
             if task is not None and not task.done():
                 task.cancel()
