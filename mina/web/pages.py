@@ -235,6 +235,7 @@ def analytics(request: Request, db: Db, principal: PagePrincipal, days: str = ""
 @router.get("/settings")
 def settings_page(request: Request, db: Db, principal: PagePrincipal) -> Response:
     tokens = store.list_api_tokens(db, user=principal.user)
+    workspaces = store.list_user_workspaces(db, user_id=principal.user.id)
     new_token = request.scope["session"].pop("new_token", None)
     latest = export.latest_export(
         db, user_id=principal.user.id, export_dir=request.app.state.settings.export_dir
@@ -244,6 +245,9 @@ def settings_page(request: Request, db: Db, principal: PagePrincipal) -> Respons
         "new_token": new_token,
         "export": latest,
         "manages_webhooks": principal.role in (Role.OWNER, Role.ADMIN),
+        "manages_team": principal.role in (Role.OWNER, Role.ADMIN),
+        "workspaces": workspaces,
+        "workspace_names": {w.id: w.name for w in workspaces},
         "webhook_events": WEBHOOK_EVENTS,
     }
     return render(request, "settings.html", context, principal=principal)
@@ -258,7 +262,9 @@ def create_token(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    token, plain = store.create_api_token(db, user=principal.user, name=name)
+    token, plain = store.create_api_token(
+        db, user=principal.user, name=name, workspace_id=principal.workspace.id
+    )
     db.commit()
     # Shown exactly once, on the next page view; only its hash is stored.
     request.scope["session"]["new_token"] = {"name": token.name, "value": plain}

@@ -89,8 +89,13 @@ def render(
 ) -> Response:
     data = session_data(request)
     messages = data.pop("flash", []) if "flash" in data else []
+    workspaces: list[store.UserWorkspace] = []
+    if principal is not None:  # the switcher in the top bar
+        with request.app.state.sessions() as session:
+            workspaces = store.list_user_workspaces(session, user_id=principal.user.id)
     full_context = {
         "principal": principal,
+        "workspaces": workspaces,
         "csrf_token": csrf_token(request),
         "messages": messages,
         "active": request.url.path,

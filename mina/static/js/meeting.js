@@ -34,7 +34,8 @@ const list = $("transcript");
 const audio = $("meeting-audio");
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 // Each speaker's colour slot is this meeting's assignment (meeting-speakers.js keeps it).
-const rowOptions = { seekable: Boolean(audio), editable: !live, colourOf: (name) => speakerPanel.colourOf(name) };
+const canEdit = document.getElementById("meeting-app").dataset.canEdit !== "false";
+const rowOptions = { seekable: Boolean(audio), editable: !live && canEdit, colourOf: (name) => speakerPanel.colourOf(name) };
 
 const rows = () => [...list.querySelectorAll("li.segment")];
 
