@@ -99,6 +99,7 @@ SCHEMA_CANNOT_SAY = {
     # a pattern would answer a person with a regular expression instead of a sentence
     "POST /api/webhooks": "a URL must be http(s) with a host and a valid port (422 invalid_url)",
     "PATCH /api/webhooks/{webhook_id}": "the same URL check as POST /api/webhooks",
+    "POST /api/workspace/invites": "an email address must look like one (422 invalid_email)",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -91,8 +91,8 @@ class Transfer(BaseModel):
 
 
 class InviteCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    role: Role = Role.MEMBER
+    email: str = Field(min_length=1, max_length=320)
+    role: Literal["admin", "member", "viewer"] = "member"
 
 
 class InviterOut(BaseModel):
@@ -335,7 +335,9 @@ def invite(
     The link is in ``url``; it is emailed too when ``MINA_SMTP_URL`` is set. It expires in
     7 days and works once, for an account with that email."""
     try:
-        made: NewInvite = create_invite(db, principal=principal, email=body.email, role=body.role)
+        made: NewInvite = create_invite(
+            db, principal=principal, email=body.email, role=Role(body.role)
+        )
     except InviteError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
     db.commit()
