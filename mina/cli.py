@@ -307,7 +307,14 @@ def token() -> None:
 @token.command("create")
 @click.argument("email")
 @click.option("--name", default="CLI token", help="A label to recognise the token by.")
-def token_create(email: str, name: str) -> None:
+@click.option(
+    "--workspace",
+    "workspace_id",
+    type=int,
+    default=None,
+    help="The id of the workspace it acts in (default: the user's first).",
+)
+def token_create(email: str, name: str, workspace_id: int | None) -> None:
     """Create an API token for EMAIL and print only the token."""
     settings = _load_settings()
     engine = _open_database(settings)
@@ -316,7 +323,13 @@ def token_create(email: str, name: str) -> None:
             owner = store.get_user_by_email(session, email=email)
             if owner is None:
                 raise click.ClickException(f"no user with email {email}")
-            _, plain = store.create_api_token(session, user=owner, name=name)
+            if workspace_id is not None and (
+                store.find_principal(session, user=owner, workspace_id=workspace_id) is None
+            ):
+                raise click.ClickException(f"{email} is not a member of workspace {workspace_id}")
+            _, plain = store.create_api_token(
+                session, user=owner, name=name, workspace_id=workspace_id
+            )
         click.echo(plain)
     finally:
         engine.dispose()

@@ -436,3 +436,29 @@ def test_smtp_urls_are_checked_at_start() -> None:
             parse_smtp_url(bad)
     with pytest.raises(ValueError, match="MINA_SMTP_URL"):
         Settings(smtp_url="smtp:/nohost", _env_file=None)  # type: ignore[call-arg]
+
+
+def test_a_cli_token_acts_in_the_workspace_it_names(
+    app: FastAPI, db: Session, cli_env: dict[str, str]
+) -> None:
+    from click.testing import CliRunner
+
+    from mina.cli import main
+
+    ada = store.create_user(db, email=ADA, password="a long password", name="Ada")
+    grace = store.create_user(db, email=GRACE, password="a long password", name="Grace")
+    ada_workspace = principal_of(db, ADA).workspace
+    store.add_member(db, workspace_id=ada_workspace.id, user_id=grace.id, role=Role.MEMBER)
+    db.commit()
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["token", "create", GRACE, "--workspace", str(ada_workspace.id)], env=cli_env
+    )
+    assert made.exit_code == 0, made.output
+    me = TestClient(app).get("/api/me", headers={"Authorization": f"Bearer {made.output.strip()}"})
+    assert me.json()["workspace"]["id"] == ada_workspace.id
+    theirs = principal_of(db, GRACE).workspace.id
+    assert theirs != ada_workspace.id
+    refused = runner.invoke(main, ["token", "create", ADA, "--workspace", str(theirs)], env=cli_env)
+    assert refused.exit_code != 0 and "not a member" in refused.output
+    assert ada is not None
