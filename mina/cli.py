@@ -69,7 +69,11 @@ def serve(host: str | None, port: int | None) -> None:
     host = host or settings.host
     port = port or settings.port
     logger.info("Mina %s on http://%s:%d (data in %s)", __version__, host, port, settings.data_dir)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True)
+    if settings.public_url:
+        logger.info("people reach it at %s", settings.public_url)
+    # proxy headers are read by the app itself (mina.web.proxies: uvicorn's middleware, given
+    # MINA_TRUSTED_PROXIES as its forwarded_allow_ips, plus Forwarded and X-Forwarded-Host)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
 
 
 def _check_insight_provider(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,19 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="Mina <mina@localhost>", description="The From address of Mina's emails."
     )
+    public_url: str = Field(
+        default="",
+        description="The address people use, e.g. https://mina.example.com: absolute links "
+        "(share, invite, webhooks, emails) and the allowed origin of WebSockets.",
+    )
+    allowed_origins: str = Field(
+        default="", description="More origins allowed to open WebSockets, comma-separated."
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Addresses (comma-separated IPs or CIDRs, or *) whose X-Forwarded-For, "
+        "X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers are believed.",
+    )
     retention_days: int = Field(
         default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
     )
@@ -108,6 +122,12 @@ class Settings(BaseSettings):
         self.log_level = self.log_level.upper()
         if self.log_level not in logging.getLevelNamesMapping():
             raise ValueError(f"MINA_LOG_LEVEL: unknown level {self.log_level!r}")
+        self.public_url = _check_public_url(self.public_url)
+        self.allowed_origins = ",".join(
+            _check_origin(part, "MINA_ALLOWED_ORIGINS")
+            for part in self.allowed_origins.split(",")
+            if part.strip()
+        )
         if self.smtp_url:
             from mina.teams.mail import parse_smtp_url
 
@@ -190,6 +210,27 @@ class Settings(BaseSettings):
         path.chmod(0o600)
         logger.info("generated a new secret key in %s", path)
         return key
+
+
+def _check_origin(value: str, name: str) -> str:
+    """``scheme://host[:port]``, lower-cased, without a trailing slash; ValueError otherwise."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name}: {value.strip()!r} is not an http(s)://host[:port] address")
+    try:
+        parts.port  # noqa: B018 (a bad port raises)
+    except ValueError:
+        raise ValueError(f"{name}: {value.strip()!r} has a bad port") from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            f"{name}: {value.strip()!r} has a path; Mina runs at the root of its address "
+            "(serve it from its own host name or port, not under a path prefix)"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _check_public_url(value: str) -> str:
+    return _check_origin(value, "MINA_PUBLIC_URL") if value.strip() else ""
 
 
 def normalise_database_url(url: str) -> str:

@@ -53,6 +53,7 @@ from mina.web import (
 )
 from mina.web.cookies import SessionCookieMiddleware
 from mina.web.errors import install_error_handlers
+from mina.web.proxies import ForwardedHeaders
 from mina.web.rendering import create_templates
 from mina.web.security_headers import SecurityHeadersMiddleware
 from mina.webhooks.sender import WebhookSender
@@ -265,4 +266,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionCookieMiddleware, signer=signer, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(AccessLogMiddleware)
+    # outermost: the real client, scheme and host when a trusted proxy forwards the request
+    app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
     return app

@@ -15,6 +15,7 @@ from mina.models import ShareLink, User, utcnow
 from mina.web.deps import Db, Editor
 from mina.web.errors import NotFound, error_responses
 from mina.web.meetings_api import NO_MEETING, load_meeting
+from mina.web.proxies import public_base
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["sharing"])
@@ -101,7 +102,8 @@ def create_share(
     )
     return ShareCreated(
         id=made.link.id,
-        url=str(request.base_url).rstrip("/") + f"/s/{made.token}",
+        url=public_base(request.app.state.settings.public_url, str(request.base_url))
+        + f"/s/{made.token}",
         expires_at=made.link.expires_at,
         include_audio=made.link.include_audio,
     )

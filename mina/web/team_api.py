@@ -34,6 +34,7 @@ from mina.web.deps import (
     session_data,
 )
 from mina.web.errors import ApiError, NotFound, error_responses
+from mina.web.proxies import public_base
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["team"])
@@ -158,7 +159,7 @@ def _store_error(exc: store.StoreError) -> ApiError:
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return public_base(request.app.state.settings.public_url, str(request.base_url))
 
 
 # --- the caller's workspaces ---------------------------------------------------------------

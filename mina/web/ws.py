@@ -14,7 +14,6 @@ import enum
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from mina.speakers.job import MAX_SPEAKERS
 from mina.teams.access import AccessRevocations
 from mina.web.cookies import read_session_cookie
 from mina.web.deps import SESSION_WORKSPACE, WORKSPACE_HEADER, bearer_token, cookie_user
+from mina.web.proxies import FORWARDED_HOST, origin_allowed
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -57,12 +57,20 @@ class State(enum.Enum):
 
 
 def _origin_ok(websocket: WebSocket) -> bool:
-    """Cookie-authenticated sockets must come from our own pages (no cross-site hijacking)."""
+    """Cookie-authenticated sockets must come from our own pages (no cross-site hijacking):
+    MINA_PUBLIC_URL or the request's own origin (mina.web.proxies), or MINA_ALLOWED_ORIGINS."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True  # not a browser: no ambient cookie risk
-    host = websocket.headers.get("host", "")
-    return urlsplit(origin).netloc == host
+    settings = websocket.app.state.settings
+    return origin_allowed(
+        origin,
+        scheme=websocket.scope.get("scheme", "ws"),
+        host=websocket.headers.get("host", ""),
+        forwarded_host=websocket.scope.get(FORWARDED_HOST),
+        public_url=settings.public_url,
+        allowed=[a for a in settings.allowed_origins.split(",") if a],
+    )
 
 
 def authenticate(websocket: WebSocket, session: Session) -> store.Principal:

@@ -157,7 +157,7 @@ class WebhookSender:
                 "event": delivery.event,
                 "delivered_at": now.isoformat(),
                 "workspace_id": webhook.workspace_id,
-                **delivery.payload,
+                **absolute_links(delivery.payload, self.settings.public_url),
             }
             return _Attempt(
                 id=delivery.id,
@@ -226,6 +226,22 @@ class WebhookSender:
             status.value,
             f" ({error})" if error else "",
         )
+
+
+def absolute_links(payload: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """The payload with every ``url`` that is a path (``/dashboard/meeting/7``) made absolute
+    with MINA_PUBLIC_URL; unchanged without it (a receiver then joins it to Mina's address)."""
+    if not public_url:
+        return payload
+    done: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            done[key] = absolute_links(value, public_url)
+        elif key == "url" and isinstance(value, str) and value.startswith("/"):
+            done[key] = public_url.rstrip("/") + value
+        else:
+            done[key] = value
+    return done
 
 
 def _first_chars(response: httpx.Response, limit: int = RESPONSE_MAX) -> str:
