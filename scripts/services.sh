@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is here: PostgreSQL running on 127.0.0.1:5432 and Debian's
-# chromium, ffmpeg, sox and espeak-ng installed. Idempotent; quick when all is in place.
+# chromium, ffmpeg, sox, espeak-ng, nginx and openssl installed. Idempotent; quick when all is in place.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -11,10 +11,16 @@ command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v sox >/dev/null || missing+=(sox)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v pg_isready >/dev/null || missing+=(postgresql)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)  # the reverse-proxy tests run their own
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  # policy-rc.d: packages are installed without starting their services (nginx on port 80)
+  as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || status=$?
+  as_root rm -f /usr/sbin/policy-rc.d
+  [ "${status:-0}" -eq 0 ] || exit "$status"
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
