@@ -45,6 +45,7 @@ BUILTIN_JOBS: dict[str, str] = {
     "export_user_data": "mina.privacy.export:export_user_data",
     "diarize": "mina.speakers.job:diarize_meeting",
     "insights": "mina.insights.job:generate_insights",
+    "embed": "mina.semantic.job:embed_meeting_job",
 }
 # A job that was running this many times when its server died is not tried again.
 MAX_ATTEMPTS = 3

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -517,3 +518,40 @@ class Invite(Base):
     accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+
+
+class Passage(Base):
+    """A stretch of a meeting's transcript with its sentence embedding, for semantic search:
+    one segment, or neighbouring segments of one speaker. The vector is int8 (384 bytes), to be
+    multiplied by ``scale``; it is cited at its first segment."""
+
+    __tablename__ = "passages"
+    __table_args__ = (Index("ix_passages_workspace_id_id", "workspace_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), index=True
+    )
+    start_ms: Mapped[int] = mapped_column(Integer)
+    end_ms: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    scale: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchVersion(Base):
+    """Bumped whenever a workspace's passages change, so every process's in-memory index knows
+    to reload them (one primary-key read per search)."""
+
+    __tablename__ = "search_versions"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         description="Let webhooks target loopback, private and link-local addresses (checked "
         "when a webhook is saved and again at each delivery).",
     )
+    semantic_search: bool = Field(
+        default=True,
+        description="Embed every meeting's passages after it completes, for search by meaning "
+        "and Ask (a local model; about 0.4 CPU s per hour of meeting).",
+    )
     smtp_url: str = Field(
         default="",
         description="Where invite emails are sent: smtp://user:password@host:port (STARTTLS "
@@ -163,6 +168,8 @@ class Settings(BaseSettings):
         jobs = ["diarize"] if self.diarization else []
         if self.insight_provider != "off":
             jobs.append("insights")  # after diarization: owners fall back to speakers
+        if self.semantic_search:
+            jobs.append("embed")  # after diarization: passages carry speakers
         return tuple(jobs)
 
     @property

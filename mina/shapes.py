@@ -20,6 +20,9 @@ class AnalysisOut(BaseModel):
     insights: str = Field(
         description="The summary, action items, decisions and topics (the insights job)"
     )
+    embeddings: str = Field(
+        default="off", description="Passages embedded for search by meaning (the embed job)"
+    )
 
 
 class MeetingOut(BaseModel):
@@ -80,7 +83,9 @@ def meeting_out(meeting: Meeting, stats: store.MeetingStats) -> MeetingOut:
         word_count=stats.word_count,
         average_confidence=stats.average_confidence,
         expected_speakers=meeting.expected_speakers,
-        analysis=AnalysisOut(speakers=stats.speakers, insights=stats.insights),
+        analysis=AnalysisOut(
+            speakers=stats.speakers, insights=stats.insights, embeddings=stats.embeddings
+        ),
     )
 
 

@@ -70,6 +70,7 @@ class Case:
     upload: bool = False
     least: Role | None = None
     personal: bool = False
+    query: str = ""  # appended to the path
 
 
 def _api(status: int = 200, **kwargs: Any) -> Case:
@@ -130,6 +131,8 @@ MATRIX: dict[str, Case] = {
     ),
     "DELETE /api/webhooks/{webhook_id}": _api(204, ids={"webhook_id": "new_webhook"}, least=ADMIN),
     "GET /api/webhooks/{webhook_id}/deliveries": _api(ids={"webhook_id": "webhook"}, least=ADMIN),
+    "GET /api/search": _api(query="?q=plan&mode=hybrid"),
+    "POST /api/ask": _api(json={"question": "What is the plan?"}, least=VIEWER),
     "GET /api/workspaces": _api(),
     "POST /api/workspaces": _api(201, json={"name": "Side project"}, least=VIEWER),
     "PATCH /api/workspace": _api(json={"name": "Ada's team"}, least=ADMIN),
@@ -415,6 +418,7 @@ def call(
 ) -> httpx.Response:
     """One HTTP request to the route, as ``client`` (its cookie) or with a Bearer token."""
     method, path = _path(key, values)
+    path += case.query
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     signed_in = bearer is None and "mina_session" in client.cookies
     kwargs: dict[str, Any] = {}

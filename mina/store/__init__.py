@@ -81,6 +81,7 @@ from mina.store.jobs import (
     list_user_jobs,
     load_job,
     queue_meeting_job,
+    queue_meeting_job_once,
     requeue_job,
     update_job,
 )
@@ -343,6 +344,7 @@ __all__ = [
     "list_queued_jobs",
     "list_unfinished_jobs",
     "queue_meeting_job",
+    "queue_meeting_job_once",
     "list_user_jobs",
     "load_job",
     "meeting_duration_ms",

@@ -138,6 +138,18 @@ def load_job(session: Session, *, job_id: int) -> Job | None:
     return session.get(Job, job_id)
 
 
+def queue_meeting_job_once(session: Session, *, meeting: Meeting, name: str) -> Job:
+    """A queued ``name`` job for the meeting: the one already waiting, or a new one."""
+    waiting = session.scalar(
+        select(Job).where(
+            Job.meeting_id == meeting.id, Job.name == name, Job.status == JobStatus.QUEUED
+        )
+    )
+    if waiting is not None:
+        return waiting
+    return queue_meeting_job(session, meeting=meeting, name=name)
+
+
 def queue_meeting_job(
     session: Session, *, meeting: Meeting, name: str, payload: dict[str, Any] | None = None
 ) -> Job:

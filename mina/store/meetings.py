@@ -160,6 +160,8 @@ class MeetingStats:
     speakers: str = "off"
     # the same for the latest ``insights`` job
     insights: str = "off"
+    # and for the latest ``embed`` job (semantic search)
+    embeddings: str = "off"
 
 
 def meeting_duration_ms(meeting: Meeting, stats: MeetingStats) -> int | None:
@@ -203,6 +205,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
             int(audio_ms or 0),
             state(meeting_id, "diarize"),
             state(meeting_id, "insights"),
+            state(meeting_id, "embed"),
         )
         for meeting_id, segments, words, confidence, audio_ms in rows
     }
@@ -210,7 +213,7 @@ def meeting_stats(session: Session, *, meeting_ids: list[int]) -> dict[int, Meet
 
 
 # The jobs whose state a meeting's ``analysis`` shows (DESIGN.md section 8).
-_ANALYSIS_JOBS = ("diarize", "insights")
+_ANALYSIS_JOBS = ("diarize", "insights", "embed")
 # A meeting's ``analysis`` states, from the status of the job doing the work.
 _ANALYSIS_STATES = {
     JobStatus.QUEUED: "pending",

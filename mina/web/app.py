@@ -24,6 +24,7 @@ from mina.jobs import JobRunner
 from mina.privacy.retention import keep_tidy
 from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
+from mina.semantic.index import VectorIndex
 from mina.settings import Settings
 from mina.sharing import RequestLimiter
 from mina.speakers.live import LiveSpeakers
@@ -40,6 +41,7 @@ from mina.web import (
     invite_page,
     meetings_api,
     pages,
+    search_api,
     segments_api,
     shared_page,
     shares_api,
@@ -237,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
     app.state.share_limiter = RequestLimiter(limit=settings.share_requests_per_minute)
     app.state.access = AccessRevocations()
+    app.state.vector_index = VectorIndex()
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer
 
@@ -258,6 +261,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(team_api.router)
+    app.include_router(search_api.router)
     app.include_router(invite_page.router)
     app.include_router(ws.router)
     app.include_router(docs.router)
