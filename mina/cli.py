@@ -469,6 +469,48 @@ def restore_command(file: Path) -> None:
         )
 
 
+@main.command("embed")
+@click.argument("meeting_ids", nargs=-1, type=click.IntRange(1, 2**31 - 1))
+@click.option("--all", "every", is_flag=True, help="Every completed meeting.")
+@click.option("--missing", is_flag=True, help="Only meetings never embedded (with --all).")
+def embed_command(meeting_ids: tuple[int, ...], every: bool, missing: bool) -> None:
+    """Embed meetings' passages for search by meaning and Ask: the given ids, or --all
+    completed meetings (an archive recorded before semantic search). The server need not run;
+    a running one picks the new passages up at its next search."""
+    from mina.semantic.job import embed_passages, meeting_passages
+    from mina.store.passages import replace_passages
+
+    if bool(meeting_ids) == every:
+        raise click.UsageError("give meeting ids or --all")
+    settings = _load_settings()
+    engine = _open_database(settings)
+    factory = create_session_factory(engine)
+    total = 0
+    try:
+        with transaction(factory) as session:
+            ids = list(meeting_ids) or store.list_completed_meeting_ids(
+                session, without_passages=missing
+            )
+        with click.progressbar(ids, label="Embedding", file=sys.stderr) as bar:
+            for meeting_id in bar:
+                with transaction(factory) as session:
+                    meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
+                    if meeting is None:
+                        raise click.ClickException(f"no meeting {meeting_id}")
+                    if meeting.status is not store.MeetingStatus.COMPLETED:
+                        raise click.ClickException(f"meeting {meeting_id} is not completed")
+                    passages = meeting_passages(session, meeting_id=meeting_id)
+                made = embed_passages(passages)
+                with transaction(factory) as session:
+                    meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
+                    if meeting is not None:
+                        replace_passages(session, meeting=meeting, passages=made)
+                        total += len(made)
+    finally:
+        engine.dispose()
+    click.echo(f"{total} passages embedded for {len(ids)} meetings")
+
+
 @main.command("insights")
 @click.argument("meeting_ids", nargs=-1, type=click.IntRange(1, 2**31 - 1))
 @click.option("--all", "every", is_flag=True, help="Every completed meeting.")

@@ -200,3 +200,36 @@ def test_deleting_a_meeting_deletes_its_vectors(
     )["items"]
     assert all(i["meeting_id"] != office for i in after)
     assert db.get(Meeting, office) is None
+
+
+def test_mina_embed_backfills_an_archive(
+    db: Session, settings: Settings, cli_env: dict[str, str], ada_token: str
+) -> None:
+    from click.testing import CliRunner
+
+    from mina.cli import main
+
+    source = next(m for m in load_meetings() if m.id == "office-move")
+    meeting = add_meeting(
+        db,
+        principal=principal_of(db, ADA),
+        audio_dir=settings.audio_dir,
+        title=source.title,
+        started_at=utcnow(),
+        said=[
+            Said(s.text, i * 1000, i * 1000 + 900, s.speaker) for i, s in enumerate(source.segments)
+        ],
+        audio_s=1.0,
+    )
+    db.commit()
+    assert db.scalar(select(Passage.id).where(Passage.meeting_id == meeting.id)) is None
+    runner = CliRunner()
+    done = runner.invoke(main, ["embed", "--all", "--missing"], env=cli_env)
+    assert done.exit_code == 0, done.output
+    assert "embedded for 1 meetings" in done.output
+    db.expire_all()
+    count = len(db.scalars(select(Passage.id).where(Passage.meeting_id == meeting.id)).all())
+    assert count == len(source.segments) - 2  # one three-line window from each line on
+    again = runner.invoke(main, ["embed", "--all", "--missing"], env=cli_env)
+    assert "for 0 meetings" in again.output
+    assert runner.invoke(main, ["embed"], env=cli_env).exit_code != 0  # ids or --all

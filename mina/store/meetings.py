@@ -15,6 +15,7 @@ from mina.models import (
     Meeting,
     MeetingInsights,
     MeetingStatus,
+    Passage,
     RecordingSession,
     Segment,
     utcnow,
@@ -285,9 +286,11 @@ def meeting_titles(
     return {meeting_id: title for meeting_id, title in rows}
 
 
-def list_completed_meeting_ids(session: Session, *, without_insights: bool = False) -> list[int]:
+def list_completed_meeting_ids(
+    session: Session, *, without_insights: bool = False, without_passages: bool = False
+) -> list[int]:
     """Every completed meeting (of every workspace), oldest first; ``without_insights``: only
-    those never given insights."""
+    those never given insights; ``without_passages``: only those never embedded."""
     query = select(Meeting.id).where(Meeting.status == MeetingStatus.COMPLETED)
     if without_insights:
         query = query.where(
@@ -295,6 +298,8 @@ def list_completed_meeting_ids(session: Session, *, without_insights: bool = Fal
             .where(MeetingInsights.meeting_id == Meeting.id)
             .exists()
         )
+    if without_passages:
+        query = query.where(~select(Passage.id).where(Passage.meeting_id == Meeting.id).exists())
     return list(session.scalars(query.order_by(Meeting.id)))
 
 
