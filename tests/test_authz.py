@@ -161,6 +161,7 @@ MATRIX: dict[str, Case] = {
     "GET /upload": _page(least=MEMBER),
     "GET /analytics": _page(),
     "GET /tasks": _page(),
+    "GET /ask": _page(query="?q=What+is+the+plan"),
     "GET /settings": _page(),
     "POST /settings/tokens": _page(303, form={"name": "made in the matrix"}, least=VIEWER),
     "POST /settings/tokens/{token_id}/revoke": _page(

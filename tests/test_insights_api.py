@@ -342,9 +342,10 @@ def test_insights_wait_for_the_speaker_labels(
 
 
 def test_post_meeting_jobs_follow_the_settings() -> None:
-    assert Settings().post_meeting_jobs == ("diarize", "insights")
-    assert Settings(insights="off").post_meeting_jobs == ("diarize",)
-    assert Settings(diarization=False).post_meeting_jobs == ("insights",)
+    assert Settings().post_meeting_jobs == ("diarize", "insights", "embed")
+    assert Settings(insights="off").post_meeting_jobs == ("diarize", "embed")
+    assert Settings(diarization=False).post_meeting_jobs == ("insights", "embed")
+    assert Settings(semantic_search=False).post_meeting_jobs == ("diarize", "insights")
     assert Settings().insight_provider == "local"
     assert Settings(llm_url="http://127.0.0.1:11434/v1").insight_provider == "openai"
     assert Settings(insights="Local").insight_provider == "local"

@@ -164,6 +164,7 @@ def test_labelling_again_is_queued_and_shown_on_the_meeting(
     assert _json(ada.get(url), 200)["analysis"] == {
         "speakers": "off",
         "insights": "off",
+        "embeddings": "off",
     }
     queued = _json(ada.post(url + "/diarize", json={"speakers": 2}, headers=csrf_header(ada)), 202)
     job = db.get(Job, queued["job_id"])

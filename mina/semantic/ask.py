@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 CANDIDATES = 12
 # the best sentence must be at least this similar to the question to be an answer
-ANSWER_SIMILARITY = 0.35
+ANSWER_SIMILARITY = 0.30
 CITATIONS = 3
 NOT_FOUND = "I could not find that in your meetings."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

@@ -22,7 +22,7 @@ RRF_K = 60  # the usual constant of reciprocal rank fusion
 CANDIDATES = 50  # per side, before fusion
 # a passage less similar than this is not "about" the query (MiniLM cosines; unrelated
 # sentences sit around 0-0.15, paraphrases 0.5 and up)
-MIN_SIMILARITY = 0.25
+MIN_SIMILARITY = 0.20
 
 
 class Mode(enum.StrEnum):

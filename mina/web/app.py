@@ -34,6 +34,7 @@ from mina.web import (
     account_api,
     analytics_api,
     api,
+    ask_page,
     auth,
     docs,
     exports_api,
@@ -262,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_api.router)
     app.include_router(team_api.router)
     app.include_router(search_api.router)
+    app.include_router(ask_page.router)
     app.include_router(invite_page.router)
     app.include_router(ws.router)
     app.include_router(docs.router)

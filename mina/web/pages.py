@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from mina import store
 from mina.models import Meeting, MeetingStatus, Role, utcnow
 from mina.privacy import export
+from mina.semantic.search import Filters, Hit, Mode, search
 from mina.web.analytics_api import DEFAULT_DAYS, MAX_DAYS, load_analytics
 from mina.web.deps import Db, PageEditor, PagePrincipal, check_csrf
 from mina.web.errors import NotFound
@@ -89,8 +90,37 @@ def meetings(
         "page_url": lambda number: form.url(page=number),
         "any_meetings": bool(results.items)
         or store.count_meetings(db, workspace_id=principal.workspace.id) > 0,
+        "meaning": _by_meaning(request, db, principal, form, results),
     }
     return render(request, "meetings.html", context, principal=principal)
+
+
+MEANING_ON_PAGE = 5
+
+
+def _by_meaning(
+    request: Request,
+    db: Db,
+    principal: store.Principal,
+    form: MeetingListForm,
+    results: store.MeetingResults,
+) -> list[Hit]:
+    """Hybrid search on the meetings list: passages that match the words' meaning, beyond the
+    keyword matches shown (first page only)."""
+    settings = request.app.state.settings
+    if not form.q or form.page > 1 or not settings.semantic_search:
+        return []
+    shown = {m.segment_id for hit in results.items for m in hit.matches}
+    hits = search(
+        db,
+        request.app.state.vector_index,
+        workspace_id=principal.workspace.id,
+        q=form.q,
+        mode=Mode.SEMANTIC,
+        filters=Filters(date_from=form.date_from, date_to=form.date_to),
+        limit=MEANING_ON_PAGE * 2,
+    )
+    return [h for h in hits if h.segment_id not in shown][:MEANING_ON_PAGE]
 
 
 MEETINGS_PER_PAGE = 20
@@ -181,6 +211,7 @@ def meeting(request: Request, db: Db, principal: PagePrincipal, meeting_id: int)
         # the diarize job's state (pending, running, done, failed, off): the page polls while busy
         "speakers_state": stats.speakers,
         "is_live": found.status is MeetingStatus.LIVE,
+        "semantic_search": request.app.state.settings.semantic_search,
     }
     if segments and not context["is_live"]:
         # what the Overview panel draws first (GET .../insights and GET /api/tasks?meeting_id=)

@@ -25,6 +25,7 @@ import { initSpeakers } from "/static/js/meeting-speakers.js";
 import { initInsights, refreshInsights } from "/static/js/meeting-insights.js";
 import { closeTaskForm, initTasks, openTaskForm, reloadTasks } from "/static/js/meeting-tasks.js";
 import { initShare } from "/static/js/meeting-share.js";
+import { initAsk } from "/static/js/meeting-ask.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("meeting-app");
@@ -376,6 +377,7 @@ function jumpTo(segmentId, ms) {
 
 const overviewData = $("overview-data") ? JSON.parse($("overview-data").textContent) : null;
 initTasks({ meetingId, initial: overviewData?.tasks });
+initAsk({ meetingId, jumpTo });
 initInsights({
   meetingId,
   initial: overviewData?.insights,

@@ -1,0 +1,46 @@
+"""``/ask``: a question about every meeting of the workspace, answered from what was said, with
+the passages it comes from and the others that match, each opening its meeting at the moment.
+Rendered on the server (it works without JavaScript)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from mina.semantic.ask import ask
+from mina.semantic.search import Filters, Mode, search
+from mina.web.deps import Db, PagePrincipal
+from mina.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+RELATED = 8
+
+
+@router.get("/ask")
+def ask_page(
+    request: Request,
+    db: Db,
+    principal: PagePrincipal,
+    q: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    settings = request.app.state.settings
+    question = q.strip()
+    context: dict[str, object] = {"q": question, "enabled": settings.semantic_search}
+    if question and settings.semantic_search:
+        index = request.app.state.vector_index
+        answer = ask(db, index, settings, workspace_id=principal.workspace.id, question=question)
+        related = search(
+            db,
+            index,
+            workspace_id=principal.workspace.id,
+            q=question,
+            mode=Mode.HYBRID,
+            filters=Filters(),
+            limit=RELATED,
+        )
+        cited = {c.segment_id for c in answer.citations}
+        context["answer"] = answer
+        context["related"] = [h for h in related if h.segment_id not in cited]
+    return render(request, "ask.html", context, principal=principal)
