@@ -87,7 +87,8 @@ def test_a_question_in_other_words_finds_the_moment(
         screenshots_on_failure(tmp_path, page=(page := watched.new_page())),
     ):
         log_in(page, site.base, email, PASSWORD)
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Ask", exact=True).click()
+        nav = page.get_by_role("navigation", name="Main")
+        nav.get_by_role("link", name="Ask", exact=True).click()
         page.get_by_label("Question").fill(QUESTION)
         page.get_by_role("button", name="Ask", exact=True).click()
         section = page.locator("#answer")
