@@ -18,6 +18,7 @@ BENCHMARKS = [
     "voice_encoder",
     "diarization",
     "insights",
+    "semantic",
 ]
 
 

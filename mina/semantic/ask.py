@@ -184,7 +184,7 @@ ANSWER_SCHEMA = {
     "type": "object",
     "properties": {
         "found": {"type": "boolean"},
-        "answer": {"type": "string"},
+        "answer": {"type": "string", "maxLength": 400},
         "citations": {"type": "array", "items": {"type": "integer"}},
     },
     "required": ["found", "answer", "citations"],
@@ -220,11 +220,16 @@ def answer_with_endpoint(settings: Settings, question: str, hits: list[Hit]) -> 
             ],
             schema_name="answer",
             schema=ANSWER_SCHEMA,
-            max_tokens=300,
+            max_tokens=400,
         )
     finally:
         client.close()
-    data = json.loads(_json_part(reply.content))
+    try:
+        data = json.loads(_json_part(reply.content))
+    except json.JSONDecodeError:
+        raise ValueError("the endpoint's answer was not the JSON asked for") from None
+    if not isinstance(data, dict):
+        raise ValueError("the endpoint's answer was not a JSON object")
     provider = f"openai ({reply.model or settings.llm_model or 'model'})"
     cited = [
         hits[n - 1] for n in data.get("citations", []) if isinstance(n, int) and 1 <= n <= len(hits)
