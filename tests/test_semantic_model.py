@@ -89,6 +89,16 @@ def test_a_long_text_is_cut_without_error(encoder: Encoder) -> None:
     assert float(vectors[0] @ vectors[1]) > 0.9999
 
 
+def test_batches_keep_both_limits(encoder: Encoder) -> None:
+    lengths = [256] * 9 + [12] * 70 + [40] * 30 + [3]
+    batches = encoder._batches(lengths)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= model.BATCH
+        assert len(batch) * max(lengths[i] for i in batch) <= model.BATCH_TOKENS
+    assert [len(batch) for batch in batches] == [32, 32, 25, 12, 4, 4, 1]
+
+
 def test_deterministic_across_calls(encoder: Encoder) -> None:
     texts = ["We agreed to ship on Friday.", "Who owns the follow-up?", "Yes."]
     first = encoder.embed(texts)
