@@ -16,6 +16,7 @@ BENCHMARKS = [
     "backup",
     "fuzz",
     "voice_encoder",
+    "embeddings",
     "diarization",
     "insights",
     "semantic",

