@@ -98,11 +98,13 @@ class _Sentence:
 def answer_locally(session: Session, question: str, hits: list[Hit]) -> Answer:
     if not hits:
         return Answer(NOT_FOUND)
+    # a question said in the meeting resembles the question asked more than its answer does:
+    # answers are statements
     sentences = [
         _Sentence(i, s.strip())
         for i, hit in enumerate(hits)
         for s in _SENTENCE.split(hit.text)
-        if len(s.split()) >= 3
+        if len(s.split()) >= 3 and not s.strip().endswith("?")
     ] or [_Sentence(i, hit.text) for i, hit in enumerate(hits)]
     encoder = load_encoder()
     vectors = encoder.embed([question, *(s.text for s in sentences), *(h.text for h in hits)])
@@ -113,19 +115,23 @@ def answer_locally(session: Session, question: str, hits: list[Hit]) -> Answer:
     for j, s in enumerate(sentences):
         if s.hit not in best_sentence or sentence_scores[j] > sentence_scores[best_sentence[s.hit]]:
             best_sentence[s.hit] = j
+    passage_scores = passage_vectors @ q
     agreement = passage_vectors @ passage_vectors.T
     dates = _meeting_dates(session, hits)
     newest = max(dates.values(), default=None)
     ranked = []
     for i, hit in enumerate(hits):
-        relevance = float(sentence_scores[best_sentence[i]]) if i in best_sentence else 0.0
+        # the passage as a whole decides (its lines answer together); its best sentence breaks
+        # near-ties; agreement with other candidates and recency weigh a little
+        relevance = float(passage_scores[i])
+        sentence = float(sentence_scores[best_sentence[i]]) if i in best_sentence else 0.0
         others = [float(agreement[i, k]) for k in range(len(hits)) if k != i]
         support = float(np.mean(sorted(others)[-2:])) if others else 0.0
-        age_days = (
-            (newest - dates[hit.meeting_id]).days if newest and hit.meeting_id in dates else 0
-        )
+        when = dates.get(hit.meeting_id)
+        age_days = (newest - when).days if newest and when else 0
         recency = 1.0 / (1.0 + age_days / 30.0)
-        ranked.append((relevance + 0.1 * support + 0.03 * recency, relevance, i))
+        score = relevance + 0.25 * sentence + 0.05 * support + 0.02 * recency
+        ranked.append((score, max(relevance, sentence), i))
     ranked.sort(reverse=True)
     _, relevance, top = ranked[0]
     if relevance < ANSWER_SIMILARITY:
