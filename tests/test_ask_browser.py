@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
 
 from bench.insights.material import load_scripts, script_audio
 from mina import store
@@ -35,6 +36,14 @@ def site(
 ) -> Iterator[Site]:
     with serve_site(request, tmp_path_factory, "ask", {"MINA_INSIGHTS": "off"}) as running:
         yield running
+
+
+def check_accessibility(page: Page, where: str) -> None:
+    results = Axe().run(page)
+    serious = [
+        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
+    ]
+    assert not serious, f"{where}:\n{results.generate_report()}"
 
 
 def _upload(api: httpx.Client, tmp_path: Path, name: str) -> int:
@@ -94,6 +103,11 @@ def test_a_question_in_other_words_finds_the_moment(
         section = page.locator("#answer")
         expect(section).to_contain_text(cited["text"][:30])
         shoot(page, "ask-1280")
+        check_accessibility(page, "/ask with an answer")
+        page.set_viewport_size({"width": 390, "height": 844})
+        shoot(page, "ask-390")
+        check_accessibility(page, "/ask on a phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
         link = section.get_by_role("link").first
         expect(link).to_contain_text("Quarterly budget review".split()[0], ignore_case=True)
         link.click()
@@ -116,3 +130,4 @@ def test_a_question_in_other_words_finds_the_moment(
         page.locator("#ask-submit").click()
         expect(page.locator("#ask-answer")).to_contain_text(cited["text"][:30])
         shoot(page, "ask-meeting-1280")
+        check_accessibility(page, "the meeting page with an answer")
