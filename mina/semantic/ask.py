@@ -124,20 +124,20 @@ def answer_locally(session: Session, question: str, hits: list[Hit]) -> Answer:
         # the passage as a whole decides (its lines answer together); its best sentence breaks
         # near-ties; agreement with other candidates and recency weigh a little
         relevance = float(passage_scores[i])
-        sentence = float(sentence_scores[best_sentence[i]]) if i in best_sentence else 0.0
+        said = float(sentence_scores[best_sentence[i]]) if i in best_sentence else 0.0
         others = [float(agreement[i, k]) for k in range(len(hits)) if k != i]
         support = float(np.mean(sorted(others)[-2:])) if others else 0.0
         when = dates.get(hit.meeting_id)
         age_days = (newest - when).days if newest and when else 0
         recency = 1.0 / (1.0 + age_days / 30.0)
-        score = relevance + 0.25 * sentence + 0.05 * support + 0.02 * recency
-        ranked.append((score, max(relevance, sentence), i))
+        score = relevance + 0.25 * said + 0.05 * support + 0.02 * recency
+        ranked.append((score, max(relevance, said), i))
     ranked.sort(reverse=True)
     _, relevance, top = ranked[0]
     if relevance < ANSWER_SIMILARITY:
         return Answer(NOT_FOUND)
-    sentence = sentences[best_sentence[top]].text
     hit = hits[top]
+    sentence = sentences[best_sentence[top]].text if top in best_sentence else hit.text
     segment_id, start_ms = _segment_of(session, hit, sentence)
     citations = [Citation(hit.meeting_id, hit.meeting_title, segment_id, start_ms, sentence)]
     for _, score, i in ranked[1:]:

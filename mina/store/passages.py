@@ -74,6 +74,13 @@ def count_passages(session: Session, *, meeting_id: int) -> int:
     )
 
 
+def count_workspace_passages(session: Session, *, workspace_id: int) -> int:
+    return int(
+        session.scalar(select(func.count(Passage.id)).where(Passage.workspace_id == workspace_id))
+        or 0
+    )
+
+
 def stream_workspace_passages(
     session: Session, *, workspace_id: int, batch_size: int = 20_000
 ) -> Iterator[Sequence[Any]]:
