@@ -1,6 +1,7 @@
 // A comment's body as the page shows it: markdown-lite (**bold**, *italic*, `code`, links that
 // are http(s) only, line breaks) and the members it @mentions highlighted. Built as DOM nodes
-// from the raw text: the body is never parsed as HTML, so "<img onerror=...>" stays text.
+// from the raw text: the body is never parsed as HTML, so a tag in it (an img with a handler, a
+// script) stays text.
 
 // `code` | [text](url) | a bare url | **bold** | *italic*
 const INLINE = /(`[^`\n]+`)|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>]*[^\s<>.,;:!?)\]'"])|\*\*(?=\S)([^*\n]*?\S)\*\*|\*(?=\S)([^*\n]*?\S)\*/g;
