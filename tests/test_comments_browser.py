@@ -124,7 +124,9 @@ def test_a_viewer_mentions_the_owner_who_follows_the_bell(
             box.press("Enter")
             expect(box).to_have_value("Can you check this, @Ada Lovelace ")
             expect(box).to_have_attribute("aria-expanded", "false")
-            box.press_sequentially(f"before **Friday**? {HOSTILE}")
+            box.press_sequentially(
+                f"before **Friday**? See https://example.com/q3. [bad](javascript:x) {HOSTILE}"
+            )
             thread.get_by_role("button", name="Comment", exact=True).click()
 
             comment = thread.locator("li.comment")
@@ -135,6 +137,9 @@ def test_a_viewer_mentions_the_owner_who_follows_the_bell(
             expect(comment.locator("strong", has_text="Friday")).to_be_visible()
             expect(comment.locator(".comment-body")).to_contain_text(HOSTILE)
             assert thread.locator("img, script").count() == 0
+            link = comment.get_by_role("link")
+            expect(link).to_have_count(1)  # the http(s) one, not the javascript: one
+            expect(link).to_have_attribute("href", "https://example.com/q3")
             # the author edits and deletes their own; a viewer deletes nobody else's
             expect(comment.get_by_role("button", name="Edit", exact=False)).to_have_count(1)
             expect(box).to_have_value("")

@@ -3,6 +3,9 @@
 // back into view; its panel lists the latest, each a link to the meeting at its moment that is
 // marked read when opened (POST /api/notifications/read); "Mark all read" clears the count.
 
+import { api } from "/static/js/meeting-common.js";
+import { timeAgo as ago } from "/static/js/time-ago.js";
+
 const POLL_MS = 45_000;
 const SHOWN = 20;
 const $ = (id) => document.getElementById(id);
@@ -13,29 +16,8 @@ const badge = $("bell-badge");
 const list = $("bell-list");
 const empty = $("bell-empty");
 const readAll = $("bell-read-all");
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 let items = [];
 let unread = 0;
-
-async function call(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`The server answered ${response.status}.`);
-  return response.json();
-}
-
-function ago(iso) {
-  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  const days = Math.floor(seconds / 86400);
-  return days < 7 ? `${days} day${days === 1 ? "" : "s"} ago` : new Date(iso).toLocaleDateString();
-}
 
 function paintCount() {
   badge.hidden = unread === 0;
@@ -76,7 +58,7 @@ function draw() {
 
 async function refresh() {
   try {
-    const found = await call("GET", `/api/notifications?limit=${SHOWN}`);
+    const found = await api("GET", `/api/notifications?limit=${SHOWN}`);
     items = found.items;
     unread = found.unread;
     draw();
@@ -110,7 +92,7 @@ root.addEventListener("keydown", (event) => {
 });
 readAll.addEventListener("click", async () => {
   try {
-    ({ unread } = await call("POST", "/api/notifications/read", { all: true }));
+    ({ unread } = await api("POST", "/api/notifications/read", { all: true }));
     const now = new Date().toISOString();
     items = items.map((item) => ({ ...item, read_at: item.read_at || now }));
     draw();
@@ -125,7 +107,7 @@ list.addEventListener("click", async (event) => {
   if (!link.classList.contains("is-unread")) return;
   event.preventDefault();
   try {
-    ({ unread } = await call("POST", "/api/notifications/read", { ids: [Number(link.dataset.id)] }));
+    ({ unread } = await api("POST", "/api/notifications/read", { ids: [Number(link.dataset.id)] }));
   } catch {
     // opened anyway
   }

@@ -10,6 +10,7 @@ import { api, showError } from "/static/js/meeting-common.js";
 import { renderCommentBody } from "/static/js/comment-text.js";
 import { attachMentions } from "/static/js/mention-box.js";
 import { paintCommentButton } from "/static/js/segment-row.js";
+import { timeAgo as ago } from "/static/js/time-ago.js";
 
 const MODERATORS = new Set(["owner", "admin"]);
 const threads = new Map(); // segment id (string) -> comments, oldest first
@@ -40,19 +41,6 @@ function loadMembers() {
     return items;
   });
   return membersLoad;
-}
-
-// "just now", "5 min ago", "3 h ago", "2 days ago", then the date.
-function ago(iso) {
-  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  if (seconds < 7 * 86400) {
-    const days = Math.floor(seconds / 86400);
-    return `${days} day${days === 1 ? "" : "s"} ago`;
-  }
-  return new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
 }
 
 function el(tag, className, text) {
