@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from mina.models import Comment, Meeting, Segment, User, utcnow
@@ -41,11 +41,11 @@ def get_comment(session: Session, *, workspace_id: int, comment_id: int) -> Comm
     )
 
 
-def _listed(session: Session, *conditions: object) -> list[ListedComment]:
+def _listed(session: Session, condition: ColumnElement[bool]) -> list[ListedComment]:
     rows = session.execute(
         select(Comment, User)
         .outerjoin(User, User.id == Comment.author_id)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(condition)
         .order_by(Comment.created_at, Comment.id)
     )
     return [ListedComment(comment, author) for comment, author in rows]

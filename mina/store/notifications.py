@@ -73,7 +73,7 @@ def list_notifications(
     conditions = _mine(user_id, workspace_id)
     if unread_only:
         conditions.append(Notification.read_at.is_(None))
-    if before is not None:
+    if before is not None and _possible_id(before):  # a larger one: every id is before it
         conditions.append(Notification.id < before)
     rows = session.execute(
         select(Notification, actor, Meeting.title, Task.title, Segment.start_ms, Task.start_ms)

@@ -5,7 +5,6 @@ mentions notify the members they name (``mina.comments``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -119,11 +118,12 @@ def create_comment(segment_id: int, body: CommentWrite, db: Db, principal: Comme
     ``comment.created`` webhooks are queued."""
     segment = _segment(db, principal, segment_id)
     meeting = load_meeting(db, principal, segment.meeting_id)
-    comment = _written(
-        lambda: post_comment(
+    try:
+        comment = post_comment(
             db, meeting=meeting, segment=segment, author=principal.user, body=body.body
         )
-    )
+    except store.StoreError as exc:
+        raise _invalid(exc) from exc
     db.commit()
     logger.info("comment %s on segment %s by user %s", comment.id, segment.id, principal.user.id)
     return comment_out(comment, principal.user)
@@ -139,15 +139,16 @@ def update_comment(comment_id: int, body: CommentWrite, db: Db, principal: Comme
     comment = _comment(db, principal, comment_id)
     if comment.author_id != principal.user.id:
         raise ApiError(403, "forbidden", "Only its author can edit a comment.")
-    _written(
-        lambda: rewrite_comment(
+    try:
+        rewrite_comment(
             db,
             comment=comment,
             workspace_id=principal.workspace.id,
             editor=principal.user,
             body=body.body,
         )
-    )
+    except store.StoreError as exc:
+        raise _invalid(exc) from exc
     db.commit()
     return comment_out(comment, principal.user)
 
@@ -187,8 +188,6 @@ def list_meeting_comments(meeting_id: int, db: Db, principal: ApiPrincipal) -> M
     return MeetingComments(items=[comment_out(c.comment, c.author) for c in listed], counts=counts)
 
 
-def _written(write: Callable[[], Comment]) -> Comment:
-    try:
-        return write()
-    except store.StoreError as exc:  # the body checks above make this rare
-        raise ApiError(422, "validation_error", exc.message) from exc
+def _invalid(exc: store.StoreError) -> ApiError:
+    """A body the store refuses (CommentWrite's checks make it rare) is invalid like any other."""
+    return ApiError(422, "validation_error", exc.message)

@@ -16,7 +16,6 @@ from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import error_responses
 
 router = APIRouter(prefix="/api", tags=["notifications"])
-MAX_ID = 2**31 - 1
 
 
 class NotificationOut(BaseModel):
@@ -104,9 +103,7 @@ def list_notifications(
     principal: ApiPrincipal,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="An id: the page after it")
-    ] = None,
+    before: Annotated[int | None, Query(ge=1, description="An id: the page after it")] = None,
 ) -> NotificationList:
     """Your notifications in this workspace, newest first (``unread=true``: only unread ones)."""
     ids = dict(user_id=principal.user.id, workspace_id=principal.workspace.id)
