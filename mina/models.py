@@ -555,3 +555,67 @@ class SearchVersion(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Comment(Base):
+    """A remark on one segment of a meeting's transcript. ``mentions`` holds the ids of the
+    workspace members its ``@Name`` tokens named when it was last written. An author whose
+    account is deleted leaves the comment, with ``author_id`` NULL ("Deleted user"); the
+    comment goes with its segment (and so with its meeting)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_segment_created", "segment_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+
+
+class NotificationType(enum.StrEnum):
+    MENTION = "mention"  # someone @mentioned you in a comment
+    TASK_ASSIGNED = "task_assigned"  # a task was assigned to you (or an action item names you)
+    INVITE = "invite"  # you were invited to a workspace
+
+
+class Notification(Base):
+    """Something one person should see, in one workspace: who did it (``actor_id``, NULL for
+    Mina itself or a deleted account), and what it is about. Unread until ``read_at``."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # the bell's question: this person's newest in this workspace, and how many unread
+        Index("ix_notifications_user_workspace_id", "user_id", "workspace_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[NotificationType] = mapped_column(_enum(NotificationType, "notification_type"))
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segments.id", ondelete="SET NULL"), index=True
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

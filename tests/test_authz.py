@@ -111,6 +111,19 @@ MATRIX: dict[str, Case] = {
     "POST /api/transcriptions": _api(202, upload=True),
     "GET /api/jobs/{job_id}": _api(ids={"job_id": "job"}),
     "GET /api/analytics": _api(),
+    "GET /api/segments/{segment_id}/comments": _api(ids={"segment_id": "segment"}),
+    "POST /api/segments/{segment_id}/comments": _api(
+        201, ids={"segment_id": "segment"}, json={"body": "Made in the matrix, @Ada"}, least=VIEWER
+    ),
+    # the owner's comments: only their author edits one (OWNER_ROLE stands for "its author"),
+    # an admin may delete it too
+    "PATCH /api/comments/{comment_id}": _api(
+        ids={"comment_id": "comment"}, json={"body": "Edited in the matrix"}, least=OWNER_ROLE
+    ),
+    "DELETE /api/comments/{comment_id}": _api(204, ids={"comment_id": "new_comment"}, least=ADMIN),
+    "GET /api/meetings/{meeting_id}/comments": _api(ids=MEETING),
+    "GET /api/notifications": _api(),
+    "POST /api/notifications/read": _api(json={}, least=VIEWER),
     "POST /api/meetings/{meeting_id}/shares": _api(201, ids=MEETING, json={"expires_in_days": 1}),
     "GET /api/meetings/{meeting_id}/shares": _api(ids=MEETING, least=MEMBER),
     "DELETE /api/shares/{share_id}": _api(204, ids={"share_id": "new_share"}),
@@ -250,11 +263,16 @@ class World:
         self.db.commit()
         return made.invite.id
 
+    comment: int = 0
+
     def new_meeting(self) -> int:
         return _add_meeting(self.db, self.settings, f"{SECRET} (doomed)")
 
     def new_task(self) -> int:
         return _add_task(self.db, self.meeting, f"{SECRET} (doomed task)")
+
+    def new_comment(self) -> int:
+        return _add_comment(self.db, self.segment, f"{SECRET} (doomed comment)")
 
     def new_webhook(self) -> int:
         return _add_webhook(self.db, "http://127.0.0.1:9/doomed")
@@ -327,6 +345,17 @@ def _add_teammate(db: Session, email: str, role: Role = Role.MEMBER) -> int:
     return user.id
 
 
+def _add_comment(db: Session, segment_id: int, body: str) -> int:
+    principal = principal_of(db, OWNER)
+    segment = store.get_segment(db, workspace_id=principal.workspace.id, segment_id=segment_id)
+    assert segment is not None
+    comment = store.create_comment(
+        db, segment=segment, author_id=principal.user.id, body=body, mentions=[]
+    )
+    db.commit()
+    return comment.id
+
+
 def _add_webhook(db: Session, url: str) -> int:
     principal = principal_of(db, OWNER)
     webhook = store.create_webhook(
@@ -383,6 +412,7 @@ def make_world(
     task = _add_task(db, meeting, f"{SECRET}: follow up")
     webhook = _add_webhook(db, "http://127.0.0.1:9/secret-board-review")
     teammate = _add_teammate(db, "teammate@example.com")
+    comment = _add_comment(db, segment, f"{SECRET}: a remark")
     return World(
         db,
         settings,
@@ -396,6 +426,7 @@ def make_world(
         task,
         webhook,
         teammate,
+        comment,
     )
 
 
@@ -462,7 +493,8 @@ def _socket(
 
 
 def fingerprint(world: World) -> object:
-    """What the owner has: meetings, their transcripts, the job, the tokens' revocations."""
+    """What the owner has: meetings, their transcripts, the job, tasks, comments, the tokens'
+    revocations."""
     bearer = {"Authorization": f"Bearer {world.tokens['cli']}"}
     api = TestClient(world.owner.app)
     meetings = api.get("/api/meetings?per_page=100", headers=bearer).json()
@@ -472,13 +504,17 @@ def fingerprint(world: World) -> object:
     ]
     job = api.get(f"/api/jobs/{world.job}", headers=bearer).json()
     tasks = api.get("/api/tasks?per_page=200", headers=bearer).json()
+    comments = [
+        api.get(f"/api/meetings/{m['id']}/comments", headers=bearer).json()
+        for m in meetings["items"]
+    ]
     world.db.expire_all()
     owner = principal_of(world.db, OWNER).user
     tokens = sorted(
         (t.id, t.revoked_at is None)
         for t in world.db.scalars(select(ApiToken).where(ApiToken.user_id == owner.id))
     )
-    return meetings, transcripts, job, tasks, tokens
+    return meetings, transcripts, job, tasks, comments, tokens
 
 
 def _check_http_route(world: World, other: TestClient, key: str, case: Case) -> None:

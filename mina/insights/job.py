@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mina import store
+from mina.comments.assignments import notify_assignee
 from mina.db import transaction
 from mina.insights.base import Insights, MeetingText, Point, SourceSegment
 from mina.insights.registry import load_provider
@@ -134,6 +135,7 @@ def store_insights(session: Session, *, meeting: Meeting, insights: Insights) ->
 
     actions = [a for a in insights.action_items if a.segment_id in cited.start_ms]
     dropped += len(insights.action_items) - len(actions)
+    had = store.meeting_task_states(session, meeting_id=meeting.id)
     task_ids = store.sync_insight_tasks(
         session,
         meeting=meeting,
@@ -144,6 +146,11 @@ def store_insights(session: Session, *, meeting: Meeting, insights: Insights) ->
             for a in actions
         ],
     )
+    for task_id in task_ids:
+        if task_id is not None and task_id not in had:  # made now: its owner may be a member
+            task = store.get_task(session, workspace_id=meeting.workspace_id, task_id=task_id)
+            if task is not None:
+                notify_assignee(session, task=task, actor_id=None)
     sentiment = insights.sentiment
     by_segment = {
         sid: round(max(-1.0, min(1.0, score)), 4)

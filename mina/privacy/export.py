@@ -29,7 +29,7 @@ from mina import __version__, exporters, store
 from mina.db import transaction
 from mina.exporters.document import iso_datetime
 from mina.jobs import JobContext, JobError
-from mina.models import Job, JobStatus, Task, User, utcnow
+from mina.models import Comment, Job, JobStatus, Task, User, utcnow
 from mina.playback import MeetingAudio, meeting_audio, read_wav
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ Your data from Mina
 ===================
 
 account.json          your profile, your workspaces, the names of your API tokens
-                      (never a token itself), and your tasks: those you added and those
-                      of your meetings
+                      (never a token itself), your tasks: those you added and those
+                      of your meetings, and the comments you wrote on transcripts
 meetings/<id> <title>/
     meeting.json      the meeting as the API shows it, with every transcript segment
                       (edited text, original text, speaker, times, words)
@@ -242,6 +242,10 @@ def _plan(sessions: sessionmaker[Session], job_id: int) -> _Plan:
                 session, user_id=user.id, meeting_ids=[m.id for m in meetings]
             )
         ]
+        account["comments"] = [
+            _comment_document(comment)
+            for comment in store.list_user_comments(session, user_id=user.id)
+        ]
         return _Plan(user.id, account, plan)
 
 
@@ -257,6 +261,17 @@ def _task_document(task: Task) -> dict[str, Any]:
         "source": task.source.value,
         "created_at": iso_datetime(task.created_at),
         "done_at": iso_datetime(task.done_at),
+    }
+
+
+def _comment_document(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "meeting_id": comment.meeting_id,
+        "segment_id": comment.segment_id,
+        "body": comment.body,
+        "created_at": iso_datetime(comment.created_at),
+        "edited_at": iso_datetime(comment.edited_at),
     }
 
 

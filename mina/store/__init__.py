@@ -8,7 +8,8 @@ workspace's people and roles), ``invites``, ``account_deletion``
 ``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
 ``speakers`` (the labels the diarize job writes), ``insights`` (what a provider made of a
 meeting), ``tasks`` (across meetings), ``shares`` (read-only links to a meeting), ``analytics``,
-``webhooks`` (receivers, the event outbox, deliveries),
+``webhooks`` (receivers, the event outbox, deliveries), ``comments`` (on segments),
+``notifications`` (what one person should see),
 ``tables`` (whole tables, for backup and restore). Callers
 use the names re-exported here: ``from mina import store``, then ``store.add_segments(...)``."""
 
@@ -48,6 +49,16 @@ from mina.store.analytics import (
     WeekTotals,
     monday_of,
     workspace_analytics,
+)
+from mina.store.comments import (
+    ListedComment,
+    create_comment,
+    delete_comment,
+    edit_comment,
+    get_comment,
+    list_meeting_comments,
+    list_segment_comments,
+    list_user_comments,
 )
 from mina.store.insights import (
     get_insights,
@@ -117,12 +128,21 @@ from mina.store.members import (
     UserWorkspace,
     add_member,
     change_role,
+    display_name,
     get_membership,
     list_members,
     list_user_workspaces,
     remove_member,
     rename_workspace,
     transfer_ownership,
+)
+from mina.store.notifications import (
+    ListedNotification,
+    count_unread,
+    list_notifications,
+    mark_read,
+    mentioned_users,
+    notify,
 )
 from mina.store.recordings import (
     BulkMeeting,
@@ -191,6 +211,7 @@ from mina.store.tasks import (
 from mina.store.webhooks import (
     EVENTS,
     claim_delivery,
+    comment_event,
     create_webhook,
     delete_webhook,
     get_webhook,
@@ -200,6 +221,7 @@ from mina.store.webhooks import (
     load_webhook,
     meeting_event,
     record_attempt,
+    record_comment_event,
     record_event,
     record_meeting_event,
     record_task_event,
@@ -211,6 +233,7 @@ __all__ = [
     "analysis_state",
     "EVENTS",
     "claim_delivery",
+    "comment_event",
     "create_webhook",
     "delete_webhook",
     "get_webhook",
@@ -220,11 +243,26 @@ __all__ = [
     "load_webhook",
     "meeting_event",
     "record_attempt",
+    "record_comment_event",
     "record_event",
     "record_meeting_event",
     "record_task_event",
     "task_event",
     "update_webhook",
+    "ListedComment",
+    "create_comment",
+    "delete_comment",
+    "edit_comment",
+    "get_comment",
+    "list_meeting_comments",
+    "list_segment_comments",
+    "list_user_comments",
+    "ListedNotification",
+    "count_unread",
+    "list_notifications",
+    "mark_read",
+    "mentioned_users",
+    "notify",
     "ListedShare",
     "create_share_link",
     "find_share_link",
@@ -314,6 +352,7 @@ __all__ = [
     "UserWorkspace",
     "add_member",
     "change_role",
+    "display_name",
     "get_membership",
     "list_members",
     "list_user_workspaces",

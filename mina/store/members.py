@@ -30,6 +30,11 @@ class UserWorkspace:
     members: int
 
 
+def display_name(user: User) -> str:
+    """What people see of a user: their name, or their email's local part without one."""
+    return user.name or user.email.split("@")[0]
+
+
 def list_members(session: Session, *, workspace_id: int) -> list[Member]:
     """The workspace's active members, owner first, then by role and name."""
     rows = session.execute(
@@ -41,7 +46,7 @@ def list_members(session: Session, *, workspace_id: int) -> list[Member]:
     members = [
         Member(
             user_id=user.id,
-            name=user.name or user.email.split("@")[0],
+            name=display_name(user),
             email=user.email,
             role=membership.role,
             joined_at=membership.created_at,

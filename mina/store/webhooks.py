@@ -13,16 +13,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
+    Comment,
     DeliveryStatus,
     Meeting,
     Task,
+    User,
     Webhook,
     WebhookDelivery,
     utcnow,
 )
 from mina.store._common import _possible_id
+from mina.store.members import display_name
 
-# The events a webhook may ask for. comment.created fires once comments exist.
+# The events a webhook may ask for.
 EVENTS = (
     "meeting.started",
     "meeting.completed",
@@ -190,6 +193,20 @@ def task_event(task: Task) -> dict[str, Any]:
     }
 
 
+def comment_event(comment: Comment, author: User | None) -> dict[str, Any]:
+    """A comment as webhook payloads show it (``author`` None: a deleted account)."""
+    return {
+        "id": comment.id,
+        "segment_id": comment.segment_id,
+        "meeting_id": comment.meeting_id,
+        "author": {"id": author.id, "name": display_name(author)} if author is not None else None,
+        "body": comment.body,
+        "mentions": list(comment.mentions),
+        "created_at": _time(comment.created_at),
+        "edited_at": _time(comment.edited_at),
+    }
+
+
 def record_meeting_event(session: Session, *, meeting: Meeting, event: str) -> int:
     return record_event(
         session,
@@ -202,6 +219,18 @@ def record_meeting_event(session: Session, *, meeting: Meeting, event: str) -> i
 def record_task_event(session: Session, *, task: Task, event: str) -> int:
     return record_event(
         session, workspace_id=task.workspace_id, event=event, payload={"task": task_event(task)}
+    )
+
+
+def record_comment_event(
+    session: Session, *, comment: Comment, author: User | None, meeting: Meeting
+) -> int:
+    """Queue ``comment.created`` with the comment and its meeting."""
+    return record_event(
+        session,
+        workspace_id=meeting.workspace_id,
+        event="comment.created",
+        payload={"comment": comment_event(comment, author), "meeting": meeting_event(meeting)},
     )
 
 

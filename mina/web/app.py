@@ -36,11 +36,13 @@ from mina.web import (
     api,
     ask_page,
     auth,
+    comments_api,
     docs,
     exports_api,
     insights_api,
     invite_page,
     meetings_api,
+    notifications_api,
     pages,
     search_api,
     segments_api,
@@ -257,6 +259,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insights_api.router)
     app.include_router(tasks_api.router)
     app.include_router(shares_api.router)
+    app.include_router(comments_api.router)
+    app.include_router(notifications_api.router)
     app.include_router(shared_page.router)
     app.include_router(analytics_api.router)
     app.include_router(account_api.router)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from mina import store
+from mina.comments.assignments import notify_assignee
 from mina.models import Task, TaskSource, TaskStatus
 from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, NotFound, error_responses
@@ -139,7 +140,8 @@ def list_tasks(
     responses=error_responses(400, 401, 403, (404, "No such meeting or segment"), 422),
 )
 def create_task(body: TaskCreate, db: Db, principal: Editor) -> TaskOut:
-    """Add a task, on its own, from a meeting, or from a moment of one (``segment_id``)."""
+    """Add a task, on its own, from a meeting, or from a moment of one (``segment_id``). An
+    assignee who is a member of the workspace (by name or email) is notified."""
     workspace_id = principal.workspace.id
     meeting = None
     if body.meeting_id is not None:
@@ -164,6 +166,7 @@ def create_task(body: TaskCreate, db: Db, principal: Editor) -> TaskOut:
         )
     except store.StoreError as exc:
         raise ApiError(400, exc.code, exc.message) from exc
+    notify_assignee(db, task=task, actor_id=principal.user.id)
     db.commit()
     return task_out(task, _titles(db, workspace_id, [task]))
 
@@ -174,7 +177,8 @@ def create_task(body: TaskCreate, db: Db, principal: Editor) -> TaskOut:
     responses=error_responses(400, 401, 403, NO_TASK, 422),
 )
 def update_task(task_id: int, body: TaskUpdate, db: Db, principal: Editor) -> TaskOut:
-    """Complete or reopen a task, rename it, assign it, give or clear its due date."""
+    """Complete or reopen a task, rename it, assign it, give or clear its due date. A new
+    assignee who is a member of the workspace is notified."""
     task = _load(db, principal, task_id)
     fields = body.model_fields_set
     changes: dict[str, object] = {}
@@ -182,7 +186,10 @@ def update_task(task_id: int, body: TaskUpdate, db: Db, principal: Editor) -> Ta
         changes["assignee"] = body.assignee
     if "due_date" in fields:
         changes["due_date"] = body.due_date
+    assigned_before = (task.assignee or "").casefold()
     store.update_task(db, task=task, title=body.title, status=body.status, **changes)
+    if (task.assignee or "").casefold() != assigned_before:
+        notify_assignee(db, task=task, actor_id=principal.user.id)
     db.commit()
     return task_out(task, _titles(db, principal.workspace.id, [task]))
 

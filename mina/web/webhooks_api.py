@@ -35,7 +35,7 @@ WEBHOOK_EVENTS: dict[str, str] = {
     "insights.ready": "A meeting's summary and action items are ready",
     "task.created": "A task is added or made from an action item",
     "task.completed": "A task is done",
-    "comment.created": "Someone comments (once comments exist)",
+    "comment.created": "Someone comments on a segment",
 }
 assert tuple(WEBHOOK_EVENTS) == store.EVENTS
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})

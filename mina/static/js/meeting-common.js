@@ -1,5 +1,6 @@
 // What the meeting page's modules (meeting.js, meeting-speakers.js, meeting-analysis.js) share:
-// the API call that carries the page's CSRF token, a count in words, and an inline error.
+// the API call that carries the page's CSRF token (the nav's bell.js uses it on every page), a
+// count in words, and an inline error.
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 

@@ -17,6 +17,9 @@
 // dot beside a speaker marks a clearly positive or negative segment (segment-row.js).
 //
 // Share opens a dialog that makes, copies, lists and revokes read-only links (meeting-share.js).
+//
+// Each row's comment button (with its count) opens the segment's comment thread beside it,
+// with @mentions of the workspace's members (meeting-comments.js); a finished meeting only.
 
 import { createSegmentRow, fillSegmentRow } from "/static/js/segment-row.js";
 import { api, showError } from "/static/js/meeting-common.js";
@@ -26,6 +29,7 @@ import { initInsights, refreshInsights } from "/static/js/meeting-insights.js";
 import { closeTaskForm, initTasks, openTaskForm, reloadTasks } from "/static/js/meeting-tasks.js";
 import { initShare } from "/static/js/meeting-share.js";
 import { initAsk } from "/static/js/meeting-ask.js";
+import { commentCount, initComments, toggleThread } from "/static/js/meeting-comments.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("meeting-app");
@@ -36,7 +40,12 @@ const audio = $("meeting-audio");
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 // Each speaker's colour slot is this meeting's assignment (meeting-speakers.js keeps it).
 const canEdit = document.getElementById("meeting-app").dataset.canEdit !== "false";
-const rowOptions = { seekable: Boolean(audio), editable: !live && canEdit, colourOf: (name) => speakerPanel.colourOf(name) };
+const rowOptions = {
+  seekable: Boolean(audio),
+  editable: !live && canEdit,
+  colourOf: (name) => speakerPanel.colourOf(name),
+  commentCount: live ? null : commentCount,
+};
 
 const rows = () => [...list.querySelectorAll("li.segment")];
 
@@ -94,7 +103,11 @@ if (audio) {
 
 list.addEventListener("click", (event) => {
   const row = event.target.closest("li.segment");
-  if (!row || row.classList.contains("is-editing") || event.target.closest(".task-form")) return;
+  if (!row || row.classList.contains("is-editing") || event.target.closest(".task-form, .thread")) return;
+  if (event.target.closest(".seg-comment")) {
+    toggleThread(row);
+    return;
+  }
   if (event.target.closest(".seg-edit")) {
     startEdit(row);
     return;
@@ -435,6 +448,19 @@ titleForm.addEventListener("submit", async (event) => {
 // --- share -----------------------------------------------------------------------------------
 
 initShare(meetingId);
+
+// --- comments --------------------------------------------------------------------------------
+
+if (!live) {
+  initComments({
+    meetingId,
+    userId: Number(app.dataset.userId),
+    role: app.dataset.role,
+    list,
+    rows,
+    showRow: () => speakerPanel.showAll(),
+  });
+}
 
 // --- delete ----------------------------------------------------------------------------------
 
