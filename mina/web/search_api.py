@@ -86,13 +86,18 @@ def search_meetings(
     meeting_id: int | None = None,
     date_from: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="YYYY-MM-DD, inclusive")] = None,
-    speaker: Annotated[str | None, Query(max_length=100)] = None,
+    speaker: Annotated[
+        str, Query(max_length=100, description="Only passages this speaker says most of")
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResults:
     """Passages of the workspace's meetings for ``q``: ``keyword`` (full text, as the meetings
     list), ``semantic`` (by meaning, with a local embedding model) or ``hybrid`` (both, fused by
     reciprocal rank; the default). Each item is cited at its segment and moment."""
     _check_on(settings, mode)
+    for name in ("q", "mode", "meeting_id", "from", "to", "speaker", "limit"):
+        if len(request.query_params.getlist(name)) > 1:
+            raise ApiError(422, "validation_error", f"Invalid request: {name} is given twice.")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ApiError(422, "validation_error", "Invalid request: from is after to.")
     if meeting_id is not None:
@@ -103,7 +108,7 @@ def search_meetings(
         workspace_id=principal.workspace.id,
         q=q,
         mode=mode,
-        filters=Filters(meeting_id, date_from, date_to, speaker),
+        filters=Filters(meeting_id, date_from, date_to, speaker or None),
         limit=limit,
     )
     return SearchResults(
