@@ -439,7 +439,7 @@ def test_smtp_urls_are_checked_at_start() -> None:
 
 
 def test_a_cli_token_acts_in_the_workspace_it_names(
-    app: FastAPI, db: Session, cli_env: dict[str, str]
+    client: TestClient, db: Session, cli_env: dict[str, str]
 ) -> None:
     from click.testing import CliRunner
 
@@ -455,7 +455,7 @@ def test_a_cli_token_acts_in_the_workspace_it_names(
         main, ["token", "create", GRACE, "--workspace", str(ada_workspace.id)], env=cli_env
     )
     assert made.exit_code == 0, made.output
-    me = TestClient(app).get("/api/me", headers={"Authorization": f"Bearer {made.output.strip()}"})
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {made.output.strip()}"})
     assert me.json()["workspace"]["id"] == ada_workspace.id
     theirs = principal_of(db, GRACE).workspace.id
     assert theirs != ada_workspace.id
