@@ -233,3 +233,19 @@ def test_mina_embed_backfills_an_archive(
     again = runner.invoke(main, ["embed", "--all", "--missing"], env=cli_env)
     assert "for 0 meetings" in again.output
     assert runner.invoke(main, ["embed"], env=cli_env).exit_code != 0  # ids or --all
+
+
+def test_labelling_speakers_again_embeds_again(
+    client: TestClient, db: Session, archive: dict[str, Any]
+) -> None:
+    from mina.models import Job
+
+    meeting_id = archive["ids"]["office-move"]
+    queued = client.post(
+        f"/api/meetings/{meeting_id}/diarize",
+        json={"speakers": 2},
+        headers={"Authorization": f"Bearer {archive['token']}"},
+    )
+    assert queued.status_code == 202, queued.text
+    names = db.scalars(select(Job.name).where(Job.meeting_id == meeting_id).order_by(Job.id))
+    assert list(names)[-2:] == ["diarize", "embed"]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mina import store
 from mina.models import Job, Meeting, MeetingStatus
 from mina.speakers.job import JOB_NAME
+from mina.store.passages import count_passages
 from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, error_responses
 from mina.web.meetings_api import NO_MEETING, SpeakerCount, load_meeting
@@ -98,4 +99,7 @@ def queue_diarize(db: Db, meeting: Meeting, *, speakers: int | None) -> Job:
     payload = {"speakers": speakers} if speakers is not None else {}
     job = store.queue_meeting_job(db, meeting=meeting, name=JOB_NAME, payload=payload)
     logger.info("meeting %s: speakers to be labelled again (job %s)", meeting.id, job.id)
+    if count_passages(db, meeting_id=meeting.id):
+        # passages carry speakers (the speaker filter): embedded again after the new labels
+        store.queue_meeting_job(db, meeting=meeting, name="embed")
     return job
