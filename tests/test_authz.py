@@ -182,6 +182,11 @@ MATRIX: dict[str, Case] = {
     ),
     # a workspace that is not the caller's: they stay where they are
     "POST /workspace/switch": _page(303, form={"workspace_id": "0"}, least=VIEWER),
+    # the caller's own invitations (none here): an empty list, and a 303 back to it
+    "GET /invites": _page(least=VIEWER),
+    "POST /invites/{invite_id}/accept": _page(
+        303, fixed={"invite_id": "2000000000"}, form={}, least=VIEWER
+    ),
     "WS /ws/transcribe": Case("ws", least=MEMBER),
     "WS /ws/meetings/{meeting_id}/live": Case("ws", ids=MEETING),
 }

@@ -462,3 +462,31 @@ def test_a_cli_token_acts_in_the_workspace_it_names(
     refused = runner.invoke(main, ["token", "create", ADA, "--workspace", str(theirs)], env=cli_env)
     assert refused.exit_code != 0 and "not a member" in refused.output
     assert ada is not None
+
+
+def test_an_invited_account_holder_finds_it_in_the_bell(app: FastAPI, db: Session) -> None:
+    with TestClient(app) as ada:
+        signup(ada, ADA, "Ada Lovelace")
+        grace = _client(app, GRACE, "Grace")
+        made = _invite(ada, GRACE, "viewer")
+        bell = grace.get("/api/notifications?unread=true").json()
+        (item,) = bell["items"]
+        assert item["type"] == "invite" and item["url"] == "/invites", item
+        assert "Ada Lovelace invited you" in item["text"]
+        page = grace.get("/invites")
+        assert (
+            "Ada Lovelace&#39;s Workspace" in page.text or "Ada Lovelace's Workspace" in page.text
+        )
+        joined = grace.post(
+            f"/invites/{made['id']}/accept",
+            data={"csrf_token": csrf_from(page.text)},
+            follow_redirects=False,
+        )
+        assert joined.status_code == 303 and joined.headers["location"] == "/dashboard"
+        assert grace.get("/api/me").json()["workspace"]["role"] == "viewer"
+        # used: it is gone from the list, and accepting again says so
+        assert "No open invitations" in grace.get("/invites").text
+        again = grace.post(
+            f"/invites/{made['id']}/accept", data={"csrf_token": csrf_from(page.text)}
+        )
+        assert "does not exist" in again.text

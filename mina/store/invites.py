@@ -98,3 +98,20 @@ def mark_invite_accepted(session: Session, *, invite: Invite, user_id: int) -> N
 def mark_invite_emailed(session: Session, *, invite: Invite) -> None:
     invite.emailed_at = utcnow()
     session.flush()
+
+
+def list_open_invites_for(session: Session, *, email: str) -> list[FoundInvite]:
+    """Invitations to this email address that can still be accepted, the newest first."""
+    rows = session.execute(
+        select(Invite, Workspace, User)
+        .join(Workspace, Workspace.id == Invite.workspace_id)
+        .outerjoin(User, User.id == Invite.invited_by)
+        .where(
+            Invite.email == email,
+            Invite.accepted_at.is_(None),
+            Invite.revoked_at.is_(None),
+            Invite.expires_at > utcnow(),
+        )
+        .order_by(Invite.created_at.desc(), Invite.id.desc())
+    ).all()
+    return [FoundInvite(invite, workspace, inviter) for invite, workspace, inviter in rows]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mina.models import Meeting, Notification, NotificationType, Segment, Task, User, utcnow
@@ -55,7 +55,15 @@ class ListedNotification:
 
 
 def _mine(user_id: int, workspace_id: int) -> list[ColumnElement[bool]]:
-    return [Notification.user_id == user_id, Notification.workspace_id == workspace_id]
+    """The user's notifications in this workspace, and their invitations wherever they are (an
+    invitation is to a workspace they are not in yet)."""
+    return [
+        Notification.user_id == user_id,
+        or_(
+            Notification.workspace_id == workspace_id,
+            Notification.type == NotificationType.INVITE,
+        ),
+    ]
 
 
 def list_notifications(

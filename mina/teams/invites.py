@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from mina import security, store
-from mina.models import Invite, Membership, Role, User, utcnow
+from mina.models import Invite, Membership, NotificationType, Role, User, utcnow
 from mina.store.accounts import EMAIL_RE, normalise_email
 from mina.store.invites import FoundInvite
 from mina.teams.mail import MailError, send_mail
@@ -85,6 +85,39 @@ def open_invite(session: Session, *, token: str) -> FoundInvite | None:
     found = store.find_invite(session, token_hash=wanted)
     matches = security.tokens_equal(found.invite.token_hash if found else _NO_HASH, wanted)
     return found if matches and found is not None and is_open(found.invite) else None
+
+
+def notify_invitee(session: Session, *, made: NewInvite, inviter: User) -> None:
+    """An invitee who already has an account is told in their bell too (it links to
+    /invites, where their open invitations can be accepted)."""
+    invitee = store.get_user_by_email(session, email=made.invite.email)
+    if invitee is None or not invitee.is_active:
+        return
+    home = store.get_principal(session, user=invitee).workspace.id
+    store.notify(
+        session,
+        user_id=invitee.id,
+        workspace_id=home,
+        type=NotificationType.INVITE,
+        actor_id=inviter.id,
+    )
+
+
+def accept_invite_by_id(session: Session, *, invite_id: int, user: User) -> Membership:
+    """Accept one of the signed-in user's open invitations (from /invites)."""
+    for found in store.list_open_invites_for(session, email=normalise_email(user.email)):
+        if found.invite.id == invite_id:
+            membership = store.add_member(
+                session,
+                workspace_id=found.invite.workspace_id,
+                user_id=user.id,
+                role=found.invite.role,
+            )
+            store.mark_invite_accepted(session, invite=found.invite, user_id=user.id)
+            return membership
+    raise InviteError(
+        404, "invite_not_found", "This invitation does not exist, has expired or was used."
+    )
 
 
 def accept_invite(session: Session, *, token: str, user: User) -> Membership:

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mina import store
-from mina.teams.invites import InviteError, accept_invite, mask_email, open_invite
+from mina.teams.invites import (
+    InviteError,
+    accept_invite,
+    accept_invite_by_id,
+    mask_email,
+    open_invite,
+)
 from mina.web.auth import _safe_next
 from mina.web.deps import (
     SESSION_WORKSPACE,
@@ -78,6 +84,35 @@ def accept_from_page(
     principal = store.get_principal(db, user=user, workspace_id=membership.workspace_id)
     flash(request, f"You joined {principal.workspace.name} as {membership.role.value}.", "success")
     logger.info("user %s joined workspace %s", user.id, membership.workspace_id)
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+@router.get("/invites")
+def my_invites(request: Request, db: Db, principal: PagePrincipal) -> Response:
+    """The signed-in person's open invitations, each with Accept."""
+    found = store.list_open_invites_for(db, email=store.normalise_email(principal.user.email))
+    return render(request, "invites.html", {"invites": found}, principal=principal)
+
+
+@router.post("/invites/{invite_id}/accept")
+def accept_listed(
+    invite_id: int,
+    request: Request,
+    db: Db,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    user = db.merge(principal.user)
+    try:
+        membership = accept_invite_by_id(db, invite_id=invite_id, user=user)
+    except InviteError as exc:
+        flash(request, exc.message, "error")
+        return RedirectResponse("/invites", status_code=303)
+    db.commit()
+    session_data(request)[SESSION_WORKSPACE] = membership.workspace_id
+    joined = store.get_principal(db, user=user, workspace_id=membership.workspace_id)
+    flash(request, f"You joined {joined.workspace.name} as {membership.role.value}.", "success")
     return RedirectResponse("/dashboard", status_code=303)
 
 

@@ -67,6 +67,8 @@ def _text(item: store.ListedNotification) -> str:
 
 def _url(item: store.ListedNotification) -> str | None:
     n = item.notification
+    if n.type is NotificationType.INVITE:
+        return "/invites"
     if n.meeting_id is None:
         return "/tasks" if n.task_id is not None else None
     url = f"/dashboard/meeting/{n.meeting_id}"

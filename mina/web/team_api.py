@@ -22,6 +22,7 @@ from mina.teams.invites import (
     create_invite,
     email_invite,
     invite_path,
+    notify_invitee,
 )
 from mina.web.deps import (
     SESSION_WORKSPACE,
@@ -341,6 +342,7 @@ def invite(
         )
     except InviteError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
+    notify_invitee(db, made=made, inviter=principal.user)
     db.commit()
     url = base_url(request) + invite_path(made.token)
     error = None
