@@ -26,11 +26,13 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
+from mina.models import Job, JobStatus, Meeting, MeetingStatus
 from mina.settings import Settings
 from mina.streaming import StreamConfig
 
@@ -88,6 +90,32 @@ class JobContext:
     def decode(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run CPU-heavy speech work in the shared decode pool and wait for it."""
         return self.decode_pool.submit(work, *args, **kwargs).result()
+
+
+def settled_meeting(
+    session: Session, *, job_id: int, waits_for: tuple[str, ...] = ()
+) -> Meeting | None:
+    """The completed meeting a post-meeting job works on: None when it is gone; ``JobError``
+    while it is still recorded or transcribed; ``JobDeferred`` while an earlier job of the
+    meeting named in ``waits_for`` is unfinished (insights and passages read its speakers)."""
+    job = store.load_job(session, job_id=job_id)
+    meeting = session.get(Meeting, job.meeting_id) if job and job.meeting_id else None
+    if meeting is None:
+        return None
+    if meeting.status in (MeetingStatus.LIVE, MeetingStatus.PROCESSING):
+        raise JobError("The meeting is still being recorded or transcribed.")
+    if waits_for:
+        waiting = session.scalar(
+            select(Job.id).where(
+                Job.meeting_id == meeting.id,
+                Job.name.in_(waits_for),
+                Job.id < job_id,
+                Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            )
+        )
+        if waiting is not None:
+            raise JobDeferred(f"waiting for job {waiting}")
+    return meeting
 
 
 class JobFunction(Protocol):

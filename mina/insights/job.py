@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mina import store
@@ -26,8 +25,8 @@ from mina.comments.assignments import notify_assignee
 from mina.db import transaction
 from mina.insights.base import Insights, MeetingText, Point, SourceSegment
 from mina.insights.registry import load_provider
-from mina.jobs import JobContext, JobDeferred, JobError
-from mina.models import Job, JobStatus, Meeting, MeetingStatus
+from mina.jobs import JobContext, settled_meeting
+from mina.models import Meeting
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,22 +39,9 @@ WAITS_FOR = ("diarize",)
 def generate_insights(context: JobContext, *, job_id: int) -> None:
     """Make and store the insights of the job's meeting (see the module docstring)."""
     with transaction(context.sessions) as session:
-        job = store.load_job(session, job_id=job_id)
-        meeting = session.get(Meeting, job.meeting_id) if job and job.meeting_id else None
+        meeting = settled_meeting(session, job_id=job_id, waits_for=WAITS_FOR)
         if meeting is None:
             return
-        if meeting.status in (MeetingStatus.LIVE, MeetingStatus.PROCESSING):
-            raise JobError("The meeting is still being recorded or transcribed.")
-        waiting = session.scalar(
-            select(Job.id).where(
-                Job.meeting_id == meeting.id,
-                Job.name.in_(WAITS_FOR),
-                Job.id < job_id,
-                Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-            )
-        )
-        if waiting is not None:
-            raise JobDeferred(f"waiting for job {waiting}")
         text = load_meeting_text(session, meeting=meeting)
     insights = make_insights(context.settings, text)
     context.check_stop()

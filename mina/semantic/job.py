@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mina import store
 from mina.db import transaction
-from mina.jobs import JobContext, JobDeferred, JobError
-from mina.models import Job, JobStatus, Meeting, MeetingStatus
+from mina.jobs import JobContext, settled_meeting
+from mina.models import Meeting
 from mina.semantic.index import quantize
 from mina.semantic.model import load_encoder
 from mina.semantic.passages import Line, PassageText, make_passages
@@ -31,22 +30,9 @@ WAITS_FOR = ("diarize",)
 
 def embed_meeting_job(context: JobContext, *, job_id: int) -> None:
     with transaction(context.sessions) as session:
-        job = store.load_job(session, job_id=job_id)
-        meeting = session.get(Meeting, job.meeting_id) if job and job.meeting_id else None
+        meeting = settled_meeting(session, job_id=job_id, waits_for=WAITS_FOR)
         if meeting is None:
             return
-        if meeting.status in (MeetingStatus.LIVE, MeetingStatus.PROCESSING):
-            raise JobError("The meeting is still being recorded or transcribed.")
-        waiting = session.scalar(
-            select(Job.id).where(
-                Job.meeting_id == meeting.id,
-                Job.name.in_(WAITS_FOR),
-                Job.id < job_id,
-                Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-            )
-        )
-        if waiting is not None:
-            raise JobDeferred(f"waiting for job {waiting}")
         passages = meeting_passages(session, meeting_id=meeting.id)
         meeting_id = meeting.id
     vectors = embed_passages(passages)

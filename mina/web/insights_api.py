@@ -8,7 +8,6 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from mina import store
 from mina.insights.job import JOB_NAME
@@ -140,13 +139,6 @@ def queue_insights(db: Db, meeting: Meeting) -> Job:
             "The meeting is still being recorded or transcribed; its insights are made when it "
             "completes.",
         )
-    waiting = db.scalar(
-        select(Job).where(
-            Job.meeting_id == meeting.id, Job.name == JOB_NAME, Job.status == JobStatus.QUEUED
-        )
-    )
-    if waiting is not None:
-        return waiting
-    job = store.queue_meeting_job(db, meeting=meeting, name=JOB_NAME)
+    job = store.queue_meeting_job_once(db, meeting=meeting, name=JOB_NAME)
     logger.info("meeting %s: insights to be made again (job %s)", meeting.id, job.id)
     return job
