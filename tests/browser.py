@@ -332,3 +332,12 @@ def wer_allowing_trailing_words(reference: str, hypothesis: str) -> tuple[float,
         previous = current
     best = min(range(len(hyp) + 1), key=lambda j: (previous[j], -j))
     return previous[best] / len(ref), len(hyp) - best
+
+
+def check_accessibility(page: Page, where: str) -> None:
+    """axe-core finds no serious or critical WCAG violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not bad, f"{where}:\n{results.generate_report()}"

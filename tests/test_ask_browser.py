@@ -13,12 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from bench.insights.material import load_scripts, script_audio
 from mina import store
-from tests.browser import Site, log_in, open_context, screenshots_on_failure, serve_site, shoot
+from tests.browser import (
+    Site,
+    check_accessibility,
+    log_in,
+    open_context,
+    screenshots_on_failure,
+    serve_site,
+    shoot,
+)
 from tests.conftest import PASSWORD
 from tests.uploadhelp import write_wav
 
@@ -36,14 +43,6 @@ def site(
 ) -> Iterator[Site]:
     with serve_site(request, tmp_path_factory, "ask", {"MINA_INSIGHTS": "off"}) as running:
         yield running
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    results = Axe().run(page)
-    serious = [
-        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
-    ]
-    assert not serious, f"{where}:\n{results.generate_report()}"
 
 
 def _upload(api: httpx.Client, tmp_path: Path, name: str) -> int:

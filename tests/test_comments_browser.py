@@ -14,14 +14,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from mina import store
 from mina.models import Membership, Role, Workspace, utcnow
-from tests.browser import Site, log_in, open_context, screenshots_on_failure, serve_site
+from tests.browser import (
+    Site,
+    check_accessibility,
+    log_in,
+    open_context,
+    screenshots_on_failure,
+    serve_site,
+)
 from tests.browser import shoot as shoot_page
 from tests.conftest import PASSWORD
 from tests.meetingdata import Said, add_meeting, principal_of
@@ -55,12 +61,6 @@ def db(site: Site) -> Iterator[Session]:
     session = site.sessions()
     yield session
     session.close()
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{where}:\n{results.generate_report()}"
 
 
 def shoot(page: Page, name: str) -> None:

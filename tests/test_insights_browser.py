@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy.orm import Session
 
@@ -33,6 +32,7 @@ from mina.models import Job, JobStatus, Meeting, utcnow
 from tests.browser import (
     Site,
     WatchedContext,
+    check_accessibility,
     log_in,
     open_context,
     screenshots_on_failure,
@@ -158,12 +158,6 @@ def shoot(page: Page, name: str) -> None:
     """A screenshot from the top of the page (the sticky player stays where it belongs)."""
     page.evaluate("window.scrollTo(0, 0)")
     shoot_page(page, name)
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{where}:\n{results.generate_report()}"
 
 
 def api_tasks(page: Page, site: Site, meeting_id: int) -> list[dict[str, Any]]:

@@ -13,13 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from mina import sharing, store
 from mina.models import Meeting, utcnow
-from tests.browser import Site, log_in, open_context, screenshots_on_failure, serve_site
+from tests.browser import (
+    Site,
+    check_accessibility,
+    log_in,
+    open_context,
+    screenshots_on_failure,
+    serve_site,
+)
 from tests.browser import shoot as shoot_page
 from tests.conftest import PASSWORD
 from tests.meetingdata import Said, add_meeting, principal_of
@@ -104,12 +110,6 @@ def make_meeting(db: Session, site: Site, email: str, *, live: bool = False) -> 
         )
         db.commit()
     return meeting
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{where}:\n{results.generate_report()}"
 
 
 def shoot(page: Page, name: str) -> None:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route, WebSocketRoute, expect
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from tests.browser import (
     MISSING_AUDIO,
     Site,
     WatchedContext,
+    check_accessibility,
     log_in,
     open_context,
     screenshots_on_failure,
@@ -129,13 +129,6 @@ def add_diarize_job(db: Session, meeting: Meeting, status: JobStatus) -> Job:
         job.error = "The job failed on the server; the error is in the server log."
     db.commit()
     return job
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    """No serious or critical axe-core violation."""
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{where}:\n{results.generate_report()}"
 
 
 def speaker_colours(page: Page) -> list[dict[str, Any]]:

@@ -11,11 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from mina import store
-from tests.browser import Site, log_in, open_context, screenshots_on_failure, serve_site, shoot
+from tests.browser import (
+    Site,
+    check_accessibility,
+    log_in,
+    open_context,
+    screenshots_on_failure,
+    serve_site,
+    shoot,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -29,14 +36,6 @@ def site(
         request, tmp_path_factory, "teams", {"MINA_ENGINE": "fake", "MINA_VAD": "energy"}
     ) as running:
         yield running
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    results = Axe().run(page)
-    serious = [
-        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
-    ]
-    assert not serious, f"{where}:\n{results.generate_report()}"
 
 
 def test_invite_accept_switch_change_role_and_remove(

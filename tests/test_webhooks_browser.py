@@ -11,11 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, expect
 
 from mina import store
-from tests.browser import Site, log_in, open_context, screenshots_on_failure, serve_site, shoot
+from tests.browser import (
+    Site,
+    check_accessibility,
+    log_in,
+    open_context,
+    screenshots_on_failure,
+    serve_site,
+    shoot,
+)
 from tests.conftest import PASSWORD
 from tests.meetingdata import principal_of
 from tests.test_webhooks import Receiver, receiver, verify
@@ -32,14 +39,6 @@ def site(
         request, tmp_path_factory, "webhooks", {"MINA_ENGINE": "fake", "MINA_VAD": "energy"}
     ) as running:
         yield running
-
-
-def check_accessibility(page: Page, where: str) -> None:
-    results = Axe().run(page)
-    serious = [
-        v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
-    ]
-    assert not serious, f"{where}:\n{results.generate_report()}"
 
 
 def make_user(site: Site) -> str:
