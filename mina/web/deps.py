@@ -146,21 +146,25 @@ def api_principal(
         user = signed_in
         chosen = data.get(SESSION_WORKSPACE)
         preferred = chosen if isinstance(chosen, int) else None
-    named = request.headers.get(WORKSPACE_HEADER)
-    if named is not None:
-        principal = _named_workspace(db, user, named)
-    else:
-        principal = store.get_principal(db, user=user, workspace_id=preferred)
+    principal = choose_workspace(
+        db, user, preferred=preferred, named=request.headers.get(WORKSPACE_HEADER)
+    )
+    if principal is None:
+        raise ApiError(404, "not_found", "Workspace not found.")
     db.commit()
     return principal
 
 
-def _named_workspace(db: Session, user: User, named: str) -> store.Principal:
+def choose_workspace(
+    db: Session, user: User, *, preferred: int | None, named: str | None
+) -> store.Principal | None:
+    """The user acting in the workspace an ``X-Mina-Workspace`` header names (None when it is
+    not one of theirs), else in ``preferred`` (the token's, or the session's) when they are
+    still a member of it, else in their first workspace. The API and the WebSockets share it."""
+    if named is None:
+        return store.get_principal(db, user=user, workspace_id=preferred)
     workspace_id = int(named) if named.strip().isdigit() else 0
-    principal = store.find_principal(db, user=user, workspace_id=workspace_id)
-    if principal is None:
-        raise ApiError(404, "not_found", "Workspace not found.")
-    return principal
+    return store.find_principal(db, user=user, workspace_id=workspace_id)
 
 
 def page_principal(request: Request, db: Db) -> store.Principal:

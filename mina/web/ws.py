@@ -26,7 +26,13 @@ from mina.shapes import segment_json
 from mina.speakers.job import MAX_SPEAKERS
 from mina.teams.access import AccessRevocations
 from mina.web.cookies import read_session_cookie
-from mina.web.deps import SESSION_WORKSPACE, WORKSPACE_HEADER, bearer_token, cookie_user
+from mina.web.deps import (
+    SESSION_WORKSPACE,
+    WORKSPACE_HEADER,
+    bearer_token,
+    choose_workspace,
+    cookie_user,
+)
 from mina.web.proxies import FORWARDED_HOST, origin_allowed
 
 logger = logging.getLogger(__name__)
@@ -96,14 +102,12 @@ def authenticate(websocket: WebSocket, session: Session) -> store.Principal:
         user = signed_in
         chosen = data.get(SESSION_WORKSPACE)
         preferred = chosen if isinstance(chosen, int) else None
-    named = websocket.headers.get(WORKSPACE_HEADER)
-    if named is not None:
-        workspace_id = int(named) if named.strip().isdigit() else 0
-        principal = store.find_principal(session, user=user, workspace_id=workspace_id)
-        if principal is None:
-            raise ProtocolError(NOT_FOUND, "not_found", "Workspace not found.")
-        return principal
-    return store.get_principal(session, user=user, workspace_id=preferred)
+    principal = choose_workspace(
+        session, user, preferred=preferred, named=websocket.headers.get(WORKSPACE_HEADER)
+    )
+    if principal is None:
+        raise ProtocolError(NOT_FOUND, "not_found", "Workspace not found.")
+    return principal
 
 
 class TranscribeConnection:
