@@ -77,6 +77,11 @@ class Role(enum.StrEnum):
     MEMBER = "member"
     VIEWER = "viewer"
 
+    @property
+    def rank(self) -> int:
+        """Higher may do more: viewer 0, member 1, admin 2, owner 3 (mina/teams/roles.py)."""
+        return (Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER).index(self)
+
 
 class MeetingStatus(enum.StrEnum):
     SCHEDULED = "scheduled"

@@ -42,7 +42,6 @@ def list_members(session: Session, *, workspace_id: int) -> list[Member]:
         .join(User, User.id == Membership.user_id)
         .where(Membership.workspace_id == workspace_id, User.is_active.is_(True))
     ).all()
-    order = {Role.OWNER: 0, Role.ADMIN: 1, Role.MEMBER: 2, Role.VIEWER: 3}
     members = [
         Member(
             user_id=user.id,
@@ -53,7 +52,7 @@ def list_members(session: Session, *, workspace_id: int) -> list[Member]:
         )
         for membership, user in rows
     ]
-    return sorted(members, key=lambda m: (order[m.role], m.name.lower(), m.user_id))
+    return sorted(members, key=lambda m: (-m.role.rank, m.name.lower(), m.user_id))
 
 
 def get_membership(session: Session, *, workspace_id: int, user_id: int) -> Membership | None:
@@ -73,14 +72,10 @@ def add_member(session: Session, *, workspace_id: int, user_id: int, role: Role)
     if membership is None:
         membership = Membership(user_id=user_id, workspace_id=workspace_id, role=role)
         session.add(membership)
-    elif _rank(role) > _rank(membership.role):
+    elif role.rank > membership.role.rank:
         membership.role = role
     session.flush()
     return membership
-
-
-def _rank(role: Role) -> int:
-    return {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}[role]
 
 
 def change_role(

@@ -25,7 +25,6 @@ class Action(enum.StrEnum):
     OWN = "own"  # transfer ownership
 
 
-_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 _LEAST = {
     Action.READ: Role.VIEWER,
     Action.COMMENT: Role.VIEWER,
@@ -44,12 +43,12 @@ DENIED = {
 
 
 def role_rank(role: Role) -> int:
-    return _RANK[role]
+    return role.rank
 
 
 def may(role: Role, action: Action) -> bool:
     """Whether ``role`` may perform ``action``."""
-    return _RANK[role] >= _RANK[_LEAST[action]]
+    return role.rank >= _LEAST[action].rank
 
 
 def least_role(action: Action) -> Role:
