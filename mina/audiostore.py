@@ -6,8 +6,10 @@ keeps appends trivial and crash-safe (no header to rewrite); playback wraps it i
 
 from __future__ import annotations
 
+import fcntl
 import os
 import struct
+import time
 from pathlib import Path
 
 BYTES_PER_SAMPLE = 2
@@ -17,13 +19,28 @@ def session_audio_path(audio_dir: Path, workspace_id: int, external_id: str) -> 
     return audio_dir / str(workspace_id) / f"{external_id}.pcm"
 
 
-class AudioWriter:
-    """Appends to a session's audio file. ``append`` from the event loop; ``sync`` in a thread."""
+class AudioBusy(RuntimeError):
+    """Another process still appends to this audio file."""
 
-    def __init__(self, path: Path) -> None:
+
+class AudioWriter:
+    """Appends to a session's audio file. ``append`` from the event loop; ``sync`` in a thread.
+
+    With ``lock_timeout_s`` (several processes share the audio directory) the writer holds an
+    exclusive lock on the file until it closes, waiting that long for another process's writer
+    to close first (AudioBusy after that): two processes never append to one file. The size is
+    read once the lock is held, so it includes everything the other writer wrote."""
+
+    def __init__(self, path: Path, *, lock_timeout_s: float | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        if lock_timeout_s is not None:
+            try:
+                _lock(self._fd, lock_timeout_s)
+            except AudioBusy:
+                os.close(self._fd)
+                raise
         self.written = os.fstat(self._fd).st_size
         self.durable = self.written
 
@@ -46,6 +63,20 @@ class AudioWriter:
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
+
+
+def _lock(fd: int, timeout_s: float) -> None:
+    """An exclusive lock on the open file (``flock``: per open file, so two writers in one
+    process exclude each other too; NFS emulates it with byte-range locks)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise AudioBusy("another process is writing this recording's audio") from None
+            time.sleep(0.05)
 
 
 def audio_size(path: Path) -> int:
