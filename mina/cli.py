@@ -60,12 +60,16 @@ def serve(host: str | None, port: int | None) -> None:
     """Apply pending migrations, then serve pages, API and WebSockets."""
     import uvicorn
 
+    from mina.cluster import RedisUnavailable
     from mina.web.app import create_app
 
     settings = _load_settings()
     _check_insight_provider(settings)
     _open_database(settings).dispose()
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except RedisUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     host = host or settings.host
     port = port or settings.port
     logger.info("Mina %s on http://%s:%d (data in %s)", __version__, host, port, settings.data_dir)

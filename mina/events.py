@@ -1,7 +1,8 @@
 """Live events for viewers of a meeting, published after the commit that made them true.
 
-In-process by default: one web process serves a recording and its viewers. A Redis-backed bus
-with the same two calls lets viewers connect to any process.
+In-process by default: one web process serves a recording and its viewers. With
+``MINA_REDIS_URL``, ``mina.cluster.events.SharedEventBus`` has the same calls and lets viewers
+connect to any process.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class EventBus:
                 subscribers.discard(queue)
                 if not subscribers:
                     del self._subscribers[meeting_id]
+
+    def meeting_ids(self) -> list[int]:
+        """The meetings this process has viewers of."""
+        return list(self._subscribers)
 
     def subscriber_count(self, meeting_id: int) -> int:
         return len(self._subscribers.get(meeting_id, ()))

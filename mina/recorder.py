@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,9 +31,13 @@ from mina.shapes import interim_json, segment_json
 from mina.speakers.live import LiveSpeakers
 from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
 
+if TYPE_CHECKING:
+    from mina.cluster import RecordingLeases
+
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Notify = Callable[[], Awaitable[None]]
 
 ACK_INTERVAL_S = 1.0
 COMMIT_BATCH = 5  # DESIGN.md 4: at most 5 segments or 2 seconds per commit
@@ -100,9 +104,22 @@ class LiveServices:
     after_jobs: tuple[str, ...] = ()
     # gives each recording its provisional speaker labels (None: final segments go unlabelled)
     live_speakers: Callable[[], LiveSpeakers] | None = None
+    # several web processes (MINA_REDIS_URL): which one records each recording; None: this one
+    leases: RecordingLeases | None = None
+    # how long a resume waits for the process that recorded before to let go of the audio file
+    handover_timeout_s: float = 15.0
     steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _handovers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def taken_elsewhere(self, external_id: str) -> None:
+        """Another process resumed this recording: this one stops writing it (event loop)."""
+        recorder = self.recorders.get(external_id)
+        if recorder is not None:
+            task = asyncio.create_task(recorder.hand_over(), name=f"hand over {external_id}")
+            self._handovers.add(task)
+            task.add_done_callback(self._handovers.discard)
 
     async def db(self, work: Callable[[Session], Any]) -> Any:
         """Run ``work(session)`` in a worker thread inside one transaction."""
@@ -144,6 +161,8 @@ class Recorder:
         self.speakers = services.live_speakers() if services.live_speakers else None
         self._next_seq = next_seq
         self._send: Send | None = None
+        self._on_taken_over: Notify | None = None
+        self.taken_over = False  # another process continues it: nothing more is written here
         self._wake = asyncio.Event()
         self._commit_wake = asyncio.Event()
         self._unsaved: list[store.NewSegment] = []
@@ -182,18 +201,20 @@ class Recorder:
 
     def feed(self, data: bytes) -> None:
         """An audio frame: appended to the file at once, queued for the stream session."""
-        if self._stopping:
+        if self._stopping or self.taken_over:
             raise RuntimeError("recording is stopping")
         self.writer.append(data)
         self.stream.feed(data)
         self._wake.set()
 
-    def attach(self, send: Send) -> None:
-        """Send events to this connection from now on (a resume supersedes an older one)."""
+    def attach(self, send: Send, on_taken_over: Notify | None = None) -> None:
+        """Send events to this connection from now on (a resume supersedes an older one);
+        ``on_taken_over`` closes it when another process takes the recording over."""
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
         self._send = send
+        self._on_taken_over = on_taken_over
 
     def is_attached(self, send: Send) -> bool:
         return self._send is not None and self._send == send
@@ -203,6 +224,7 @@ class Recorder:
         if not self.is_attached(send):
             return  # an older connection, already superseded by a resume
         self._send = None
+        self._on_taken_over = None
         if self._stopping or self._grace is not None:
             return
         logger.info(
@@ -219,6 +241,22 @@ class Recorder:
             self._wake.set()
             self._finalising = asyncio.create_task(self._finalise())
         return await asyncio.shield(self._stopped)
+
+    async def hand_over(self) -> None:
+        """Another process resumed this recording (it holds the lease now): stop writing at
+        once, close the connection, make the audio and segments this process has durable, and
+        close the file, whose lock the other process waits for before it restores."""
+        if self.taken_over or self._finalising is not None:
+            return
+        self.taken_over = True
+        logger.info("recording %s continues on another process; handing it over", self.external_id)
+        notify, self._send, self._on_taken_over = self._on_taken_over, None, None
+        if notify is not None:
+            try:
+                await notify()
+            except Exception:
+                logger.debug("could not close the connection of %s", self.external_id)
+        await self.suspend()
 
     async def suspend(self) -> None:
         """Server shutdown: make audio and segments durable, leave the session resumable.
@@ -242,6 +280,12 @@ class Recorder:
         await asyncio.gather(commit, return_exceptions=True)
         await asyncio.to_thread(self.writer.close)
         self.services.recorders.pop(self.external_id, None)
+        await self._release()
+
+    async def _release(self) -> None:
+        """Let go of the lease (a no-op when another process holds it now)."""
+        if self.services.leases is not None:
+            await self.services.leases.release(self.external_id)
 
     # -- loops --------------------------------------------------------------------------------
 
@@ -354,6 +398,9 @@ class Recorder:
             )
             if not alive:
                 logger.error("recording %s was closed by another process", self.external_id)
+            leases = self.services.leases
+            if leases is not None and not await leases.renew(self.external_id):
+                self.services.taken_elsewhere(self.external_id)
 
     async def _grace_timer(self) -> None:
         await asyncio.sleep(self.services.resume_grace_s)
@@ -415,6 +462,7 @@ class Recorder:
             if self._grace is not None:
                 self._grace.cancel()
             self.services.recorders.pop(self.external_id, None)
+            await self._release()
 
     # -- output -------------------------------------------------------------------------------
 
@@ -489,18 +537,34 @@ def _finish(
 async def open_recorder(
     services: LiveServices, recording: RecordingSession, *, restore: bool = False
 ) -> Recorder:
-    """Build and start the recorder of a recording; ``restore`` continues one from disk."""
+    """Build and start the recorder of a recording; ``restore`` continues one from disk.
+
+    With leases (several processes), this process takes the recording's lease first, so a
+    process recording it lets go, and opens the audio file once that process has closed it
+    (AudioBusy if it does not in ``handover_timeout_s``): its segments are committed by then,
+    so the progress read next is complete."""
     engine = await services.engine_loader()
+    path = Path(recording.audio_path)
+    lock_timeout_s: float | None = None
+    if services.leases is not None:
+        await services.leases.acquire(recording.external_id)
+        lock_timeout_s = services.handover_timeout_s
+    writer = await asyncio.to_thread(AudioWriter, path, lock_timeout_s=lock_timeout_s)
     next_seq, last_end_ms = 0, 0
     prompt = ""
     if restore:
-        next_seq, last_end_ms, prompt = await services.db(
-            lambda s: _progress_and_prompt(s, recording.id)
-        )
+        try:
+            progress = await services.db(
+                lambda s: _progress_and_prompt(s, recording.id, writer.durable)
+            )
+            if progress is None:  # the other process completed it while we waited
+                raise RecordingEnded(recording.external_id)
+        except BaseException:
+            await asyncio.to_thread(writer.close)
+            raise
+        next_seq, last_end_ms, prompt = progress
     start_sample = last_end_ms * recording.sample_rate // 1000
     stream = StreamSession(engine, services.stream_config, start_sample=start_sample, prompt=prompt)
-    path = Path(recording.audio_path)
-    writer = await asyncio.to_thread(AudioWriter, path)
     if restore:
         # the whole tail, an odd last byte included: the stream carries it, and the client's
         # next frame (sent from ``received_bytes``) completes that sample
@@ -514,7 +578,16 @@ async def open_recorder(
     return recorder
 
 
-def _progress_and_prompt(session: Session, recording_id: int) -> tuple[int, int, str]:
+class RecordingEnded(Exception):
+    """A recording to restore was completed meanwhile (by the process that held it)."""
+
+
+def _progress_and_prompt(
+    session: Session, recording_id: int, audio_bytes: int
+) -> tuple[int, int, str] | None:
+    """Where a restored recording goes on from (None: it has ended); marks it alive."""
+    if not store.touch_recording(session, recording_id=recording_id, audio_bytes=audio_bytes):
+        return None
     next_seq, last_end = store.recording_progress(session, recording_id=recording_id)
     texts = [
         s.text for s in store.list_recording_segments(session, recording_id=recording_id, last=5)

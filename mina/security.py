@@ -81,8 +81,8 @@ def password_fingerprint(password_hash: str) -> str:
 class LoginThrottle:
     """Counts failed logins per account and per address in a sliding one-minute window.
 
-    Kept in memory: one process serves the default install. Behind several web processes each
-    keeps its own window, which still bounds guessing to ``limit`` tries per minute per process.
+    Kept in memory: one process serves the default install. With ``MINA_REDIS_URL`` the web
+    processes count together (``mina.cluster.limits.SharedLoginThrottle``, which extends this).
     """
 
     limit: int

@@ -103,6 +103,15 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         default=0, ge=0, description="Meetings older than this many days are deleted; 0 keeps all."
     )
+    redis_url: str = Field(
+        default="",
+        description="Redis shared by several web processes (redis://host:6379/0): live events, "
+        "recording leases, the login throttle, rate limits. Unset: all in this process.",
+    )
+    redis_prefix: str = Field(
+        default="mina:",
+        description="Starts every Redis key and channel name (several deployments on one Redis).",
+    )
 
     def server_engine_options(self) -> dict[str, Any]:
         """How the server loads its one speech engine (live streams and uploads share it).
@@ -133,6 +142,10 @@ class Settings(BaseSettings):
             for part in self.allowed_origins.split(",")
             if part.strip()
         )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"MINA_REDIS_URL: {self.redis_url!r} is not a redis://, rediss:// or unix:// URL"
+            )
         if self.smtp_url:
             from mina.teams.mail import parse_smtp_url
 

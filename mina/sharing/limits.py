@@ -1,7 +1,8 @@
 """How often one address may call the public share routes: a sliding one-minute window.
 
 Kept in memory, like the login throttle (``mina.security.LoginThrottle``): one process serves
-the default install; behind several web processes each keeps its own window."""
+the default install. With ``MINA_REDIS_URL`` the web processes count together
+(``mina.cluster.limits.SharedRequestLimiter``, which extends this)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 A viewer socket ``watch``es its (user, workspace) pair while it relays a live meeting; removing
 the member calls ``revoke`` (from any thread), which sets the watchers' events on their own
-event loops. One process's sockets: several web processes relay the revocation through the
-shared event bus."""
+event loops. One process's sockets: with ``MINA_REDIS_URL``,
+``mina.cluster.access.SharedRevocations`` tells the other web processes too."""
 
 from __future__ import annotations
 

@@ -17,19 +17,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mina import __version__, playback, recovery, uploads
+from mina.cluster import shared_state
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
-from mina.events import EventBus
 from mina.jobs import JobRunner
 from mina.privacy.retention import keep_tidy
 from mina.recorder import LiveServices
-from mina.security import CookieSigner, LoginThrottle
+from mina.security import CookieSigner
 from mina.semantic.index import VectorIndex
 from mina.settings import Settings
-from mina.sharing import RequestLimiter
 from mina.speakers.live import LiveSpeakers
 from mina.streaming import StreamConfig
-from mina.teams.access import AccessRevocations
 from mina.web import (
     account_api,
     analytics_api,
@@ -115,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for these settings. Nothing is created at import time."""
     settings = settings or Settings()
     settings.prepare_data_dir()
+    shared = shared_state(settings)  # in-process, or through Redis (MINA_REDIS_URL)
     engine = create_db_engine(settings.sqlalchemy_url)
     sessions = create_session_factory(engine)
     decode_pool = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
@@ -148,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions=sessions,
         engine_loader=engine_loader,
         decode_pool=decode_pool,
-        bus=EventBus(),
+        bus=shared.bus,
         stream_config=stream_config,
         resume_grace_s=settings.resume_grace_s,
         heartbeat_s=settings.heartbeat_s,
@@ -156,7 +155,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recording_finished=recording_finished,
         after_jobs=settings.post_meeting_jobs,
         live_speakers=LiveSpeakers if settings.live_speakers else None,
+        leases=shared.leases,
     )
+    if shared.leases is not None:
+        shared.leases.on_taken(live.taken_elsewhere)
 
     async def recover_forever() -> None:
         """At start-up and then periodically: recover recordings whose server died."""
@@ -197,6 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         nonlocal serving
         serving += 1
+        if serving == 1:
+            await shared.start()
         recovering = asyncio.create_task(recover_forever(), name="recovery")
         await asyncio.to_thread(jobs.start)
         await asyncio.to_thread(webhooks.start)
@@ -220,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if not serving:
                 for recorder in list(live.recorders.values()):
                     await recorder.suspend()
+                await shared.stop()
                 decode_pool.shutdown(wait=True, cancel_futures=True)
                 engine.dispose()
 
@@ -239,9 +244,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = jobs
     app.state.webhooks = webhooks
     app.state.templates = create_templates()
-    app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
-    app.state.share_limiter = RequestLimiter(limit=settings.share_requests_per_minute)
-    app.state.access = AccessRevocations()
+    app.state.shared = shared
+    app.state.login_throttle = shared.login_throttle
+    app.state.share_limiter = shared.share_limiter
+    app.state.access = shared.access
     app.state.vector_index = VectorIndex()
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer

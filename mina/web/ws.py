@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketState
 
 from mina import security, store
+from mina.audiostore import AudioBusy
 from mina.models import SessionStatus
-from mina.recorder import LiveServices, Recorder, open_recorder
+from mina.recorder import LiveServices, Recorder, RecordingEnded, open_recorder
 from mina.shapes import segment_json
 from mina.speakers.job import MAX_SPEAKERS
 from mina.teams.access import AccessRevocations
@@ -45,6 +46,7 @@ SUPPORTED_ENCODINGS = ("pcm_s16le",)
 # close codes of protocol v1
 BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4400, 4401, 4403, 4404
 IDLE_TIMEOUT, FRAME_TOO_LARGE, SERVER_FAULT, NORMAL = 4408, 4413, 1011, 1000
+TAKEN_OVER = 4409  # a resume on another server process continues this recording
 TRY_AGAIN_LATER = 1013  # a viewer that fell behind: reconnect for the transcript so far
 
 
@@ -162,6 +164,13 @@ class TranscribeConnection:
                 # a no-op after a stop, or for a connection a resume superseded
                 self.recorder.detach(self.send)
 
+    async def taken_over(self) -> None:
+        """The recording continues on another server process: this connection ends."""
+        self.state = State.CLOSED
+        await self.close_with_error(
+            TAKEN_OVER, "taken_over", "This recording continues on another connection."
+        )
+
     async def close_with_error(self, close_code: int, code: str, message: str) -> None:
         try:
             await self.send({"type": "error", "code": code, "message": message})
@@ -180,6 +189,10 @@ class TranscribeConnection:
             )
         if self.state is not State.STREAMING or self.recorder is None:
             raise ProtocolError(BAD_REQUEST, "not_started", "Send start (or resume) before audio.")
+        if self.recorder.taken_over:
+            raise ProtocolError(
+                TAKEN_OVER, "taken_over", "This recording continues on another connection."
+            )
         if not self.recorder.is_attached(self.send):
             raise ProtocolError(
                 BAD_REQUEST, "superseded", "Another connection resumed this recording."
@@ -281,7 +294,7 @@ class TranscribeConnection:
                 )
             )
             raise
-        self.recorder.attach(self.send)
+        self.recorder.attach(self.send, self.taken_over)
         self.state = State.STREAMING
         logger.info(
             "recording %s started (meeting %s)", started.recording.external_id, started.meeting.id
@@ -321,7 +334,7 @@ class TranscribeConnection:
         if recorder.stopping:
             raise ProtocolError(NOT_FOUND, "session_ended", "This recording has already ended.")
         self.recorder = recorder
-        recorder.attach(self.send)
+        recorder.attach(self.send, self.taken_over)
         self.state = State.STREAMING
         logger.info("recording %s resumed at byte %d", session_id, recorder.received_bytes)
         await self.send(
@@ -366,11 +379,26 @@ class TranscribeConnection:
             if found == "ended":
                 raise ProtocolError(NOT_FOUND, "session_ended", "This recording has already ended.")
             logger.info("restoring recording %s from disk", session_id)
-            return await open_recorder(self.services, found, restore=True)
+            try:
+                return await open_recorder(self.services, found, restore=True)
+            except RecordingEnded:
+                raise ProtocolError(
+                    NOT_FOUND, "session_ended", "This recording has already ended."
+                ) from None
+            except AudioBusy:
+                raise ProtocolError(
+                    TRY_AGAIN_LATER,
+                    "recording_busy",
+                    "Another server process still writes this recording; resume again shortly.",
+                ) from None
 
     async def on_stop(self) -> None:
         if self.state is not State.STREAMING or self.recorder is None:
             raise ProtocolError(BAD_REQUEST, "not_started", "Nothing to stop.")
+        if self.recorder.taken_over:
+            raise ProtocolError(
+                TAKEN_OVER, "taken_over", "This recording continues on another connection."
+            )
         if not self.recorder.is_attached(self.send):
             raise ProtocolError(
                 BAD_REQUEST, "superseded", "Another connection resumed this recording."

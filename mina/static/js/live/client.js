@@ -15,8 +15,9 @@ const BACKOFF_MAX_MS = 10000;
 const START_ATTEMPTS = 5; // connections tried before the server has accepted `start`
 const STOP_RECONNECT_LIMIT_MS = 30000; // on Stop, how long to wait for a lost connection
 const STOP_REPLY_LIMIT_MS = 120000; // on Stop, how long the server may take to finalise
-// Close codes that say the request itself is wrong: retrying cannot help.
-const FATAL_CLOSE_CODES = new Set([4400, 4401, 4403, 4404, 4413]);
+// Close codes that say the request itself is wrong, or (4409) that another connection resumed
+// this recording: retrying cannot help, or would take it back from that connection.
+const FATAL_CLOSE_CODES = new Set([4400, 4401, 4403, 4404, 4409, 4413]);
 // Error codes that say the session no longer exists: resuming cannot help.
 const SESSION_GONE_CODES = new Set([
   "session_not_found", "session_ended", "session_expired", "session_gone", "session_closed",
@@ -316,6 +317,7 @@ function closeMessage(code) {
     4401: "You are signed out. Log in again to record.",
     4403: "You are not allowed to record in this workspace.",
     4404: "The meeting or recording session was not found.",
+    4409: "This recording continues in another window or on another device.",
     4413: "An audio frame was too large for the server.",
   }[code] || `The connection closed unexpectedly (code ${code}).`;
 }
