@@ -174,6 +174,7 @@ class Recorder:
         self._tasks: list[asyncio.Task[None]] = []
         self._grace: asyncio.Task[None] | None = None
         self._finalising: asyncio.Task[None] | None = None
+        self._renewing: asyncio.Task[None] | None = None
         self._interim: dict[str, Any] | None = None
         self.segments_saved = 0
         self.db_seconds = 0.0  # wall time of database work (statements and commits)
@@ -398,9 +399,17 @@ class Recorder:
             )
             if not alive:
                 logger.error("recording %s was closed by another process", self.external_id)
-            leases = self.services.leases
-            if leases is not None and not await leases.renew(self.external_id):
+            if self.services.leases is not None and self._renewing is None:
+                # beside the acks, which never wait for Redis
+                self._renewing = asyncio.create_task(self._renew_lease())
+
+    async def _renew_lease(self) -> None:
+        try:
+            assert self.services.leases is not None
+            if not await self.services.leases.renew(self.external_id):
                 self.services.taken_elsewhere(self.external_id)
+        finally:
+            self._renewing = None
 
     async def _grace_timer(self) -> None:
         await asyncio.sleep(self.services.resume_grace_s)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ from mina.cluster.limits import SharedLoginThrottle, SharedRequestLimiter
 from mina.cluster.relay import Relay
 from mina.settings import Settings
 from mina.web.app import create_app
+from tests.livehelp import FRAME, sentences_pcm, words_of
+from tests.liveserver import live_server, receive_json, send_json
 from tests.redishelp import RedisServer
 
 
@@ -203,3 +208,71 @@ def test_two_writers_never_append_to_one_audio_file(tmp_path: Path) -> None:
     opened[0].append(b"\x05\x06")
     opened[0].close()
     assert path.read_bytes() == b"\x01\x02" * 100 + b"\x03\x04" * 50 + b"\x05\x06"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis server of this test only, so that the test can stop it."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    client.close()
+    try:
+        yield url, process
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def test_a_recording_survives_redis_going_away(
+    quick_settings: Settings,
+    ada_token: str,
+    private_redis: tuple[str, subprocess.Popen[bytes]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, redis_process = private_redis
+    settings = quick_settings.model_copy(update={"redis_url": url, "resume_grace_s": 30.0})
+    first, second = sentences_pcm([1, 2], [3, 4]), sentences_pcm([5, 6], [7])
+    with caplog.at_level(logging.WARNING), live_server(settings) as server:
+        with server.connect(ada_token) as ws:
+            send_json(ws, {"type": "start", "title": "Outage", "sample_rate": 16000})
+            started = receive_json(ws)
+            path = f"/ws/meetings/{started['meeting_id']}/live"
+            with server.connect(ada_token, path) as viewer:
+                assert receive_json(viewer)["type"] == "transcript"
+                for offset in range(0, len(first), FRAME):
+                    ws.send(first[offset : offset + FRAME])
+                redis_process.kill()  # Redis goes away mid-recording
+                redis_process.wait(10)
+                for offset in range(0, len(second), FRAME):
+                    ws.send(second[offset : offset + FRAME])
+                send_json(ws, {"type": "stop"})
+                messages = []
+                while (message := receive_json(ws, timeout=30))["type"] != "stopped":
+                    messages.append(message)
+                # this process's viewers still follow its recordings
+                seen = []
+                while (event := receive_json(viewer, timeout=30))["type"] != "stopped":
+                    if event["type"] == "final":
+                        seen.append(event["segment"])
+        with server.http(ada_token) as http:
+            meeting_url = f"/api/meetings/{started['meeting_id']}"
+            assert http.get(meeting_url).json()["status"] == "completed"
+            assert http.get(f"{meeting_url}/audio").content[44:] == first + second
+    spoken = words_of([1, 2], [3, 4], [5, 6], [7])
+    assert message["words"] == len(spoken)
+    assert [w["text"].rstrip(".").lower() for s in seen for w in s["words"]] == spoken
+    assert "Redis" in caplog.text  # the outage is in the log, and nothing more happened

@@ -10,6 +10,7 @@ does not need Redis: when Redis is away, recordings go on and the lease is renew
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from mina.cluster.relay import Relay
 logger = logging.getLogger(__name__)
 
 CHANNEL = "leases"
+CALL_TIMEOUT_S = 2.0  # a Redis that does not answer holds up no recording longer than this
 
 # renew only our own lease; take it back if it expired meanwhile (Redis restarted, a long
 # outage); 0 when another process holds it
@@ -72,10 +74,11 @@ class RecordingLeases:
     async def acquire(self, external_id: str) -> None:
         """Hold the recording from now on, telling a previous holder to let go."""
         try:
-            previous = await self._client().set(
-                self._key(external_id), self.holder, px=self._ttl_ms, get=True
+            previous = await asyncio.wait_for(
+                self._client().set(self._key(external_id), self.holder, px=self._ttl_ms, get=True),
+                CALL_TIMEOUT_S,
             )
-        except (redis.RedisError, OSError) as exc:
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             logger.warning("could not take the lease of recording %s (%s)", external_id, exc)
             # the other holder, if any, is still told; its file lock keeps us waiting for it
             self._relay.publish(CHANNEL, {"recording": external_id, "holder": self.holder})
@@ -87,18 +90,22 @@ class RecordingLeases:
     async def renew(self, external_id: str) -> bool:
         """False only when another process holds the recording now (Redis away: True)."""
         try:
-            kept = await self._client().eval(
-                _RENEW, 1, self._key(external_id), self.holder, self._ttl_ms
+            kept = await asyncio.wait_for(
+                self._client().eval(_RENEW, 1, self._key(external_id), self.holder, self._ttl_ms),
+                CALL_TIMEOUT_S,
             )
-        except (redis.RedisError, OSError) as exc:
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             logger.warning("could not renew the lease of recording %s (%s)", external_id, exc)
             return True
         return bool(kept)
 
     async def release(self, external_id: str) -> None:
         try:
-            await self._client().eval(_RELEASE, 1, self._key(external_id), self.holder)
-        except (redis.RedisError, OSError) as exc:
+            await asyncio.wait_for(
+                self._client().eval(_RELEASE, 1, self._key(external_id), self.holder),
+                CALL_TIMEOUT_S,
+            )
+        except (redis.RedisError, OSError, TimeoutError) as exc:
             logger.warning("could not release the lease of recording %s (%s)", external_id, exc)
 
     def _received(self, body: dict[str, Any]) -> None:

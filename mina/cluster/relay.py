@@ -92,7 +92,7 @@ class Relay:
         # bound to this loop (a test may serve the same app again on another one)
         self._outbox = asyncio.Queue(OUTBOX_SIZE)
         self._subscribed = asyncio.Event()
-        self._client = async_client(self.url, name=f"mina:{self.origin}")
+        self._client = async_client(self.url, name=f"mina:{self.origin}", retries=0)
         self._tasks = [
             asyncio.create_task(self._send_forever(self._client), name="redis publish"),
             asyncio.create_task(self._listen_forever(self._client), name="redis subscribe"),
