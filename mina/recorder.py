@@ -253,10 +253,7 @@ class Recorder:
         logger.info("recording %s continues on another process; handing it over", self.external_id)
         notify, self._send, self._on_taken_over = self._on_taken_over, None, None
         if notify is not None:
-            try:
-                await notify()
-            except Exception:
-                logger.debug("could not close the connection of %s", self.external_id)
+            await notify()  # never raises: the socket may be gone already
         await self.suspend()
 
     async def suspend(self) -> None:
@@ -404,12 +401,10 @@ class Recorder:
                 self._renewing = asyncio.create_task(self._renew_lease())
 
     async def _renew_lease(self) -> None:
-        try:
-            assert self.services.leases is not None
-            if not await self.services.leases.renew(self.external_id):
-                self.services.taken_elsewhere(self.external_id)
-        finally:
-            self._renewing = None
+        leases = self.services.leases
+        if leases is not None and not await leases.renew(self.external_id):
+            self.services.taken_elsewhere(self.external_id)
+        self._renewing = None
 
     async def _grace_timer(self) -> None:
         await asyncio.sleep(self.services.resume_grace_s)

@@ -17,12 +17,16 @@ import redis
 
 from bench.server import free_port
 from mina.audiostore import AudioBusy, AudioWriter
-from mina.cluster import RedisUnavailable, shared_state
+from mina.cluster import RecordingLeases, RedisUnavailable, SharedState, shared_state
 from mina.cluster.access import SharedRevocations
 from mina.cluster.events import SharedEventBus
 from mina.cluster.limits import SharedLoginThrottle, SharedRequestLimiter
 from mina.cluster.relay import Relay
+from mina.events import EventBus
+from mina.security import LoginThrottle
 from mina.settings import Settings
+from mina.sharing.limits import RequestLimiter
+from mina.teams.access import AccessRevocations
 from mina.web.app import create_app
 from tests.livehelp import FRAME, sentences_pcm, words_of
 from tests.liveserver import live_server, receive_json, send_json
@@ -276,3 +280,42 @@ def test_a_recording_survives_redis_going_away(
     assert message["words"] == len(spoken)
     assert [w["text"].rstrip(".").lower() for s in seen for w in s["words"]] == spoken
     assert "Redis" in caplog.text  # the outage is in the log, and nothing more happened
+
+
+def test_a_lease_passes_to_the_process_that_resumes(redis_server: RedisServer) -> None:
+    """B takes A's lease: A is told at once, and its next renewal says so too (a holder that
+    missed the message); only the holder's release frees it."""
+
+    async def scenario() -> None:
+        a_relay, b_relay = _relay(redis_server, "a"), _relay(redis_server, "b")
+        a_state, b_state = (
+            SharedState(*_in_process(), relay=a_relay),
+            SharedState(*_in_process(), relay=b_relay),
+        )
+        a = RecordingLeases(a_relay, a_state.redis, holder="a", ttl_s=30)
+        b = RecordingLeases(b_relay, b_state.redis, holder="b", ttl_s=30)
+        told: asyncio.Queue[str] = asyncio.Queue()
+        a.on_taken(told.put_nowait)
+        b.on_taken(lambda _: pytest.fail("B was never taken over"))
+        await a_state.start()
+        await b_state.start()
+        try:
+            await a.acquire("rec-1")
+            assert await a.renew("rec-1")
+            await b.acquire("rec-1")
+            assert await asyncio.wait_for(told.get(), 10) == "rec-1"
+            assert not await a.renew("rec-1")
+            await a.release("rec-1")  # not A's any more: B keeps it
+            assert await b.renew("rec-1")
+            await b.release("rec-1")
+            assert redis_server.keys() == []
+            assert await a.renew("rec-1"), "a lease nobody holds is taken back on renewal"
+        finally:
+            await a_state.stop()
+            await b_state.stop()
+
+    asyncio.run(scenario())
+
+
+def _in_process() -> tuple[EventBus, LoginThrottle, RequestLimiter, AccessRevocations]:
+    return EventBus(), LoginThrottle(limit=1), RequestLimiter(limit=1), AccessRevocations()
