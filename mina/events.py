@@ -47,6 +47,9 @@ class EventBus:
                 if not subscribers:
                     del self._subscribers[meeting_id]
 
+    async def flush(self) -> None:
+        """Wait until published events are on their way to every process (here: they are)."""
+
     def meeting_ids(self) -> list[int]:
         """The meetings this process has viewers of."""
         return list(self._subscribers)

@@ -276,6 +276,7 @@ class Recorder:
         self._closing = True
         self._commit_wake.set()
         await asyncio.gather(commit, return_exceptions=True)
+        await self.services.bus.flush()  # its last events go out before the next holder's
         await asyncio.to_thread(self.writer.close)
         self.services.recorders.pop(self.external_id, None)
         await self._release()

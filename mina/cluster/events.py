@@ -34,6 +34,9 @@ class SharedEventBus(EventBus):
         super().publish(meeting_id, event)
         self._relay.publish(CHANNEL, {"meeting_id": meeting_id, "event": event})
 
+    async def flush(self) -> None:
+        await self._relay.flush(timeout_s=1.0)
+
     def _received(self, body: dict[str, Any]) -> None:
         meeting_id, event = body.get("meeting_id"), body.get("event")
         if isinstance(meeting_id, int) and isinstance(event, dict):
