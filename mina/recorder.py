@@ -334,7 +334,9 @@ class Recorder:
                 await self._send_client(event)
                 self.services.bus.publish(self.meeting_id, event)
             if self.lag is not None:
-                self.lag.observe_words(w["end_ms"] / 1000 for s in batch for w in s.words)
+                self.lag.observe_words(
+                    (w["start_ms"] / 1000, w["end_ms"] / 1000) for s in batch for w in s.words
+                )
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         """A unit of database work off the event loop; its time counts towards ``db_seconds``."""
@@ -469,7 +471,7 @@ class Recorder:
 
     async def _deliver(self, result: StepResult) -> None:
         if self.lag is not None and result.settled:
-            self.lag.observe_words(word.end for word in result.settled)
+            self.lag.observe_words((word.start, word.end) for word in result.settled)
         for segment in result.finals:
             self._unsaved.append(to_new_segment(segment, self._next_seq))
             self._next_seq += 1

@@ -104,6 +104,34 @@ def nginx_example(directory: Path, upstreams: list[int]) -> Iterator[tuple[str, 
         process.wait(timeout=10)
 
 
+def record_through(https_url: str, token: str) -> list[dict[str, Any]]:
+    """A short recording over ``wss://`` through the proxy (its certificate not checked)."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    pcm = sentences_pcm([1, 2, 3], [4, 5])
+    url = https_url.replace("https://", "wss://") + "/ws/transcribe"
+    headers = {"Authorization": f"Bearer {token}"}
+    with connect(url, additional_headers=headers, ssl=tls, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "start", "title": "Through a proxy", "sample_rate": 16000}))
+        started: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        assert started["type"] == "started", started
+        for offset in range(0, len(pcm), FRAME):
+            ws.send(pcm[offset : offset + FRAME])
+        ws.send(json.dumps({"type": "stop"}))
+        messages = [json.loads(ws.recv(timeout=20))]
+        while messages[-1]["type"] != "stopped":
+            messages.append(json.loads(ws.recv(timeout=20)))
+    return messages
+
+
+@pytest.fixture
+def quiet_settings(settings: Settings) -> Settings:
+    """No post-meeting jobs: these tests are about the proxy, not about what follows a meeting."""
+    return settings.model_copy(
+        update={"diarization": False, "insights": "off", "semantic_search": False}
+    )
+
+
 def healthz_count(server: LiveServer) -> float:
     registry = server.app.state.metrics.registry
     labels = {"method": "GET", "route": "/healthz", "status": "200"}
@@ -112,13 +140,13 @@ def healthz_count(server: LiveServer) -> float:
 
 @pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed")
 def test_the_nginx_example_serves_two_processes_and_their_websockets(
-    settings: Settings, db: Session, tmp_path: Path
+    quiet_settings: Settings, db: Session, tmp_path: Path
 ) -> None:
     user = store.create_user(db, email="ada@example.com", password=PASSWORD, name="Ada")
     _, token = store.create_api_token(db, user=user, name="deploy test")
     db.commit()
     with ExitStack() as stack:
-        servers = [stack.enter_context(live_server(settings)) for _ in range(2)]
+        servers = [stack.enter_context(live_server(quiet_settings)) for _ in range(2)]
         http_url, https_url = stack.enter_context(
             nginx_example(tmp_path / "nginx", [s.port for s in servers])
         )
@@ -135,23 +163,8 @@ def test_the_nginx_example_serves_two_processes_and_their_websockets(
             # /metrics is for Prometheus inside the network, not through the proxy
             assert client.get(f"{https_url}/metrics").status_code == 404
 
-        tls = ssl.create_default_context()
-        tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
-        pcm = sentences_pcm([1, 2, 3], [4, 5])
-        url = https_url.replace("https://", "wss://") + "/ws/transcribe"
-        headers = {"Authorization": f"Bearer {token}"}
-        with connect(url, additional_headers=headers, ssl=tls, open_timeout=10) as ws:
-            ws.send(json.dumps({"type": "start", "title": "Through nginx", "sample_rate": 16000}))
-            started: dict[str, Any] = json.loads(ws.recv(timeout=10))
-            assert started["type"] == "started", started
-            for offset in range(0, len(pcm), FRAME):
-                ws.send(pcm[offset : offset + FRAME])
-            ws.send(json.dumps({"type": "stop"}))
-            messages = [json.loads(ws.recv(timeout=20))]
-            while messages[-1]["type"] != "stopped":
-                messages.append(json.loads(ws.recv(timeout=20)))
+        messages = record_through(https_url, token)
     assert messages[-1]["words"] == 5
-    assert any(m["type"] == "ack" for m in messages) or messages[-1]["duration_ms"] > 0
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
@@ -225,3 +238,72 @@ def test_the_compose_file_describes_the_scaled_out_topology() -> None:
             env={**os.environ, **env},
         )
         assert done.returncode == 0, done.stderr
+
+
+@contextmanager
+def caddy_example(directory: Path, upstreams: list[int]) -> Iterator[str]:
+    """deploy/Caddyfile with its own local certificate authority on a free port (MINA_DOMAIN
+    names it), proxying to ``upstreams``; yields the https base URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    https_port = free_port()
+    site = (DEPLOY / "Caddyfile").read_text()
+    assert "reverse_proxy web1:8000 web2:8000" in site
+    site = site.replace(
+        "reverse_proxy web1:8000 web2:8000",
+        f"reverse_proxy 127.0.0.1:{upstreams[0]} 127.0.0.1:{upstreams[1]}",
+    )
+    options = (
+        f"{{\n\tadmin off\n\tlocal_certs\n\tskip_install_trust\n"
+        f"\thttp_port {free_port()}\n\thttps_port {https_port}\n}}\n\n"
+    )
+    (directory / "Caddyfile").write_text(options + site)
+    env = {
+        **os.environ,
+        "MINA_DOMAIN": f"localhost:{https_port}",
+        "HOME": str(directory),
+        "XDG_DATA_HOME": str(directory / "data"),
+        "XDG_CONFIG_HOME": str(directory / "config"),
+    }
+    log = directory / "caddy.out"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["caddy", "run", "--config", str(directory / "Caddyfile"), "--adapter", "caddyfile"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                httpx.get(f"https://localhost:{https_port}/healthz", verify=False, timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        yield f"https://localhost:{https_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed")
+def test_the_caddy_example_serves_two_processes_and_their_websockets(
+    quiet_settings: Settings, db: Session, tmp_path: Path
+) -> None:
+    user = store.create_user(db, email="ada@example.com", password=PASSWORD, name="Ada")
+    _, token = store.create_api_token(db, user=user, name="deploy test")
+    db.commit()
+    with ExitStack() as stack:
+        servers = [stack.enter_context(live_server(quiet_settings)) for _ in range(2)]
+        ports = [server.port for server in servers]
+        https_url = stack.enter_context(caddy_example(tmp_path / "caddy", ports))
+        with httpx.Client(verify=False, timeout=10) as client:
+            for _ in range(6):
+                assert client.get(f"{https_url}/healthz").status_code == 200
+            assert client.get(f"{https_url}/metrics").status_code == 404
+        messages = record_through(https_url, token)
+        # Caddy's active health checks and the requests reached both processes
+        assert all(healthz_count(server) > 0 for server in servers)
+    assert messages[-1]["words"] == 5

@@ -38,11 +38,11 @@ def test_each_word_counts_once_from_its_audio() -> None:
     lag = meter(clock, lags)
     feed(lag, clock, 3.0)  # audio 0-3 s arrived at 1000.1 .. 1003.0
     clock.now += 0.5
-    lag.observe_words([0.45, 0.9])  # settled in an interim
+    lag.observe_words([(0.1, 0.45), (0.5, 0.9)])  # settled in an interim
     assert lags == pytest.approx([1003.5 - 1000.5, 1003.5 - 1000.9])
-    # the utterance's final segment: the same words (one timed a little later), then a new one
+    # the utterance's final segment: the same words (the second one 0.3 s longer), then a new one
     clock.now += 1.0
-    lag.observe_words([0.45, 0.95, 1.8])
+    lag.observe_words([(0.1, 0.4), (0.55, 1.2), (1.3, 1.8)])
     assert lags[2:] == pytest.approx([1004.5 - 1001.8])
     assert len(lags) == 3
 
@@ -52,9 +52,10 @@ def test_audio_without_an_arrival_time_is_not_counted() -> None:
     # a recording restored from disk: 2 s were there before this process saw any frame
     lag = meter(clock, lags, start_s=1.0, known_from_bytes=2 * RATE * 2)
     feed(lag, clock, 1.0, start_bytes=2 * RATE * 2)
-    lag.observe_words([0.5, 1.5, 1.99, 2.5])  # 0.5: before the restart's segments, skipped too
+    # 0.5: before the restored segments' end; 1.5 and 1.99: audio from disk; 2.5 arrived live
+    lag.observe_words([(0.3, 0.5), (1.2, 1.5), (1.6, 1.99), (2.1, 2.5)])
     assert lags == pytest.approx([1001.0 - 1000.5])
-    lag.observe_words([9.0])  # audio that has not arrived: no figure
+    lag.observe_words([(8.5, 9.0)])  # audio that has not arrived: no figure
     assert len(lags) == 1
 
 
@@ -62,7 +63,7 @@ def test_old_arrival_times_are_forgotten_and_not_misattributed() -> None:
     clock, lags = Clock(), []
     lag = meter(clock, lags)
     end = feed(lag, clock, KEEP_S * 2 + 10)
-    lag.observe_words([1.0])  # its arrival time was dropped
+    lag.observe_words([(0.5, 1.0)])  # its arrival time was dropped
     assert lags == []
-    lag.observe_words([end / (RATE * 2) - 0.05])
+    lag.observe_words([(end / (RATE * 2) - 0.4, end / (RATE * 2) - 0.05)])
     assert lags == pytest.approx([0.0], abs=0.11)

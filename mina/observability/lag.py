@@ -2,10 +2,12 @@
 was first sent as settled (an interim's ``confirmed`` text, or its final segment).
 
 ``WordLagMeter`` belongs to one live recording. ``mark_audio`` notes when each frame arrived
-(by its end's byte offset in the recording); ``observe_words`` takes the end times of words now
-shown as settled and reports each word once: a word counts when its end passes the furthest end
-reported so far, so the final decode of an utterance does not count its words again. Audio
-restored from disk (a resume on a restarted server) has no arrival time and is not counted.
+(by its end's byte offset in the recording); ``observe_words`` takes the (start, end) times of
+words now shown as settled and reports each word once, timed to the arrival of its end: a word
+counts when its middle lies past the end of the last word counted, so the final decode of an
+utterance, which times its words a little differently from the streaming decodes that settled
+them, does not count them again. Audio restored from disk (a resume on a restarted server) has
+no arrival time and is not counted.
 """
 
 from __future__ import annotations
@@ -16,9 +18,6 @@ from collections.abc import Callable, Iterable
 
 # how far back arrival times are kept: past the longest an utterance waits for its final decode
 KEEP_S = 120.0
-# a final decode times a word a little differently from the streaming decodes that settled it:
-# a word ending within this of the reported horizon is the same word
-RETIMING_SLACK_S = 0.1
 
 
 class WordLagMeter:
@@ -50,13 +49,13 @@ class WordLagMeter:
                 self._known_from = max(self._known_from, self._ends[cut - 1])
             del self._ends[:cut], self._times[:cut]
 
-    def observe_words(self, ends_s: Iterable[float]) -> None:
-        """These words (their end times on the recording's clock, in order) are now settled."""
+    def observe_words(self, words: Iterable[tuple[float, float]]) -> None:
+        """These words ((start, end) on the recording's clock, in order) are now settled."""
         now = self._clock()
-        for end in ends_s:
-            if end <= self._horizon_s + RETIMING_SLACK_S:
+        for start, end in words:
+            if (start + end) / 2 <= self._horizon_s:
                 continue
-            self._horizon_s = end
+            self._horizon_s = max(self._horizon_s, end)
             offset = int(end * self._bytes_per_s)
             index = bisect.bisect_left(self._ends, offset)
             if offset <= self._known_from or index == len(self._ends):
