@@ -14,12 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from websockets.sync.client import connect
 
 from bench.server import ServerProcess
 from mina import store
+from mina.cli import main
 from mina.observability.context import bind_recording, request_id
 from mina.observability.logs import JsonFormatter
 from tests.conftest import PASSWORD, TEST_SECRET
@@ -138,3 +140,10 @@ def test_json_lines_carry_exceptions_and_extra_fields() -> None:
     assert entry["meeting_id"] == 42 and entry["session_id"] == "0a1b"
     assert "ValueError: broken" in entry["exception"]
     assert entry["time"].endswith("+00:00")
+
+
+def test_an_unknown_log_format_is_refused_at_start(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={**cli_env, "MINA_LOG_FORMAT": "xml"})
+    assert result.exit_code != 0
+    assert "invalid settings: log_format" in result.output and "'json'" in result.output
+    assert "up to date" not in result.output  # refused before anything ran

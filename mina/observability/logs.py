@@ -20,9 +20,11 @@ from mina.observability.context import current_ids
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
-# attributes every LogRecord has: anything else on a record came in ``extra``
+# attributes every LogRecord has: anything else on a record came in ``extra`` (except uvicorn's
+# copy of its message with terminal colours)
 _RECORD_FIELDS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "color_message"}
 )
 
 
