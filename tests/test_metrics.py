@@ -57,6 +57,7 @@ def test_a_recording_shows_in_the_metrics(settings: Settings) -> None:
         assert client.get(f"/api/meetings/{meeting_id}").status_code == 200
         assert client.get(f"/api/meetings/{meeting_id + 1000}").status_code == 404
         assert client.get("/no/such/page").status_code == 404
+        assert client.request("BREW", "/healthz").status_code == 405
         after = scrape(client)
 
     assert value(after, "mina_live_streams") == 0
@@ -76,6 +77,10 @@ def test_a_recording_shows_in_the_metrics(settings: Settings) -> None:
     assert value(after, "mina_http_request_duration_seconds_count", **meeting) == 2
     assert value(after, "mina_http_requests_total", route="unmatched", status="404") == 1
     assert value(after, "mina_http_requests_total", route="/signup", method="POST") == 1
+    # a client's made-up method is not a label of its own
+    assert value(after, "mina_http_requests_total", route="/healthz", method="other") == 1
+    methods = {dict(labels).get("method") for (_, labels) in after} - {None}
+    assert methods <= {"GET", "POST", "other"}, methods
     routes = {dict(labels)["route"] for (_, labels) in after if "route" in dict(labels)}
     assert not [r for r in routes if re.search(r"\d", r)], routes  # templates, never ids
 

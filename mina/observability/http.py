@@ -3,7 +3,7 @@ WebSocket connections counted apart (their length is a meeting's, not a latency)
 
 A pure ASGI middleware: the router records the route it chose in ``scope["route"]``, so the
 label is its template (``/api/meetings/{meeting_id}``), never the raw path with its ids;
-a path no route matches counts as ``unmatched``.
+a path no route matches counts as ``unmatched``, an unusual method as ``other``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mina.observability.metrics import Metrics
 
 UNMATCHED = "unmatched"
+# a client chooses the method: any other is counted as "other", so labels stay a bounded set
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Scope) -> str:
@@ -47,7 +49,8 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_watched)
         finally:
-            route, method = route_template(scope), scope["method"]
+            route = route_template(scope)
+            method = scope["method"] if scope["method"] in METHODS else "other"
             self.metrics.http_requests.labels(method, route, str(status)).inc()
             self.metrics.http_seconds.labels(method, route).observe(time.perf_counter() - started)
 
