@@ -38,6 +38,10 @@ def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
         "MINA_ENGINE": "fake",
         "MINA_VAD": "energy",
         "MINA_LOG_FORMAT": "json",
+        # no post-meeting jobs: they would only slow the server down and its shutdown
+        "MINA_DIARIZATION": "false",
+        "MINA_INSIGHTS": "off",
+        "MINA_SEMANTIC_SEARCH": "false",
     }
     running = ServerProcess(tmp_path / "data", settings=settings, log_path=tmp_path / "server.log")
     try:
