@@ -20,6 +20,7 @@ BENCHMARKS = [
     "diarization",
     "insights",
     "semantic",
+    "observability",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The ``mina`` command line. Only this module configures logging handlers."""
+"""The ``mina`` command line; the only module that configures logging (observability.logs)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,10 @@ from sqlalchemy import Engine
 from mina import __version__, store
 from mina.db import create_db_engine, create_session_factory, transaction
 from mina.migrate import upgrade_database
+from mina.observability.logs import configure_logging
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # faster-whisper logs a line per decode at INFO
-    logging.getLogger("faster_whisper").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _open_database(settings: Settings) -> Engine:
@@ -43,7 +33,7 @@ def _load_settings() -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise click.ClickException(f"invalid settings: {problems}") from exc
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

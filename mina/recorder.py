@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import time
@@ -26,6 +27,8 @@ from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.events import EventBus
 from mina.models import RecordingSession, Segment
+from mina.observability.context import recording_context
+from mina.observability.lag import WordLagMeter
 from mina.reconcile import TimedWord
 from mina.shapes import interim_json, segment_json
 from mina.speakers.live import LiveSpeakers
@@ -108,6 +111,8 @@ class LiveServices:
     leases: RecordingLeases | None = None
     # how long a resume waits for the process that recorded before to let go of the audio file
     handover_timeout_s: float = 15.0
+    # takes each confirmed-word lag in seconds (the app's metrics); None: not measured
+    word_lag: Callable[[float], None] | None = None
     steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -159,6 +164,16 @@ class Recorder:
         self.stream = stream
         self.writer = writer
         self.speakers = services.live_speakers() if services.live_speakers else None
+        self.lag = (
+            WordLagMeter(
+                services.word_lag,
+                sample_rate=recording.sample_rate,
+                start_s=stream.stream_position,
+                known_from_bytes=writer.written,
+            )
+            if services.word_lag is not None
+            else None
+        )
         self._next_seq = next_seq
         self._send: Send | None = None
         self._on_taken_over: Notify | None = None
@@ -186,10 +201,18 @@ class Recorder:
 
     def start(self) -> None:
         self.services.recorders[self.external_id] = self
+        # the recording's log lines name its meeting and session, whichever connection feeds it
+        context = recording_context(meeting=self.meeting_id, session=self.external_id)
         self._tasks = [
-            asyncio.create_task(self._process_loop(), name=f"process {self.external_id}"),
-            asyncio.create_task(self._commit_loop(), name=f"commit {self.external_id}"),
-            asyncio.create_task(self._sync_loop(), name=f"sync {self.external_id}"),
+            asyncio.create_task(
+                self._process_loop(), name=f"process {self.external_id}", context=context.copy()
+            ),
+            asyncio.create_task(
+                self._commit_loop(), name=f"commit {self.external_id}", context=context.copy()
+            ),
+            asyncio.create_task(
+                self._sync_loop(), name=f"sync {self.external_id}", context=context.copy()
+            ),
         ]
 
     @property
@@ -200,11 +223,18 @@ class Recorder:
     def stopping(self) -> bool:
         return self._stopping
 
+    @property
+    def unacked_bytes(self) -> int:
+        """Audio received and not yet covered by an ack."""
+        return self.writer.written - self._acked
+
     def feed(self, data: bytes) -> None:
         """An audio frame: appended to the file at once, queued for the stream session."""
         if self._stopping or self.taken_over:
             raise RuntimeError("recording is stopping")
         self.writer.append(data)
+        if self.lag is not None:
+            self.lag.mark_audio(self.writer.written)
         self.stream.feed(data)
         self._wake.set()
 
@@ -308,7 +338,9 @@ class Recorder:
             )
             services.steps_running += 1
             try:
-                result = await loop.run_in_executor(services.decode_pool, step)
+                # the decode thread's log lines carry this recording's ids too
+                run = contextvars.copy_context().run
+                result = await loop.run_in_executor(services.decode_pool, run, step)
             except Exception:
                 logger.exception("stream step failed for %s", self.external_id)
                 continue
@@ -344,6 +376,10 @@ class Recorder:
                 event = {"type": "final", "segment": segment_json(row)}
                 await self._send_client(event)
                 self.services.bus.publish(self.meeting_id, event)
+            if self.lag is not None:
+                self.lag.observe_words(
+                    (w["start_ms"] / 1000, w["end_ms"] / 1000) for s in batch for w in s.words
+                )
 
     async def _db(self, work: Callable[[Session], Any]) -> Any:
         """A unit of database work off the event loop; its time counts towards ``db_seconds``."""
@@ -487,6 +523,8 @@ class Recorder:
         return result
 
     async def _deliver(self, result: StepResult) -> None:
+        if self.lag is not None and result.settled:
+            self.lag.observe_words((word.start, word.end) for word in result.settled)
         for segment in result.finals:
             self._unsaved.append(to_new_segment(segment, self._next_seq))
             self._next_seq += 1

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: lines for people; json: one JSON object per line."
+    )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token /metrics requires; unset, only loopback clients get it.",
+    )
     engine: str = "whisper"
     vad: Literal["silero", "energy"] = "silero"
     model: str = "tiny.en"

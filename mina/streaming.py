@@ -96,6 +96,8 @@ class StepResult:
     interim: Interim | None = None
     interim_changed: bool = False
     decoded: bool = False
+    # words this step settled (LocalAgreement) that the interim's ``confirmed`` text now shows
+    settled: list[TimedWord] = field(default_factory=list)
 
 
 def capitalise_sentences(words: list[TimedWord], *, sentence_start: bool) -> list[TimedWord]:
@@ -273,6 +275,7 @@ class StreamSession:
         self._speech_since_decode = False
         confirmed = self._agreement.insert(words, offset)
         self._open.extend(confirmed)
+        result.settled.extend(confirmed)
         if not self.config.two_pass:
             self._close_ready(result)
         if self._unconfirmed_samples() > self.config.max_buffer_s * self._rate:

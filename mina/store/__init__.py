@@ -79,7 +79,9 @@ from mina.store.invites import (
 )
 from mina.store.jobs import (
     CreatedUpload,
+    JobCount,
     claim_job,
+    count_jobs,
     create_job,
     create_upload,
     delete_finished_jobs,
@@ -298,6 +300,7 @@ __all__ = [
     "CreatedUpload",
     "DeletedAccount",
     "InsightWeek",
+    "JobCount",
     "MeetingHit",
     "MeetingResults",
     "MeetingSort",
@@ -318,6 +321,7 @@ __all__ = [
     "bulk_add_meetings",
     "claim_job",
     "claim_stale_recordings",
+    "count_jobs",
     "count_meetings",
     "count_table_rows",
     "create_api_token",

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
@@ -271,3 +271,18 @@ def fail_job(session: Session, *, job_id: int, error: str) -> None:
     meeting.status = MeetingStatus.FAILED
     meeting.actual_end = now
     meeting.updated_at = now
+
+
+@dataclass(frozen=True)
+class JobCount:
+    name: str
+    status: JobStatus
+    count: int
+
+
+def count_jobs(session: Session) -> list[JobCount]:
+    """How many jobs of each name are in each state (``/metrics``)."""
+    rows = session.execute(
+        select(Job.name, Job.status, func.count()).group_by(Job.name, Job.status)
+    ).all()
+    return [JobCount(name=name, status=status, count=count) for name, status, count in rows]

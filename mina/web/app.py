@@ -21,6 +21,9 @@ from mina.cluster import shared_state
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
 from mina.jobs import JobRunner
+from mina.observability.context import RequestIds
+from mina.observability.http import HttpMetrics
+from mina.observability.metrics import LiveState, Metrics
 from mina.privacy.retention import keep_tidy
 from mina.recorder import LiveServices
 from mina.security import CookieSigner
@@ -40,6 +43,7 @@ from mina.web import (
     insights_api,
     invite_page,
     meetings_api,
+    metrics_api,
     notifications_api,
     pages,
     search_api,
@@ -99,13 +103,22 @@ class AccessLogMiddleware:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             client = scope.get("client") or ("-", 0)
+            path = logged_path(scope["path"])
             access_logger.info(
                 "%s %s %s %d %.1fms",
                 client[0],
                 scope["method"],
-                logged_path(scope["path"]),
+                path,
                 status,
                 elapsed_ms,
+                # fields of their own in structured (json) logs
+                extra={
+                    "client": client[0],
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(elapsed_ms, 1),
+                },
             )
 
 
@@ -119,14 +132,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     decode_pool = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
     speech_engine: asyncio.Future[SpeechEngine] | None = None
     engine_options = settings.server_engine_options()
+    metrics = Metrics()
+
+    def load_timed_engine() -> SpeechEngine:
+        return metrics.timed(load_engine(settings.engine, **engine_options))
 
     async def engine_loader() -> SpeechEngine:
-        """The process's one speech model, loaded off the event loop on first use."""
+        """The process's one speech model (its decodes timed for /metrics), loaded off the
+        event loop on first use."""
         nonlocal speech_engine
         if speech_engine is None:
-            speech_engine = asyncio.ensure_future(
-                asyncio.to_thread(load_engine, settings.engine, **engine_options)
-            )
+            speech_engine = asyncio.ensure_future(asyncio.to_thread(load_timed_engine))
         return await asyncio.shield(speech_engine)
 
     stream_config = StreamConfig(vad=settings.vad)
@@ -156,6 +172,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         after_jobs=settings.post_meeting_jobs,
         live_speakers=LiveSpeakers if settings.live_speakers else None,
         leases=shared.leases,
+        word_lag=metrics.word_lag_seconds.observe,
+    )
+    metrics.watch(
+        live=LiveState(
+            streams=lambda: len(live.recorders),
+            # the pool's own queue: work submitted and not yet taken by a decode thread
+            decode_queue=lambda: decode_pool._work_queue.qsize(),
+            unacked_bytes=lambda: sum(r.unacked_bytes for r in list(live.recorders.values())),
+        ),
+        sessions=sessions,
     )
     if shared.leases is not None:
         shared.leases.on_taken(live.taken_elsewhere)
@@ -249,6 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.share_limiter = shared.share_limiter
     app.state.access = shared.access
     app.state.vector_index = VectorIndex()
+    app.state.metrics = metrics
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer
 
@@ -277,11 +304,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(invite_page.router)
     app.include_router(ws.router)
     app.include_router(docs.router)
+    app.include_router(metrics_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SessionCookieMiddleware, signer=signer, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware, secure=settings.secure_cookies)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(HttpMetrics, metrics=metrics)
+    app.add_middleware(RequestIds)  # around the access log and metrics: every line has its id
     # outermost: the real client, scheme and host when a trusted proxy forwards the request
     app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
     return app

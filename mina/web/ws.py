@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketState
 from mina import security, store
 from mina.audiostore import AudioBusy
 from mina.models import SessionStatus
+from mina.observability.context import bind_recording
 from mina.recorder import LiveServices, Recorder, RecordingEnded, open_recorder
 from mina.shapes import segment_json
 from mina.speakers.job import MAX_SPEAKERS
@@ -284,6 +285,7 @@ class TranscribeConnection:
         except store.StoreError as exc:
             close = NOT_FOUND if exc.code == "meeting_not_found" else BAD_REQUEST
             raise ProtocolError(close, exc.code, exc.message) from None
+        bind_recording(meeting=started.meeting.id, session=started.recording.external_id)
         try:
             self.recorder = await open_recorder(self.services, started.recording)
         except Exception:
@@ -334,6 +336,7 @@ class TranscribeConnection:
         if recorder.stopping:
             raise ProtocolError(NOT_FOUND, "session_ended", "This recording has already ended.")
         self.recorder = recorder
+        bind_recording(meeting=recorder.meeting_id, session=session_id)
         recorder.attach(self.send, self.taken_over)
         self.state = State.STREAMING
         logger.info("recording %s resumed at byte %d", session_id, recorder.received_bytes)
