@@ -20,8 +20,9 @@ from mina import __version__, playback, recovery, uploads
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
 from mina.events import EventBus
-from mina.jobs import JobRunner
-from mina.privacy.retention import keep_tidy
+from mina.jobs import JobQueue, JobRunner
+from mina.privacy.retention import HOUSEKEEPING_LEASE_S, keep_tidy
+from mina.queue.leases import Lease, new_holder
 from mina.recorder import LiveServices
 from mina.security import CookieSigner, LoginThrottle
 from mina.semantic.index import VectorIndex
@@ -131,15 +132,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await asyncio.shield(speech_engine)
 
     stream_config = StreamConfig(vad=settings.vad)
-    jobs = JobRunner(
-        sessions=sessions,
-        load_engine=functools.partial(load_engine, settings.engine, **engine_options),
-        decode_pool=decode_pool,
-        settings=settings,
-        stream_config=stream_config,
-    )
+    jobs: JobQueue
+    if settings.queue_url:
+        from mina.queue.dispatcher import CeleryDispatcher  # Celery only when it is used
 
-    webhooks = WebhookSender(sessions=sessions, settings=settings)
+        jobs = CeleryDispatcher(sessions=sessions, settings=settings)
+    else:
+        jobs = JobRunner(
+            sessions=sessions,
+            load_engine=functools.partial(load_engine, settings.engine, **engine_options),
+            decode_pool=decode_pool,
+            settings=settings,
+            stream_config=stream_config,
+        )
+
+    # periodic work that one process of several does (the default single one does it all)
+    holder = new_holder()
+    recovery_every_s = max(1.0, settings.stale_after_s / 3)
+    leases = {
+        "recovery": Lease(sessions, "recovery", ttl_s=3 * recovery_every_s, holder=holder),
+        "housekeeping": Lease(sessions, "housekeeping", ttl_s=HOUSEKEEPING_LEASE_S, holder=holder),
+        "webhooks": Lease(sessions, "webhooks", ttl_s=30.0, holder=holder),
+    }
+    webhooks = WebhookSender(sessions=sessions, settings=settings, lease=leases["webhooks"])
 
     def recording_finished(meeting_id: int) -> None:
         jobs.enqueue(playback.JOB_NAME, meeting_id=meeting_id)
@@ -159,9 +174,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     async def recover_forever() -> None:
-        """At start-up and then periodically: recover recordings whose server died."""
+        """At start-up and then periodically: recover recordings whose server died (in the
+        process holding the recovery lease)."""
         while True:
             try:
+                if not await asyncio.to_thread(leases["recovery"].held):
+                    await asyncio.sleep(recovery_every_s)
+                    continue
                 speech = await engine_loader()
                 recovered = await asyncio.get_running_loop().run_in_executor(
                     decode_pool,
@@ -183,7 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
             except Exception:
                 logger.exception("recovery pass failed")
-            await asyncio.sleep(max(1.0, settings.stale_after_s / 3))
+            await asyncio.sleep(recovery_every_s)
 
     def remove_abandoned_uploads() -> None:
         try:
@@ -201,7 +220,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(jobs.start)
         await asyncio.to_thread(webhooks.start)
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
-        housekeeping = asyncio.create_task(keep_tidy(sessions, settings), name="housekeeping")
+        housekeeping = asyncio.create_task(
+            keep_tidy(sessions, settings, leases["housekeeping"]), name="housekeeping"
+        )
         try:
             yield
         finally:
@@ -215,6 +236,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(jobs.stop)
             await asyncio.to_thread(webhooks.stop)
             serving -= 1
+            if not serving:
+                for lease in leases.values():
+                    await asyncio.to_thread(lease.release)
             # another lifespan of this app may still serve (tests open several clients): the
             # recordings, the decode pool and the database stay with it
             if not serving:
@@ -237,6 +261,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.live = live
     app.state.jobs = jobs
+    app.state.leases = leases
     app.state.webhooks = webhooks
     app.state.templates = create_templates()
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
