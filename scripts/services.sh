@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure what the test suite needs is here: PostgreSQL running on 127.0.0.1:5432 and Debian's
-# chromium, ffmpeg, sox, espeak-ng, nginx and openssl installed. Idempotent; quick when all is in place.
+# Make sure what the test suite needs is here: PostgreSQL running on 127.0.0.1:5432, Redis on
+# 127.0.0.1:6379 (the job queue tests) and Debian's chromium, ffmpeg, sox, espeak-ng, nginx and
+# openssl installed. Idempotent; quick when all is in place.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -13,6 +14,7 @@ command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v pg_isready >/dev/null || missing+=(postgresql)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)  # the reverse-proxy tests run their own
 command -v openssl >/dev/null || missing+=(openssl)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -q
@@ -30,3 +32,10 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+redis-cli -h 127.0.0.1 -p 6379 ping
