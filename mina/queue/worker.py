@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from mina import store
@@ -41,13 +42,15 @@ class WorkerJobs:
         self.settings = settings
         self._lock = threading.Lock()
         self._context: JobContext | None = None
+        self._db: Engine | None = None
 
     def context(self) -> JobContext:
         with self._lock:
             if self._context is None:
                 settings = self.settings
+                self._db = create_db_engine(settings.sqlalchemy_url)
                 self._context = JobContext(
-                    sessions=create_session_factory(create_db_engine(settings.sqlalchemy_url)),
+                    sessions=create_session_factory(self._db),
                     load_engine=functools.partial(
                         load_engine, settings.engine, **settings.server_engine_options()
                     ),
@@ -59,6 +62,15 @@ class WorkerJobs:
                     stopping=threading.Event(),
                 )
             return self._context
+
+    def close(self) -> None:
+        """Release the database and the decode pool (a worker process exiting needs not)."""
+        with self._lock:
+            if self._context is not None:
+                self._context.decode_pool.shutdown(wait=True)
+            if self._db is not None:
+                self._db.dispose()
+            self._context = self._db = None
 
     def run(self, job_name: str, ids: dict[str, int]) -> None:
         """One delivery: claim the job's row, run it, record how it ended."""
