@@ -20,6 +20,7 @@ BENCHMARKS = [
     "diarization",
     "insights",
     "semantic",
+    "jobs_queue",
 ]
 
 

@@ -236,12 +236,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(jobs.stop)
             await asyncio.to_thread(webhooks.stop)
             serving -= 1
-            if not serving:
-                for lease in leases.values():
-                    await asyncio.to_thread(lease.release)
             # another lifespan of this app may still serve (tests open several clients): the
-            # recordings, the decode pool and the database stay with it
+            # leases, the recordings, the decode pool and the database stay with it
             if not serving:
+                for lease in leases.values():  # another process takes the periodic work at once
+                    await asyncio.to_thread(lease.release)
                 for recorder in list(live.recorders.values()):
                     await recorder.suspend()
                 decode_pool.shutdown(wait=True, cancel_futures=True)
