@@ -7,10 +7,11 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -64,6 +65,7 @@ from mina.web.rendering import create_templates
 from mina.web.security_headers import SecurityHeadersMiddleware
 from mina.webhooks.sender import WebhookSender
 
+T = TypeVar("T")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
@@ -110,6 +112,18 @@ class AccessLogMiddleware:
                 status,
                 elapsed_ms,
             )
+
+
+async def _in_thread_to_the_end(function: Callable[[], T]) -> T:
+    """``function`` in a thread; cancelled (the server stops), still wait for the thread, so
+    that nothing uses the database after the lifespan has closed it."""
+    work = asyncio.ensure_future(asyncio.to_thread(function))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await work
+        raise
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -178,7 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process holding the recovery lease)."""
         while True:
             try:
-                if not await asyncio.to_thread(leases["recovery"].held):
+                if not await _in_thread_to_the_end(leases["recovery"].held):
                     await asyncio.sleep(recovery_every_s)
                     continue
                 speech = await engine_loader()
