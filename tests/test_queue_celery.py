@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from click.testing import CliRunner
@@ -27,7 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bench.server import free_port
+from bench.server import ServerProcess, free_port
 from mina import store
 from mina.cli import main
 from mina.jobs import JobRunner
@@ -154,28 +155,41 @@ def speech_wav(tmp_path: Path) -> Path:
 
 
 def test_an_upload_of_real_speech_is_transcribed_by_a_worker(
-    settings: Settings, redis_url: str, tmp_path: Path
+    settings: Settings, redis_url: str, tmp_path: Path, db_sessions: Any
 ) -> None:
+    """A real ``mina serve`` that runs no jobs (``MINA_JOB_WORKERS=0``) and a real worker with
+    tiny.en, as a deployment runs them."""
     qs = queue_settings(settings, redis_url, engine="whisper", vad="silero")
-    app = create_app(qs)
-    with TestClient(app) as client, worker(qs, tmp_path / "worker.log"):
-        signup(client, "ada@example.com")
-        response = upload(client, SPEECH / "jfk.wav", title="Inaugural")
-        assert response.status_code == 202, response.text
-        started = response.json()
-        job, _ = wait_job(client, started["job_id"], timeout_s=120, poll_s=0.2)
-        assert job["status"] == "done", (job, (tmp_path / "worker.log").read_text()[-3000:])
-        segments = client.get(f"/api/meetings/{started['meeting_id']}/transcript").json()
-        text = " ".join(s["text"] for s in segments["segments"]).lower()
-        assert "ask not what your country can do for you" in re.sub(r"[^a-z ]", "", text)
-        assert client.get(f"/api/meetings/{started['meeting_id']}").json()["status"] == (
-            "completed"
-        )
-        stored = read_job(app.state.sessions, started["job_id"])
-        assert stored.attempts == 1 and stored.sent_at is not None
-    assert (
-        f"job {started['job_id']} (transcribe_upload) done" in (tmp_path / "worker.log").read_text()
+    env = {k: v for k, v in worker_env(qs).items() if k.startswith("MINA_")}
+    env["MINA_JOB_WORKERS"] = "0"
+    del env["MINA_DATA_DIR"], env["MINA_LOG_LEVEL"]  # ServerProcess sets them
+    server = ServerProcess(
+        qs.data_dir, settings=env, inherit_settings=False, log_path=tmp_path / "server.log"
     )
+    server.start()
+    try:
+        with (
+            httpx.Client(base_url=server.base_url, timeout=30) as client,
+            worker(qs, tmp_path / "worker.log"),
+        ):
+            signup(client, "ada@example.com")
+            response = upload(client, SPEECH / "jfk.wav", title="Inaugural")
+            assert response.status_code == 202, response.text
+            started = response.json()
+            job, _ = wait_job(client, started["job_id"], timeout_s=120, poll_s=0.2)
+            assert job["status"] == "done", (job, (tmp_path / "worker.log").read_text()[-3000:])
+            meeting_id = started["meeting_id"]
+            segments = client.get(f"/api/meetings/{meeting_id}/transcript").json()["segments"]
+            text = re.sub(r"[^a-z ]", "", " ".join(s["text"] for s in segments).lower())
+            assert "ask not what your country can do for you" in text
+            assert client.get(f"/api/meetings/{meeting_id}").json()["status"] == "completed"
+    finally:
+        server.stop()
+    stored = read_job(db_sessions, started["job_id"])
+    assert stored.attempts == 1 and stored.sent_at is not None
+    log = (tmp_path / "worker.log").read_text()
+    assert f"job {started['job_id']} (transcribe_upload) done" in log
+    assert "(transcribe_upload) started" not in server.log_text()  # the server ran no job
 
 
 def test_queues_route_jobs_and_unknown_or_lost_jobs_are_handled(
