@@ -21,6 +21,7 @@ BENCHMARKS = [
     "insights",
     "semantic",
     "observability",
+    "jobs_queue",
 ]
 
 

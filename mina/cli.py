@@ -14,6 +14,7 @@ from mina import __version__, store
 from mina.db import create_db_engine, create_session_factory, transaction
 from mina.migrate import upgrade_database
 from mina.observability.logs import configure_logging
+from mina.queue.command import require_queue, worker_command
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,16 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port (MINA_PORT, default 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Apply pending migrations, then serve pages, API and WebSockets."""
+    settings = _load_settings()
+    require_queue(settings)  # first: an unreachable queue stops the server at once
+    _check_insight_provider(settings)
+    _open_database(settings).dispose()
+
     import uvicorn
 
     from mina.cluster import RedisUnavailable
     from mina.web.app import create_app
 
-    settings = _load_settings()
-    _check_insight_provider(settings)
-    _open_database(settings).dispose()
     try:
         app = create_app(settings)
     except RedisUnavailable as exc:
@@ -542,3 +545,6 @@ def insights_command(meeting_ids: tuple[int, ...], every: bool, missing: bool) -
     finally:
         engine.dispose()
     click.echo(f"insights made for {len(ids)} meetings")
+
+
+main.add_command(worker_command)

@@ -1,17 +1,17 @@
-"""Background jobs: one entry point, ``JobRunner.enqueue(job_name, **ids)``.
+"""Background jobs: one entry point, ``enqueue(job_name, **ids)``.
 
 A job is a plain function ``run(context, *, job_id, **ids)`` that opens its own database
 sessions from ``context.sessions``; its row in the ``jobs`` table (status, progress, error,
 attempts) is the durable record. A job queued in the table by any transaction is found there
 within a second, so work that must follow a commit (the post-meeting jobs) is queued in it.
 
-This runner executes jobs inside the server process: a bounded number of worker threads
-(``MINA_JOB_WORKERS``), speech decoding submitted to the decode pool the live streams use,
-so uploads and live recordings share the CPU fairly. At start-up every job still ``queued``
-or ``running`` (it died with the server) is enqueued again.
-
-A Redis-backed queue replaces this module only: ``enqueue`` pushes ``(job_name, ids)`` onto a
-list, separate worker processes pop them and call the same functions with the same context.
+Two backends run them (``JobQueue``). Without ``MINA_QUEUE_URL``, this module's ``JobRunner``
+executes jobs inside the server process: a bounded number of worker threads
+(``MINA_JOB_WORKERS``, 0 for none: jobs then wait in the table), speech decoding submitted to
+the decode pool the live streams use, so uploads and live recordings share the CPU fairly. At
+start-up every job still ``queued`` or ``running`` (it died with the server) is enqueued again.
+With ``MINA_QUEUE_URL``, ``mina.queue`` sends the jobs to Celery workers (``mina worker``),
+which call the same functions through ``execute_job``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -73,14 +74,19 @@ class JobInterrupted(Exception):
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a job may use: the database, the process's speech engine and decode pool."""
+    """What a job may use: the database, the process's speech engine (loaded when a job first
+    asks for it: a worker that runs no speech job never loads the model) and decode pool."""
 
     sessions: sessionmaker[Session]
-    engine: SpeechEngine
+    load_engine: Callable[[], SpeechEngine]
     decode_pool: Executor
     settings: Settings
     stream_config: StreamConfig
     stopping: threading.Event
+
+    @property
+    def engine(self) -> SpeechEngine:
+        return self.load_engine()
 
     def check_stop(self) -> None:
         """Raise ``JobInterrupted`` when the server is shutting down."""
@@ -122,11 +128,26 @@ class JobFunction(Protocol):
     def __call__(self, context: JobContext, *, job_id: int) -> None: ...
 
 
+class JobQueue(Protocol):
+    """What the web application holds as ``app.state.jobs``, whichever backend runs the jobs."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def enqueue(self, job_name: str, **ids: int) -> None: ...
+
+
+def check_job_name(name: str) -> None:
+    """``LookupError`` naming the known jobs when ``name`` is not one of them."""
+    if name not in BUILTIN_JOBS:
+        raise LookupError(f"unknown job {name!r}; known jobs: {', '.join(sorted(BUILTIN_JOBS))}")
+
+
 def resolve_job(name: str) -> JobFunction:
     """The function registered under ``name``; ``LookupError`` if there is none."""
-    target = BUILTIN_JOBS.get(name)
-    if target is None:
-        raise LookupError(f"unknown job {name!r}")
+    check_job_name(name)
+    target = BUILTIN_JOBS[name]
     module_name, _, attribute = target.partition(":")
     function: JobFunction = getattr(importlib.import_module(module_name), attribute)
     return function
@@ -166,8 +187,8 @@ class JobRunner:
         """Start the workers and enqueue again every job that died with the server."""
         with self._lock:
             self._starts += 1
-            if self._starts > 1:
-                return
+            if self._starts > 1 or not self.workers:
+                return  # with no workers, jobs wait in the table for a process that runs them
             self._stopping.clear()
             self._queue = queue.Queue()
             self._known = set()
@@ -214,7 +235,11 @@ class JobRunner:
             self._stopping.wait(POLL_S)
 
     def enqueue(self, job_name: str, **ids: int) -> None:
-        """Run ``job_name`` with these ids soon. Safe from any thread; returns at once."""
+        """Run ``job_name`` with these ids soon. Safe from any thread; returns at once.
+        ``LookupError`` for an unknown job."""
+        check_job_name(job_name)
+        if not self.workers:
+            return
         job_id = ids.get("job_id")
         if job_id is not None:
             with self._lock:
@@ -226,7 +251,7 @@ class JobRunner:
         Blocking: call it off the event loop."""
         with self._lock:
             self._starts -= 1
-            if self._starts > 0:
+            if self._starts > 0 or not self.workers:
                 return
             self._stopping.set()
             threads, self._threads = self._threads, []
@@ -262,7 +287,7 @@ class JobRunner:
     def _context(self) -> JobContext:
         return JobContext(
             sessions=self.sessions,
-            engine=self.load_engine(),
+            load_engine=self.load_engine,
             decode_pool=self.decode_pool,
             settings=self.settings,
             stream_config=self.stream_config,
@@ -271,50 +296,76 @@ class JobRunner:
 
     def _run(self, name: str, ids: dict[str, int]) -> None:
         """One job in a worker thread: claim its row, run it, record how it ended."""
-        job_id = ids.get("job_id")
-        if job_id is None:
-            resolve_job(name)(self._context(), **ids)
-            return
-        with transaction(self.sessions) as session:
-            job = store.claim_job(session, job_id=job_id)
-            attempts = job.attempts if job is not None else 0
-        if job is None:
-            logger.info("job %s (%s) is finished or gone; skipped", job_id, name)
-            return
-        if attempts > MAX_ATTEMPTS:
-            self._fail(
-                job_id,
-                f"The server stopped {MAX_ATTEMPTS} times while this job ran; it is not tried "
-                "again.",
-            )
-            return
-        logger.info("job %s (%s) started, attempt %d", job_id, name, attempts)
-        try:
-            resolve_job(name)(self._context(), **ids)
-        except JobInterrupted:
-            with transaction(self.sessions) as session:
-                store.requeue_job(session, job_id=job_id)
-            logger.info(
-                "job %s (%s) stopped by the shutdown; it resumes at the next start", job_id, name
-            )
-            return
-        except JobDeferred as exc:
-            with transaction(self.sessions) as session:
-                store.requeue_job(session, job_id=job_id)
-            logger.debug("job %s (%s) deferred: %s", job_id, name, exc)
-            return
-        except JobError as exc:
-            logger.warning("job %s (%s) failed: %s", job_id, name, exc)
-            self._fail(job_id, str(exc))
-            return
-        except Exception:
-            logger.exception("job %s (%s) failed", job_id, name)
-            self._fail(job_id, "The job failed on the server; the error is in the server log.")
-            return
-        with transaction(self.sessions) as session:
-            store.finish_job(session, job_id=job_id)
-        logger.info("job %s (%s) done", job_id, name)
+        execute_job(
+            self._context(),
+            name,
+            ids,
+            claim=lambda session, job_id: store.claim_job(session, job_id=job_id),
+        )
 
-    def _fail(self, job_id: int, error: str) -> None:
-        with transaction(self.sessions) as session:
-            store.fail_job(session, job_id=job_id, error=error)
+
+def execute_job(
+    context: JobContext,
+    name: str,
+    ids: dict[str, int],
+    *,
+    claim: Callable[[Session, int], Job | None],
+    keep_alive: Callable[[int], AbstractContextManager[object]] = lambda _job_id: nullcontext(),
+) -> None:
+    """Run one job with its bookkeeping: ``claim`` its row (None: finished, gone or running
+    elsewhere: skipped), run it inside ``keep_alive(job_id)``, record how it ended. A job
+    without a row (``job_id``) just runs. Shared by the in-process runner and the workers."""
+    sessions = context.sessions
+    job_id = ids.get("job_id")
+    if job_id is None:
+        resolve_job(name)(context, **ids)
+        return
+    with transaction(sessions) as session:
+        job = claim(session, job_id)
+        attempts = job.attempts if job is not None else 0
+    if job is None:
+        logger.info("job %s (%s) is finished, gone or running elsewhere; skipped", job_id, name)
+        return
+    if name not in BUILTIN_JOBS:
+        logger.error("job %s has an unknown name %r", job_id, name)
+        _fail(sessions, job_id, f"Unknown job {name!r}: this version of Mina cannot run it.")
+        return
+    if attempts > MAX_ATTEMPTS:
+        _fail(
+            sessions,
+            job_id,
+            f"The server stopped {MAX_ATTEMPTS} times while this job ran; it is not tried again.",
+        )
+        return
+    logger.info("job %s (%s) started, attempt %d", job_id, name, attempts)
+    try:
+        with keep_alive(job_id):
+            resolve_job(name)(context, **ids)
+    except JobInterrupted:
+        with transaction(sessions) as session:
+            store.requeue_job(session, job_id=job_id)
+        logger.info(
+            "job %s (%s) stopped by the shutdown; it resumes at the next start", job_id, name
+        )
+        return
+    except JobDeferred as exc:
+        with transaction(sessions) as session:
+            store.requeue_job(session, job_id=job_id)
+        logger.debug("job %s (%s) deferred: %s", job_id, name, exc)
+        return
+    except JobError as exc:
+        logger.warning("job %s (%s) failed: %s", job_id, name, exc)
+        _fail(sessions, job_id, str(exc))
+        return
+    except Exception:
+        logger.exception("job %s (%s) failed", job_id, name)
+        _fail(sessions, job_id, "The job failed on the server; the error is in the server log.")
+        return
+    with transaction(sessions) as session:
+        store.finish_job(session, job_id=job_id)
+    logger.info("job %s (%s) done", job_id, name)
+
+
+def _fail(sessions: sessionmaker[Session], job_id: int, error: str) -> None:
+    with transaction(sessions) as session:
+        store.fail_job(session, job_id=job_id, error=error)

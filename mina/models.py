@@ -348,6 +348,21 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # with a Celery queue (mina.queue): when the row was last sent to the broker, and when the
+    # worker running it last said it is alive (a stale one is sent again)
+    sent_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """Periodic work that one process at a time does (recovery, housekeeping, webhook
+    retries): its holder until ``expires_at``, renewed while it lives (mina.queue.leases)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
 
 
 class MeetingInsights(Base):

@@ -47,7 +47,18 @@ class Settings(BaseSettings):
     resume_grace_s: float = Field(default=120.0, ge=0)
     idle_timeout_s: float = Field(default=60.0, gt=0)
     decode_workers: int = Field(default=2, ge=1, le=64)
-    job_workers: int = Field(default=1, ge=1, le=16)
+    job_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Threads that run background jobs in the server when MINA_QUEUE_URL is "
+        "unset; 0: this process runs none (they wait in the jobs table).",
+    )
+    queue_url: str = Field(
+        default="",
+        description="A Celery broker, redis://host:6379/0 or amqp://user:password@host:5672//: "
+        "jobs run on `mina worker` processes. Unset: in the server process.",
+    )
     heartbeat_s: float = Field(default=10.0, gt=0)
     stale_after_s: float = Field(default=30.0, gt=0)
     session_max_age_days: int = Field(default=14, ge=1)
@@ -153,6 +164,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"MINA_REDIS_URL: {self.redis_url!r} is not a redis://, rediss:// or unix:// URL"
             )
+        self.queue_url = _check_queue_url(self.queue_url.strip())
         if self.smtp_url:
             from mina.teams.mail import parse_smtp_url
 
@@ -254,6 +266,22 @@ def _check_origin(value: str, name: str) -> str:
             "(serve it from its own host name or port, not under a path prefix)"
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+QUEUE_SCHEMES = ("redis", "rediss", "amqp", "amqps")
+
+
+def _check_queue_url(value: str) -> str:
+    """A Celery broker URL Mina supports (Redis or RabbitMQ), or empty."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in QUEUE_SCHEMES or not parts.hostname:
+        raise ValueError(
+            f"MINA_QUEUE_URL: {parts.scheme or value!r} is not a broker Mina supports; use "
+            "redis://host:6379/0 or amqp://user:password@host:5672//"
+        )
+    return value
 
 
 def _check_public_url(value: str) -> str:

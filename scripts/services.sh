@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is here: PostgreSQL running on 127.0.0.1:5432, Redis on
-# 127.0.0.1:6379, and Debian's
-# chromium, ffmpeg, sox, espeak-ng, nginx and openssl installed. Idempotent; quick when all is in place.
+# 127.0.0.1:6379 (the job queue tests) and Debian's chromium, ffmpeg, sox, espeak-ng, nginx and
+# openssl installed. Idempotent; quick when all is in place.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -35,7 +35,7 @@ pg_isready -h 127.0.0.1 -p 5432
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "starting Redis"
-  redis-server --bind 127.0.0.1 --port 6379 --save "" --appendonly no --daemonize yes
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from mina import store
+from mina.backup.snapshot import TRANSIENT_TABLES
 from mina.cli import main
 from mina.db import create_db_engine, create_session_factory, transaction
 from mina.migrate import current_revision, head_revision
@@ -121,6 +122,8 @@ def _rows(url: str, data_dir: Path) -> dict[str, list[dict[str, Any]]]:
     try:
         with engine.connect() as connection:
             for table in Base.metadata.sorted_tables:
+                if table.name in TRANSIENT_TABLES:  # which server does periodic work
+                    continue
                 rows = []
                 for row in connection.execute(select(table).order_by(*table.primary_key.columns)):
                     values = dict(row._mapping)

@@ -325,7 +325,7 @@ def test_insights_wait_for_the_speaker_labels(
 
     context = JobContext(
         sessions=db_sessions,
-        engine=None,  # type: ignore[arg-type]
+        load_engine=None,  # type: ignore[arg-type]
         decode_pool=None,  # type: ignore[arg-type]
         settings=settings,
         stream_config=None,  # type: ignore[arg-type]

@@ -85,7 +85,7 @@ def test_a_recording_shows_in_the_metrics(settings: Settings) -> None:
     assert not [r for r in routes if re.search(r"\d", r)], routes  # templates, never ids
 
     # the recording queued its post-meeting jobs: counted by queue, name and state
-    assert value(after, "mina_jobs", queue="default", job="diarize") == 1
+    assert value(after, "mina_jobs", queue="speech", job="diarize") == 1
     states = {dict(labels)["state"] for (name, labels) in after if name == "mina_jobs"}
     assert states == {"queued", "running", "done", "failed"}
     assert value(after, "process_cpu_seconds_total") > 0

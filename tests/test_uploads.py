@@ -449,7 +449,7 @@ def test_a_meeting_deleted_while_its_upload_is_transcribed_cancels_the_job(
     with ThreadPoolExecutor(1) as pool:
         context = JobContext(
             sessions=db_sessions,
-            engine=engine,
+            load_engine=lambda: engine,
             decode_pool=pool,
             settings=settings,
             stream_config=StreamConfig(vad="energy"),

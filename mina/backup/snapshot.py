@@ -30,6 +30,8 @@ from mina.models import Base, SessionStatus
 logger = logging.getLogger(__name__)
 
 DERIVED_TABLES = frozenset({"meeting_speakers"})
+# which process holds which periodic work: meaningless on another server
+TRANSIENT_TABLES = frozenset({"leases"})
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class DatabaseSnapshot:
 
 def backed_up_tables() -> list[Table]:
     """The tables a backup holds, parents before children (the order a restore inserts)."""
-    return [t for t in Base.metadata.sorted_tables if t.name not in DERIVED_TABLES]
+    skipped = DERIVED_TABLES | TRANSIENT_TABLES
+    return [t for t in Base.metadata.sorted_tables if t.name not in skipped]
 
 
 def take_snapshot(engine: Engine, *, data_dir: Path, scratch: Path) -> DatabaseSnapshot:

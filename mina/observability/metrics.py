@@ -26,6 +26,7 @@ from mina import store
 from mina.db import transaction
 from mina.engines.base import AudioArray, SpeechEngine, Word
 from mina.models import JobStatus
+from mina.queue.routing import queue_for
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,6 @@ DECODE_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 # a word settles 1-4 s after its audio on a healthy server (README, Benchmarks)
 LAG_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 30.0, 60.0)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-# the jobs that decode speech, and so go to the ``speech`` queue; every other job is ``default``
-SPEECH_JOBS = frozenset({"transcribe_upload"})
-
-
-def job_queue(name: str) -> str:
-    return "speech" if name in SPEECH_JOBS else "default"
 
 
 @dataclass(frozen=True)
@@ -193,5 +187,5 @@ class _StateNow(Collector):
         for name in sorted({c.name for c in counts}):
             for status in JobStatus:
                 count = found.get((name, status), 0)
-                jobs.add_metric([job_queue(name), name, status.value], count)
+                jobs.add_metric([queue_for(name), name, status.value], count)
         yield jobs

@@ -22,6 +22,7 @@ from mina.db import transaction
 from mina.models import utcnow
 from mina.playback import remove_meeting_audio
 from mina.privacy.export import remove_expired_exports
+from mina.queue.leases import Lease
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ T = TypeVar("T")
 BATCH = 100  # meetings deleted per transaction: locks stay short on a large archive
 RETENTION_EVERY_S = 24 * 3600
 TIDY_EVERY_S = 3600  # expired data exports are looked for hourly
+# the housekeeping lease outlives a pass by two: its holder renews it at every pass
+HOUSEKEEPING_LEASE_S = 3 * TIDY_EVERY_S - 60
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,17 @@ def apply_retention(
     return RetentionReport(cutoff, meetings, audio_files, dry_run=False)
 
 
-async def keep_tidy(sessions: sessionmaker[Session], settings: Settings) -> None:
+async def keep_tidy(
+    sessions: sessionmaker[Session], settings: Settings, lease: Lease | None = None
+) -> None:
     """The server's housekeeping, until cancelled: expired data exports deleted at start-up and
-    hourly; with a retention period, old meetings deleted at start-up and every 24 hours."""
+    hourly; with a retention period, old meetings deleted at start-up and every 24 hours. With
+    ``lease`` (several processes), only while this process holds it."""
     next_retention = 0.0
     while True:
+        if lease is not None and not await _in_thread(lease.held):
+            await asyncio.sleep(TIDY_EVERY_S / 4)
+            continue
         try:
             await _in_thread(remove_expired_exports, sessions, settings.export_dir)
         except Exception:

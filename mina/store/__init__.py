@@ -5,7 +5,8 @@ One module per concept: ``accounts`` (users, workspaces, API tokens), ``members`
 workspace's people and roles), ``invites``, ``account_deletion``
 (an account and what only it holds), ``meetings``,
 ``meeting_search`` (the meetings list and its search), ``recordings`` (and their segments),
-``jobs`` (uploads and their jobs), ``segments`` (corrections, speakers),
+``jobs`` (uploads and their jobs), ``leases`` (which process does periodic work),
+``segments`` (corrections, speakers),
 ``speakers`` (the labels the diarize job writes), ``insights`` (what a provider made of a
 meeting), ``tasks`` (across meetings), ``shares`` (read-only links to a meeting), ``analytics``,
 ``webhooks`` (receivers, the event outbox, deliveries), ``comments`` (on segments),
@@ -80,7 +81,9 @@ from mina.store.invites import (
 from mina.store.jobs import (
     CreatedUpload,
     JobCount,
+    beat_job,
     claim_job,
+    claim_job_delivery,
     count_jobs,
     create_job,
     create_upload,
@@ -90,15 +93,19 @@ from mina.store.jobs import (
     get_job,
     job_owner,
     latest_meeting_jobs,
+    list_jobs_to_send,
     list_queued_jobs,
     list_unfinished_jobs,
     list_user_jobs,
     load_job,
+    mark_job_sent,
     queue_meeting_job,
     queue_meeting_job_once,
     requeue_job,
+    unmark_job_sent,
     update_job,
 )
+from mina.store.leases import release_lease, take_lease
 from mina.store.meeting_search import (
     MeetingHit,
     MeetingResults,
@@ -320,6 +327,13 @@ __all__ = [
     "authenticate",
     "bulk_add_meetings",
     "claim_job",
+    "beat_job",
+    "claim_job_delivery",
+    "list_jobs_to_send",
+    "mark_job_sent",
+    "unmark_job_sent",
+    "take_lease",
+    "release_lease",
     "claim_stale_recordings",
     "count_jobs",
     "count_meetings",

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
@@ -220,6 +220,90 @@ def claim_job(session: Session, *, job_id: int) -> Job | None:
     return job
 
 
+def _sendable(*, resend_before: datetime, stale_before: datetime) -> ColumnElement[bool]:
+    """A job to send to the broker: queued and never sent, or sent before ``resend_before``
+    (its message was lost), or running with a heartbeat older than ``stale_before`` (its
+    worker died)."""
+    return or_(
+        and_(
+            Job.status == JobStatus.QUEUED,
+            or_(Job.sent_at.is_(None), Job.sent_at < resend_before),
+        ),
+        and_(
+            Job.status == JobStatus.RUNNING,
+            or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+            or_(Job.sent_at.is_(None), Job.sent_at < stale_before),
+        ),
+    )
+
+
+def list_jobs_to_send(
+    session: Session, *, resend_before: datetime, stale_before: datetime, limit: int = 100
+) -> list[tuple[int, str]]:
+    """(id, name) of the jobs a dispatcher should send to the broker, oldest first."""
+    rows = session.execute(
+        select(Job.id, Job.name)
+        .where(_sendable(resend_before=resend_before, stale_before=stale_before))
+        .order_by(Job.created_at, Job.id)
+        .limit(limit)
+    )
+    return [(job_id, name) for job_id, name in rows]
+
+
+def mark_job_sent(
+    session: Session, *, job_id: int, resend_before: datetime, stale_before: datetime
+) -> bool:
+    """Take the sending of this job (one atomic UPDATE, so that of several web processes one
+    sends it); False when another process took it or it no longer needs sending."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, _sendable(resend_before=resend_before, stale_before=stale_before))
+        .values(sent_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unmark_job_sent(session: Session, *, job_id: int) -> None:
+    """The broker refused the message: the job is to be sent again at the next pass."""
+    session.execute(update(Job).where(Job.id == job_id).values(sent_at=None))
+
+
+def claim_job_delivery(session: Session, *, job_id: int, stale_before: datetime) -> Job | None:
+    """A worker's claim of a delivered job: a queued one, or a running one whose worker stopped
+    beating before ``stale_before`` (it died). Counts the attempt; None when the job is
+    finished, gone, or alive on another worker (the message was a duplicate)."""
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == JobStatus.QUEUED,
+                and_(
+                    Job.status == JobStatus.RUNNING,
+                    or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+                ),
+            ),
+        )
+        .values(
+            status=JobStatus.RUNNING, attempts=Job.attempts + 1, started_at=now, heartbeat_at=now
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def beat_job(session: Session, *, job_id: int) -> bool:
+    """A running job's worker is alive; False when the job is no longer running."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(heartbeat_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def update_job(
     session: Session, *, job_id: int, progress: float, payload: dict[str, Any] | None = None
 ) -> bool:
@@ -240,6 +324,7 @@ def requeue_job(session: Session, *, job_id: int) -> None:
     if job is not None and job.status is JobStatus.RUNNING:
         job.status = JobStatus.QUEUED
         job.attempts = max(0, job.attempts - 1)
+        job.sent_at = None  # with a broker: sent again at once
 
 
 def finish_job(session: Session, *, job_id: int) -> None:

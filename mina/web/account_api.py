@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from mina import security, store
-from mina.jobs import JobRunner
+from mina.jobs import JobQueue
 from mina.models import JobStatus
 from mina.privacy import export
 from mina.privacy.deletion import remove_account_files
@@ -54,7 +54,7 @@ def start_export(request: Request, db: Db, principal: ApiPrincipal) -> JSONRespo
     the job is done; it is kept for 24 hours, and a new export replaces it."""
     job = export.start_export(db, principal=principal)
     db.commit()
-    jobs: JobRunner = request.app.state.jobs
+    jobs: JobQueue = request.app.state.jobs
     jobs.enqueue(export.JOB_NAME, job_id=job.id)
     logger.info("user %s asked for a data export (job %s)", principal.user.id, job.id)
     return JSONResponse({"job_id": job.id}, status_code=202)

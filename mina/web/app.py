@@ -7,10 +7,11 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -20,11 +21,12 @@ from mina import __version__, playback, recovery, uploads
 from mina.cluster import shared_state
 from mina.db import create_db_engine, create_session_factory
 from mina.engines import SpeechEngine, load_engine
-from mina.jobs import JobRunner
+from mina.jobs import JobQueue, JobRunner
 from mina.observability.context import RequestIds
 from mina.observability.http import HttpMetrics
 from mina.observability.metrics import LiveState, Metrics
-from mina.privacy.retention import keep_tidy
+from mina.privacy.retention import HOUSEKEEPING_LEASE_S, keep_tidy
+from mina.queue.leases import Lease, new_holder
 from mina.recorder import LiveServices
 from mina.security import CookieSigner
 from mina.semantic.index import VectorIndex
@@ -65,6 +67,7 @@ from mina.web.rendering import create_templates
 from mina.web.security_headers import SecurityHeadersMiddleware
 from mina.webhooks.sender import WebhookSender
 
+T = TypeVar("T")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
@@ -122,6 +125,18 @@ class AccessLogMiddleware:
             )
 
 
+async def _in_thread_to_the_end(function: Callable[[], T]) -> T:
+    """``function`` in a thread; cancelled (the server stops), still wait for the thread, so
+    that nothing uses the database after the lifespan has closed it."""
+    work = asyncio.ensure_future(asyncio.to_thread(function))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await work
+        raise
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for these settings. Nothing is created at import time."""
     settings = settings or Settings()
@@ -146,15 +161,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await asyncio.shield(speech_engine)
 
     stream_config = StreamConfig(vad=settings.vad)
-    jobs = JobRunner(
-        sessions=sessions,
-        load_engine=functools.partial(load_engine, settings.engine, **engine_options),
-        decode_pool=decode_pool,
-        settings=settings,
-        stream_config=stream_config,
-    )
+    jobs: JobQueue
+    if settings.queue_url:
+        from mina.queue.dispatcher import CeleryDispatcher  # Celery only when it is used
 
-    webhooks = WebhookSender(sessions=sessions, settings=settings)
+        jobs = CeleryDispatcher(sessions=sessions, settings=settings)
+    else:
+        jobs = JobRunner(
+            sessions=sessions,
+            load_engine=functools.partial(load_engine, settings.engine, **engine_options),
+            decode_pool=decode_pool,
+            settings=settings,
+            stream_config=stream_config,
+        )
+
+    # periodic work that one process of several does (the default single one does it all)
+    holder = new_holder()
+    recovery_every_s = max(1.0, settings.stale_after_s / 3)
+    leases = {
+        "recovery": Lease(sessions, "recovery", ttl_s=3 * recovery_every_s, holder=holder),
+        "housekeeping": Lease(sessions, "housekeeping", ttl_s=HOUSEKEEPING_LEASE_S, holder=holder),
+        "webhooks": Lease(sessions, "webhooks", ttl_s=30.0, holder=holder),
+    }
+    webhooks = WebhookSender(sessions=sessions, settings=settings, lease=leases["webhooks"])
 
     def recording_finished(meeting_id: int) -> None:
         jobs.enqueue(playback.JOB_NAME, meeting_id=meeting_id)
@@ -187,9 +216,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shared.leases.on_taken(live.taken_elsewhere)
 
     async def recover_forever() -> None:
-        """At start-up and then periodically: recover recordings whose server died."""
+        """At start-up and then periodically: recover recordings whose server died (in the
+        process holding the recovery lease)."""
         while True:
             try:
+                if not await _in_thread_to_the_end(leases["recovery"].held):
+                    await asyncio.sleep(recovery_every_s)
+                    continue
                 speech = await engine_loader()
                 recovered = await asyncio.get_running_loop().run_in_executor(
                     decode_pool,
@@ -211,7 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
             except Exception:
                 logger.exception("recovery pass failed")
-            await asyncio.sleep(max(1.0, settings.stale_after_s / 3))
+            await asyncio.sleep(recovery_every_s)
 
     def remove_abandoned_uploads() -> None:
         try:
@@ -231,7 +264,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(jobs.start)
         await asyncio.to_thread(webhooks.start)
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
-        housekeeping = asyncio.create_task(keep_tidy(sessions, settings), name="housekeeping")
+        housekeeping = asyncio.create_task(
+            keep_tidy(sessions, settings, leases["housekeeping"]), name="housekeeping"
+        )
         try:
             yield
         finally:
@@ -246,8 +281,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(webhooks.stop)
             serving -= 1
             # another lifespan of this app may still serve (tests open several clients): the
-            # recordings, the decode pool and the database stay with it
+            # leases, the recordings, the decode pool and the database stay with it
             if not serving:
+                for lease in leases.values():  # another process takes the periodic work at once
+                    await asyncio.to_thread(lease.release)
                 for recorder in list(live.recorders.values()):
                     await recorder.suspend()
                 await shared.stop()
@@ -268,6 +305,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.live = live
     app.state.jobs = jobs
+    app.state.leases = leases
     app.state.webhooks = webhooks
     app.state.templates = create_templates()
     app.state.shared = shared

@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 from mina import store
 from mina.audio import AudioDecodeError, AudioInfo, probe_file
 from mina.db import transaction
-from mina.jobs import JobRunner
+from mina.jobs import JobQueue
 from mina.models import JobStatus
 from mina.settings import Settings
 from mina.speakers.job import MAX_SPEAKERS
@@ -132,7 +132,7 @@ async def create_transcription(request: Request, principal: Editor) -> JSONRespo
             logger.info("an upload was abandoned by the client after %d bytes", receiver.received)
             raise ApiError(400, "upload_incomplete", "The upload did not finish.") from exc
         raise
-    jobs: JobRunner = request.app.state.jobs
+    jobs: JobQueue = request.app.state.jobs
     jobs.enqueue(JOB_NAME, job_id=created.job_id)
     logger.info(
         "upload %s (%d bytes, %s/%s, %.1f s) is meeting %s, job %s",

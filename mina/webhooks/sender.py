@@ -1,12 +1,12 @@
 """The sender: a thread of the server process that POSTs the queued webhook deliveries.
 
 Deliveries are rows (``webhook_deliveries``), so a restart loses none: every ``poll_s`` the
-sender takes the due ones, each claimed with a lease (its next attempt moved past the attempt's
-timeout) so two servers never send the same attempt and one that dies mid-attempt leaves it to
-be retried. A 2xx answer delivers it; anything else (another status, a timeout, a refused
-connection) retries it after ``base_s``, twice that, ... at most ``cap_s`` apart, until
-``window_s`` after the event, when it fails. ``RetryPolicy`` is a plain dataclass so tests
-shrink the times.
+sender of the process holding the ``webhooks`` lease (one of several) takes the due ones, each
+claimed with a lease (its next attempt moved past the attempt's timeout) so two servers never
+send the same attempt and one that dies mid-attempt leaves it to be retried. A 2xx answer
+delivers it; anything else (another status, a timeout, a refused connection) retries it after
+``base_s``, twice that, ... at most ``cap_s`` apart, until ``window_s`` after the event, when
+it fails. ``RetryPolicy`` is a plain dataclass so tests shrink the times.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mina import __version__, store
 from mina.db import transaction
 from mina.models import DeliveryStatus, utcnow
+from mina.queue.leases import Lease
 from mina.settings import Settings
 from mina.webhooks.signing import sign_body
 from mina.webhooks.targets import TargetRefused, check_target
@@ -82,6 +83,8 @@ class WebhookSender:
     sessions: sessionmaker[Session]
     settings: Settings
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # with several processes, the one holding this lease sends (None: this one always does)
+    lease: Lease | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _starts: int = field(default=0, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -108,6 +111,8 @@ class WebhookSender:
             thread.join(timeout_s)
             if thread.is_alive():
                 logger.warning("the webhook sender did not stop in time")
+        if self.lease is not None:
+            self.lease.release()
 
     def _run(self) -> None:
         with httpx.Client(
@@ -117,7 +122,8 @@ class WebhookSender:
         ) as client:
             while not self._stopping.is_set():
                 try:
-                    self.send_due(client)
+                    if self.lease is None or self.lease.held():
+                        self.send_due(client)
                 except Exception as exc:
                     logger.warning("cannot send webhooks (%s); retrying", exc)
                 self._stopping.wait(self.policy.poll_s)
