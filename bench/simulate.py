@@ -48,7 +48,7 @@ from bench.meeting_audio import (
 )
 from bench.stats import emit, percentile
 from mina.engines.base import SpeechEngine, TranscribeOptions, Word
-from mina.recorder import to_new_segment
+from mina.final_segments import to_new_segment
 from mina.shapes import interim_json
 from mina.streaming import StepResult, StreamConfig, StreamSession
 from tests.speechdata import get_clip, load_clips

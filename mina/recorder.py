@@ -26,13 +26,13 @@ from mina.audiostore import AudioWriter, read_bytes
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.events import EventBus
+from mina.final_segments import to_new_segment
 from mina.models import RecordingSession, Segment
 from mina.observability.context import recording_context
 from mina.observability.lag import WordLagMeter
-from mina.reconcile import TimedWord
 from mina.shapes import interim_json, segment_json
 from mina.speakers.live import LiveSpeakers
-from mina.streaming import FinalSegment, StepResult, StreamConfig, StreamSession
+from mina.streaming import StepResult, StreamConfig, StreamSession
 
 if TYPE_CHECKING:
     from mina.cluster import RecordingLeases
@@ -44,45 +44,6 @@ Notify = Callable[[], Awaitable[None]]
 
 ACK_INTERVAL_S = 1.0
 COMMIT_BATCH = 5  # DESIGN.md 4: at most 5 segments or 2 seconds per commit
-
-
-def to_new_segment(segment: FinalSegment, seq: int) -> store.NewSegment:
-    return store.NewSegment(
-        seq=seq,
-        text=segment.text,
-        start_ms=round(segment.start * 1000),
-        end_ms=round(segment.end * 1000),
-        confidence=segment.confidence,
-        speaker=segment.speaker,
-        words=[
-            {
-                "text": w.text.strip(),
-                "start_ms": round(w.start * 1000),
-                "end_ms": round(w.end * 1000),
-                "probability": round(w.probability, 4),
-            }
-            for w in whole_words(segment.words)
-        ],
-    )
-
-
-def whole_words(words: list[TimedWord]) -> list[TimedWord]:
-    """Whisper's pieces joined into the words of the text: a piece without a leading space
-    ("-hearted" after " cold") continues the word before it. So a segment's ``words`` are its
-    text's whitespace-separated words, one for one, as its word count says."""
-    joined: list[TimedWord] = []
-    for word in words:
-        if joined and not word.text[:1].isspace():
-            last = joined[-1]
-            joined[-1] = TimedWord(
-                last.text + word.text,
-                last.start,
-                word.end,
-                min(last.probability, word.probability),
-            )
-        else:
-            joined.append(word)
-    return joined
 
 
 @dataclass

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from mina.engines.base import AudioArray, Word
 from mina.engines.fake import FakeEngine
+from mina.final_segments import to_new_segment
 from mina.reconcile import LocalAgreement, TimedWord
-from mina.recorder import to_new_segment
 from mina.streaming import StreamConfig, StreamSession, segment_words
 from tests.livehelp import FRAME, sentences_pcm, words_of
 
