@@ -272,7 +272,8 @@ class VectorIndex:
 def _load(session: Session, workspace_id: int, version: int) -> _Snapshot:
     """The workspace's passages, read whole."""
     count = passage_store.count_workspace_passages(session, workspace_id=workspace_id)
-    columns, codes, size = _Columns(count), dict[str, int](), 0
+    # room for the meetings of the coming weeks before the arrays are copied to grow
+    columns, codes, size = _Columns(count + count // 8), dict[str, int](), 0
     for batch in passage_store.stream_workspace_passages(session, workspace_id=workspace_id):
         columns = columns.grown(size, size + len(batch))
         size = columns.write(size, batch, codes)
