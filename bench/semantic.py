@@ -276,7 +276,7 @@ def _ms(times: list[float]) -> str:
     return f"p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms"
 
 
-def speed(label: str, url: str, rounds: int) -> dict[str, float]:
+def speed(label: str, url: str, rounds: int, *, approximate: bool = False) -> dict[str, float]:
     engine = create_db_engine(url)
     sessions = create_session_factory(engine)
     index = VectorIndex()
@@ -305,9 +305,40 @@ def speed(label: str, url: str, rounds: int) -> dict[str, float]:
         ):
             times = _timed(lambda f=filters: ask(QUERIES[0], filters=f), rounds)  # type: ignore[misc]
             emit(f"{label}: semantic, filtered to {name}", _ms(times))
+        if approximate:
+            _approximate(label, index.current(session, workspace_id), rounds)
         _changes(label, session, index, workspace_id, ask)
     engine.dispose()
     return results
+
+
+def _approximate(label: str, snapshot: Any, rounds: int) -> None:
+    """What an HNSW graph (usearch, int8, cosine) of the same vectors would give: its build
+    time and memory, its search time beside the exact search's, and how many of the exact top
+    20 it finds."""
+    from usearch.index import Index
+    from usearch.index import search as exact
+
+    vectors = snapshot.columns.vectors[: snapshot.size]
+    keys = np.arange(len(vectors), dtype=np.uint64)
+    graph = Index(ndim=DIMENSIONS, metric="cos", dtype="i8")
+    started = time.perf_counter()
+    graph.add(keys, vectors, threads=2)
+    emit(
+        f"{label}: HNSW build ({len(vectors)} vectors)",
+        f"{time.perf_counter() - started:.1f} s, {graph.memory_usage / 1e6:.0f} MB ({load()})",
+    )
+    queries = load_encoder().embed(QUERIES)
+    int8 = [np.round(q * 127 / np.abs(q).max()).astype(np.int8) for q in queries]
+    found = total = 0
+    for q in int8:
+        truth = set(exact(vectors, q, 20, "cos", exact=True, threads=2).keys.tolist())
+        found += len(truth & set(graph.search(q, 20).keys.tolist()))
+        total += len(truth)
+    hnsw = _timed(lambda: graph.search(int8[0], 40), rounds)
+    flat = _timed(lambda: exact(vectors, int8[0], 40, "cos", exact=True, threads=2), rounds)
+    emit(f"{label}: HNSW search (k=40)", f"{_ms(hnsw)}; exact {_ms(flat)}")
+    emit(f"{label}: HNSW recall of the exact top 20", f"{found / total:.2f}")
 
 
 def _some_meeting(session: Session, workspace_id: int) -> int:
@@ -396,7 +427,7 @@ def run(options: list[str] | None = None) -> None:
                     f"{db} real: {real} meetings, embedded",
                     f"{count} passages stored in {time.perf_counter() - started:.0f} s",
                 )
-                speed(f"{db} real ({count} passages)", url, rounds)
+                speed(f"{db} real ({count} passages)", url, rounds, approximate=True)
             p95: dict[str, dict[str, float]] = {}
             for name, (meetings, per_meeting) in sizes.items():
                 url = url_of(name)

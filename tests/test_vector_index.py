@@ -18,7 +18,7 @@ from mina.models import Meeting, Passage, utcnow
 from mina.semantic.index import VectorIndex, quantize
 from mina.semantic.model import DIMENSIONS
 from mina.settings import Settings
-from mina.store.passages import NewPassage, replace_passages
+from mina.store.passages import NewPassage, replace_passages, search_version
 from tests.meetingdata import Said, add_meeting, principal_of
 
 ADA, GRACE = "ada@example.com", "grace@example.com"
@@ -161,3 +161,20 @@ def test_a_refresh_never_stalls_searches_here_or_in_another_workspace(
             db.get(Passage, f.passage_id).workspace_id == ours.workspace_id  # type: ignore[union-attr]
             for f in found
         )
+
+
+def test_deleting_meetings_in_bulk_moves_the_search_version(
+    db: Session, settings: Settings, ada_token: str
+) -> None:
+    gone = _meeting(db, settings, ADA, "gone")
+    vectors = _embed(db, gone)
+    kept = _meeting(db, settings, ADA, "kept")
+    _embed(db, kept)
+    index = VectorIndex(rebuild_dead_share=0.9)
+    assert _best(index, db, gone.workspace_id, vectors[0]) == _passage(db, gone, 0)
+    before = search_version(db, workspace_id=gone.workspace_id)
+    store.delete_meetings(db, meeting_ids=[gone.id])  # as retention does
+    db.commit()
+    assert search_version(db, workspace_id=kept.workspace_id) == before + 1
+    found = index.search(db, workspace_id=kept.workspace_id, query=vectors[0], k=8)
+    assert len(found) == 4 and index.current(db, kept.workspace_id).dead == 4

@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:
             logger.warning("could not look for abandoned uploads: %s", exc)
 
+    vector_index = VectorIndex()
     serving = 0  # lifespans running: the last one to end releases what they share
 
     @asynccontextmanager
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 for recorder in list(live.recorders.values()):
                     await recorder.suspend()
                 decode_pool.shutdown(wait=True, cancel_futures=True)
+                await asyncio.to_thread(vector_index.wait_for_rebuilds)
                 engine.dispose()
 
     app = FastAPI(
@@ -242,7 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle(limit=settings.login_attempts_per_minute)
     app.state.share_limiter = RequestLimiter(limit=settings.share_requests_per_minute)
     app.state.access = AccessRevocations()
-    app.state.vector_index = VectorIndex()
+    app.state.vector_index = vector_index
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer
 
