@@ -8,16 +8,16 @@ read), so several web processes see the same results.
 When the version has moved, the index catches up in place of reloading: it appends the rows
 newer than the newest it holds, marks the older rows of the meetings those rows belong to dead
 (an edit re-embeds the whole meeting), and marks dead the rows of meetings that no longer
-exist. A change it cannot account for, or dead rows past a quarter of the index, rebuild the
-workspace in a background thread. Each workspace has its own lock, held only by whoever
-refreshes it: a search that finds it taken serves the index as it was (an immutable snapshot)
-rather than wait, and a change in one workspace never stalls searches in another. Only a
-workspace's first search in the process waits for its load.
+exist. Dead rows past a quarter of the index rebuild the workspace in a background thread.
+Each workspace has its own lock, held only by whoever refreshes it: a search that finds it
+taken serves the index as it was (an immutable snapshot) rather than wait, and a change in one
+workspace never stalls searches in another. Only a workspace's first search in the process
+waits for its load.
 
-A search is exact: cosine similarity of the int8 vectors (usearch's SIMD kernels, which rank as
-the float vectors do to within quantisation) over the rows the filters keep (workspace always;
-meeting, date range, speaker), then the top ``k``. See ``bench semantic`` for its latency and
-memory at scale.
+A search is exact: cosine similarity of the int8 vectors (usearch's SIMD kernels) over the
+rows the filters keep (workspace always; meeting, date range, speaker), then the best
+candidates scored again against the float query, and the top ``k``. See ``bench semantic``
+for its latency and memory at scale.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # dead rows past this share of a workspace's index rebuild it in the background
 REBUILD_DEAD_SHARE = 0.25
 _THREADS = min(4, os.cpu_count() or 1)
+RESCORED = 32  # candidates past k that the int8 query ranks, to be scored with the float one
 
 
 def _exact_search() -> Callable[..., Any]:
@@ -258,15 +259,19 @@ class VectorIndex:
             narrow(c.speakers[:size] == index.speaker_codes.get(speaker.strip().lower(), -1))
         rows = np.flatnonzero(keep) if keep is not None else None
         vectors = c.vectors[:size] if rows is None else c.vectors[rows]
-        count = min(k, len(vectors))
-        if not count:
+        pool = min(k + RESCORED, len(vectors))
+        if not pool:
             return []
-        matches = _exact_search()(vectors, _int8(query), count, "cos", exact=True, threads=_THREADS)
-        found = []
-        for key, distance in zip(matches.keys, matches.distances, strict=True):
-            position = int(key) if rows is None else int(rows[key])
-            found.append(Found(int(c.ids[position]), 1.0 - float(distance)))
-        return found
+        matches = _exact_search()(vectors, _int8(query), pool, "cos", exact=True, threads=_THREADS)
+        keys = np.asarray(matches.keys, dtype=np.int64)
+        positions = keys if rows is None else rows[keys]
+        # the candidates scored again against the float query (the int8 one ranks them to
+        # within its rounding), as the cosine of each stored vector
+        candidates = c.vectors[positions].astype(np.float32)
+        norms = np.linalg.norm(candidates, axis=1)
+        scores = candidates @ query.astype(np.float32) / np.where(norms > 0, norms, 1.0)
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [Found(int(c.ids[positions[i]]), float(scores[i])) for i in best]
 
 
 def _load(session: Session, workspace_id: int, version: int) -> _Snapshot:
@@ -283,8 +288,9 @@ def _load(session: Session, workspace_id: int, version: int) -> _Snapshot:
 def _catch_up(
     session: Session, workspace_id: int, held: _Snapshot, version: int, dead_share: float
 ) -> tuple[_Snapshot, bool]:
-    """``held`` with the rows added since, and the rows deleted since marked dead; and whether
-    the workspace needs a rebuild (a change this cannot account for, or too many dead rows)."""
+    """``held`` with the rows added since, and the rows of replaced and deleted meetings
+    marked dead; and whether the workspace needs a rebuild (too many dead rows). A row gone
+    some other way stays until then: the search drops what the table no longer has."""
     columns, codes, size = held.columns, dict(held.speaker_codes), held.size
     last = held.last_id
     touched: set[int] = set()
@@ -298,25 +304,15 @@ def _catch_up(
     dying = np.zeros(held.size, dtype=np.bool_)
     if touched:  # a meeting's new rows replace its old ones
         dying |= np.isin(columns.meetings[: held.size], list(touched))
-    newest = int(columns.ids[size - 1]) if size else 0
-    stored = passage_store.count_workspace_passages(
-        session, workspace_id=workspace_id, up_to_id=newest
-    )
-    live = size - held.dead - int((dying & columns.alive[: held.size]).sum())
-    if stored != live:  # rows deleted without a replacement: their meetings are gone
-        existing = passage_store.workspace_meeting_ids(session, workspace_id=workspace_id)
-        dying |= ~np.isin(columns.meetings[: held.size], list(existing))
+    # a deleted meeting's rows (its meetings are ~1% of the rows: far cheaper than a count)
+    existing = passage_store.workspace_meeting_ids(session, workspace_id=workspace_id)
+    dying |= ~np.isin(columns.meetings[: held.size], list(existing))
     newly_dead = old[dying & columns.alive[: held.size]]
     columns.alive[newly_dead] = False  # old snapshots may see it too: those rows are gone
     dead = held.dead + len(newly_dead)
-    live = size - dead
-    rebuild = stored != live or dead > dead_share * max(size, 1)
+    rebuild = dead > dead_share * max(size, 1)
     if rebuild:
         logger.info(
-            "workspace %d's vector index rebuilds (%d rows stored, %d live, %d dead)",
-            workspace_id,
-            stored,
-            live,
-            dead,
+            "workspace %d's vector index rebuilds (%d rows, %d dead)", workspace_id, size, dead
         )
     return _Snapshot(version, size, dead, columns, codes), rebuild

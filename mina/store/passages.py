@@ -74,14 +74,11 @@ def count_passages(session: Session, *, meeting_id: int) -> int:
     )
 
 
-def count_workspace_passages(
-    session: Session, *, workspace_id: int, up_to_id: int | None = None
-) -> int:
-    """The workspace's passages (those with ids up to ``up_to_id`` when given)."""
-    query = select(func.count(Passage.id)).where(Passage.workspace_id == workspace_id)
-    if up_to_id is not None:
-        query = query.where(Passage.id <= up_to_id)
-    return int(session.scalar(query) or 0)
+def count_workspace_passages(session: Session, *, workspace_id: int) -> int:
+    return int(
+        session.scalar(select(func.count(Passage.id)).where(Passage.workspace_id == workspace_id))
+        or 0
+    )
 
 
 def workspace_meeting_ids(session: Session, *, workspace_id: int) -> set[int]:
