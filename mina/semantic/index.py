@@ -247,8 +247,6 @@ class VectorIndex:
             nonlocal keep
             keep = condition if keep is None else keep & condition
 
-        if index.dead:
-            narrow(c.alive[:size])
         if meeting_id is not None:
             narrow(c.meetings[:size] == meeting_id)
         if date_from is not None:
@@ -259,12 +257,20 @@ class VectorIndex:
             narrow(c.speakers[:size] == index.speaker_codes.get(speaker.strip().lower(), -1))
         rows = np.flatnonzero(keep) if keep is not None else None
         vectors = c.vectors[:size] if rows is None else c.vectors[rows]
-        pool = min(k + RESCORED, len(vectors))
+        wanted = min(k + RESCORED, len(vectors))
+        pool = wanted
         if not pool:
             return []
-        matches = _exact_search()(vectors, _int8(query), pool, "cos", exact=True, threads=_THREADS)
-        keys = np.asarray(matches.keys, dtype=np.int64)
-        positions = keys if rows is None else rows[keys]
+        while True:  # dead rows are dropped from the results (copying the rest would cost more)
+            matches = _exact_search()(
+                vectors, _int8(query), pool, "cos", exact=True, threads=_THREADS
+            )
+            keys = np.asarray(matches.keys, dtype=np.int64)
+            positions = keys if rows is None else rows[keys]
+            positions = positions[c.alive[positions]] if index.dead else positions
+            if len(positions) >= wanted or pool == len(vectors):
+                break
+            pool = min(pool * 4, len(vectors))
         # the candidates scored again against the float query (the int8 one ranks them to
         # within its rounding), as the cosine of each stored vector
         candidates = c.vectors[positions].astype(np.float32)
