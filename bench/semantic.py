@@ -11,12 +11,17 @@ at 100 meetings and at 10k meetings / 1M segments.
    they mean; embedding 1M passages takes the time ``bench embeddings`` prints per passage).
    Timed in process through ``mina.semantic.search``: semantic and hybrid p50/p95 (query
    embedding included), the index's first load and its memory. SQLite; PostgreSQL too when
-   MINA_TEST_DATABASE_URL names a server.
+   BENCH_SEMANTIC_PG=1 and MINA_TEST_DATABASE_URL names a server. Then what a change costs the
+   next search (a new meeting, a deleted one) and searches while the workspace is rebuilt.
 Targets: recall@5 >= 0.85 (hybrid); p95 <= 100 ms (semantic) and 150 ms (hybrid) at 10k / 1M,
 and at most 3x the p95 at 100.
 
-BENCH_SEMANTIC_SIZES=small runs the 100-meeting size only; BENCH_SEMANTIC_ROUNDS sets the
-queries per mode (default 40).
+Options (environment): BENCH_SEMANTIC_SIZES, a comma list of small (100 meetings), medium
+(1,000) and large (10,000; default small,large); BENCH_SEMANTIC_ROUNDS, the queries per mode
+(default 40); BENCH_SEMANTIC_REAL=N, also N demo meetings embedded with the model, timed, with
+an HNSW graph measured beside exact search; BENCH_SEMANTIC_PG=1, the sizes on PostgreSQL too
+(MINA_TEST_DATABASE_URL's server, a fresh database per size); BENCH_SEMANTIC_QUALITY=0 skips
+the paraphrase set.
 """
 
 from __future__ import annotations
