@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from mina import __version__, store
 from mina.db import create_db_engine, create_session_factory, transaction
@@ -343,7 +344,10 @@ def token_create(email: str, name: str, workspace_id: int | None) -> None:
 )
 @click.option("--email", default=None, help="Whose workspace (default: the first user).")
 @click.option("--seed", type=int, default=1, help="Same seed, same meetings.")
-def demo_data(meeting_count: int, segments_per_meeting: int, email: str | None, seed: int) -> None:
+@click.option("--embed", is_flag=True, help="Embed the completed ones for search by meaning.")
+def demo_data(
+    meeting_count: int, segments_per_meeting: int, email: str | None, seed: int, embed: bool
+) -> None:
     """Create realistic meetings with transcripts in a user's workspace, in bulk."""
     import time
 
@@ -371,6 +375,7 @@ def demo_data(meeting_count: int, segments_per_meeting: int, email: str | None, 
             principal = store.get_principal(session, user=owner)
             workspace_id, owner_id = principal.workspace.id, owner.id
             owner_email, workspace_name = owner.email, principal.workspace.name
+            before = store.list_completed_meeting_ids(session)
         meetings = segments = 0
         batch: list[store.BulkMeeting] = []
         pending = 0
@@ -396,11 +401,31 @@ def demo_data(meeting_count: int, segments_per_meeting: int, email: str | None, 
         flush()
         with transaction(factory) as session:
             store.refresh_search_statistics(session)
+        click.echo(
+            f"created {meetings} meetings with {segments} segments in {owner_email}'s workspace "
+            f"({workspace_name}) in {time.monotonic() - started:.1f} s"
+        )
+        if embed:
+            _embed_demo(factory, after_id=max(before, default=0))
     finally:
         engine.dispose()
+
+
+def _embed_demo(factory: sessionmaker[Session], *, after_id: int) -> None:
+    """Embed the completed meetings past ``after_id`` (those demo-data made), timed."""
+    import time
+
+    from mina.semantic.backfill import embed_meetings
+
+    started = time.monotonic()
+    with transaction(factory) as session:
+        ids = [i for i in store.list_completed_meeting_ids(session) if i > after_id]
+    with click.progressbar(ids, label="Embedding", file=sys.stderr) as bar:
+        total = embed_meetings(factory, bar)
+    took = time.monotonic() - started
     click.echo(
-        f"created {meetings} meetings with {segments} segments in {owner_email}'s workspace "
-        f"({workspace_name}) in {time.monotonic() - started:.1f} s"
+        f"embedded {total} passages of {len(ids)} meetings in {took:.1f} s "
+        f"({total / max(took, 1e-9):.0f} passages/s)"
     )
 
 
@@ -474,35 +499,22 @@ def embed_command(meeting_ids: tuple[int, ...], every: bool, missing: bool) -> N
     """Embed meetings' passages for search by meaning and Ask: the given ids, or --all
     completed meetings (an archive recorded before semantic search). The server need not run;
     a running one picks the new passages up at its next search."""
-    from mina.semantic.job import embed_passages, meeting_passages
-    from mina.store.passages import replace_passages
+    from mina.semantic.backfill import EmbedError, embed_meetings
 
     if bool(meeting_ids) == every:
         raise click.UsageError("give meeting ids or --all")
     settings = _load_settings()
     engine = _open_database(settings)
     factory = create_session_factory(engine)
-    total = 0
     try:
         with transaction(factory) as session:
             ids = list(meeting_ids) or store.list_completed_meeting_ids(
                 session, without_passages=missing
             )
         with click.progressbar(ids, label="Embedding", file=sys.stderr) as bar:
-            for meeting_id in bar:
-                with transaction(factory) as session:
-                    meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
-                    if meeting is None:
-                        raise click.ClickException(f"no meeting {meeting_id}")
-                    if meeting.status is not store.MeetingStatus.COMPLETED:
-                        raise click.ClickException(f"meeting {meeting_id} is not completed")
-                    passages = meeting_passages(session, meeting_id=meeting_id)
-                made = embed_passages(passages)
-                with transaction(factory) as session:
-                    meeting = store.get_meeting_unscoped(session, meeting_id=meeting_id)
-                    if meeting is not None:
-                        replace_passages(session, meeting=meeting, passages=made)
-                        total += len(made)
+            total = embed_meetings(factory, bar)
+    except EmbedError as e:
+        raise click.ClickException(str(e)) from e
     finally:
         engine.dispose()
     click.echo(f"{total} passages embedded for {len(ids)} meetings")

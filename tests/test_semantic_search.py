@@ -249,3 +249,24 @@ def test_labelling_speakers_again_embeds_again(
     assert queued.status_code == 202, queued.text
     names = db.scalars(select(Job.name).where(Job.meeting_id == meeting_id).order_by(Job.id))
     assert list(names)[-2:] == ["diarize", "embed"]
+
+
+def test_demo_data_embed_gives_the_archive_vectors(
+    db: Session, cli_env: dict[str, str], ada_token: str
+) -> None:
+    from click.testing import CliRunner
+
+    from mina.cli import main
+
+    runner = CliRunner()
+    args = ["demo-data", "--meetings", "6", "--segments-per-meeting", "5", "--email", ADA]
+    done = runner.invoke(main, [*args, "--embed"], env=cli_env)
+    assert done.exit_code == 0, done.output
+    completed = store.list_completed_meeting_ids(db)
+    assert completed and "embedded" in done.output and "passages/s" in done.output
+    embedded = set(db.scalars(select(Passage.meeting_id).distinct()))
+    assert embedded == set(completed)  # every completed demo meeting, nothing else
+    again = runner.invoke(main, args, env=cli_env)  # without --embed: no vectors
+    assert again.exit_code == 0 and "embedded" not in again.output
+    db.expire_all()
+    assert set(db.scalars(select(Passage.meeting_id).distinct())) == embedded

@@ -21,6 +21,7 @@ from mina.models import (
     utcnow,
 )
 from mina.store._common import _audio_ms, _possible_id
+from mina.store.passages import bump_search_version
 
 
 def count_meetings(session: Session, *, workspace_id: int, since: datetime | None = None) -> int:
@@ -81,6 +82,7 @@ def delete_meeting(session: Session, *, meeting: Meeting) -> list[Path]:
     session.execute(delete(Segment).where(Segment.meeting_id == meeting.id))
     session.execute(delete(RecordingSession).where(RecordingSession.meeting_id == meeting.id))
     session.delete(meeting)
+    bump_search_version(session, workspace_id=meeting.workspace_id)  # its passages go with it
     return paths
 
 
@@ -106,7 +108,12 @@ def delete_meetings(session: Session, *, meeting_ids: list[int]) -> dict[int, li
                 paths[meeting_id].append(Path(audio_path))
         session.execute(delete(Segment).where(Segment.meeting_id.in_(batch)))
         session.execute(delete(RecordingSession).where(RecordingSession.meeting_id.in_(batch)))
+        workspaces = set(
+            session.scalars(select(Meeting.workspace_id).where(Meeting.id.in_(batch)).distinct())
+        )
         session.execute(delete(Meeting).where(Meeting.id.in_(batch)))
+        for workspace_id in workspaces:  # their passages go with them
+            bump_search_version(session, workspace_id=workspace_id)
     return paths
 
 

@@ -81,13 +81,18 @@ def count_workspace_passages(session: Session, *, workspace_id: int) -> int:
     )
 
 
+def workspace_meeting_ids(session: Session, *, workspace_id: int) -> set[int]:
+    """The ids of the workspace's meetings (the index's check for deleted ones)."""
+    return set(session.scalars(select(Meeting.id).where(Meeting.workspace_id == workspace_id)))
+
+
 def stream_workspace_passages(
-    session: Session, *, workspace_id: int, batch_size: int = 20_000
+    session: Session, *, workspace_id: int, after_id: int = 0, batch_size: int = 20_000
 ) -> Iterator[Sequence[Any]]:
     """Batches of ``(id, meeting_id, segment_id, start_ms, end_ms, speaker, vector, scale,
-    meeting start)`` of every passage of the workspace, in id order (for the in-memory index;
-    the text stays in the database)."""
-    last = 0
+    meeting start)`` of the workspace's passages with ids past ``after_id``, in id order (for
+    the in-memory index; the text stays in the database)."""
+    last = after_id
     while True:
         rows = session.execute(
             select(

@@ -252,6 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:
             logger.warning("could not look for abandoned uploads: %s", exc)
 
+    vector_index = VectorIndex()
     serving = 0  # lifespans running: the last one to end releases what they share
 
     @asynccontextmanager
@@ -289,6 +290,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await recorder.suspend()
                 await shared.stop()
                 decode_pool.shutdown(wait=True, cancel_futures=True)
+                await asyncio.to_thread(vector_index.wait_for_rebuilds)
                 engine.dispose()
 
     app = FastAPI(
@@ -312,7 +314,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = shared.login_throttle
     app.state.share_limiter = shared.share_limiter
     app.state.access = shared.access
-    app.state.vector_index = VectorIndex()
+    app.state.vector_index = vector_index
     app.state.metrics = metrics
     signer = CookieSigner(settings.resolved_secret_key(), settings.session_max_age_days * 86400)
     app.state.cookie_signer = signer
