@@ -179,9 +179,17 @@ def _segment_of(session: Session, hit: Hit, sentence: str) -> tuple[int, int]:
         )
         .order_by(Segment.start_ms)
     )
-    probe = sentence[:40]
-    for segment in rows:
-        if probe and probe in segment.display_text:
+    # the window's text is its segments' texts joined by spaces: the segment where the
+    # sentence begins is the one holding that offset (a sentence may run into the next one)
+    segments = list(rows)
+    joined = " ".join(segment.display_text.strip() for segment in segments)
+    at = joined.find(sentence.strip()[:80])
+    if at < 0:
+        return hit.segment_id, hit.start_ms
+    offset = 0
+    for segment in segments:
+        offset += len(segment.display_text.strip()) + 1
+        if at < offset:
             return segment.id, segment.start_ms
     return hit.segment_id, hit.start_ms
 
