@@ -53,7 +53,9 @@ def postgres_database() -> Iterator[str]:
     server = _pg_server_url()
     if server is None:
         pytest.skip("MINA_TEST_DATABASE_URL is not set to a PostgreSQL server")
-    name = f"mina_test_{os.getpid()}_{secrets.token_hex(3)}"
+    # one per process: each pytest-xdist worker has its own
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"mina_test_{worker}_{os.getpid()}_{secrets.token_hex(3)}"
     admin = create_db_engine(server)
     admin = admin.execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -240,9 +242,21 @@ def other_client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture(scope="session")
-def speaker_items(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Item]]:
-    """Every item of the diarization benchmark, its espeak-ng audio cached for this run only."""
+@pytest.fixture(scope="session", autouse=True)
+def speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the espeak-ng speech of bench/ material (dialogues, insight scripts) is kept: this
+    run's own folder, never ``~/.cache``; the run's workers share it (each write is atomic)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    path = root / "speakers-cache"
+    path.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BENCH_SPEAKERS_CACHE", str(tmp_path_factory.mktemp("speakers-cache")))
-        yield load_items()
+        patch.setenv("BENCH_SPEAKERS_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def speaker_items() -> list[Item]:
+    """Every item of the diarization benchmark (its audio in ``speech_cache``)."""
+    return load_items()
