@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.speakers import Item, load_items
+from mina import security
 from mina.db import create_db_engine, create_session_factory
 from mina.migrate import upgrade_database
 from mina.models import Base
@@ -35,6 +37,19 @@ def _pg_server_url() -> str | None:
 
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost in the apps of this process. At the recommended cost a hash
+    takes 64 MiB and about 0.1 s of CPU (several times that on a busy machine), and the suite
+    signs up and logs in thousands of times: that was a large part of its CPU time. ``mina
+    serve`` processes keep the real cost, and test_auth checks that they do."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", cheap)
+        patch.setattr(security, "_DUMMY_HASH", cheap.hash(secrets.token_urlsafe(16)))
+        yield
 
 
 @pytest.fixture(scope="session")
