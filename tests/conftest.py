@@ -14,7 +14,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,13 @@ from mina.web.app import create_app
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Playwright's assertions wait 5 s by default: too little for a page on a busy machine
+    # (two test processes on two cores, beside Chromium and a server). They pass as soon as
+    # the page is right, so a longer wait costs only failing tests.
+    expect.set_options(timeout=15_000)
 
 
 def _pg_server_url() -> str | None:
