@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.speakers import Item, load_items
@@ -31,16 +32,46 @@ TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 
 
+# The run a process belongs to: the pid of the pytest process that started it, passed on to
+# its pytest-xdist workers (started after ``pytest_configure``, with its environment).
+RUN_VARIABLE = "PYTEST_MINA_RUN"
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ[RUN_VARIABLE] = str(os.getpid())
     # Playwright's assertions wait 5 s by default: too little for a page on a busy machine
     # (two test processes on two cores, beside Chromium and a server). They pass as soon as
     # the page is right, so a longer wait costs only failing tests.
     expect.set_options(timeout=15_000)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In the process that started the run: drop the PostgreSQL databases its workers left, if
+    one died before its own teardown could drop its database."""
+    server = _pg_server_url()
+    if server is None or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    admin = create_db_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            names = connection.scalars(text("SELECT datname FROM pg_database")).all()
+            for name in [n for n in names if n.startswith(_database_prefix())]:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except OperationalError:
+        pass  # the server is down: the tests that needed it have failed and said so
+    finally:
+        admin.dispose()
+
+
 def _pg_server_url() -> str | None:
     url = os.environ.get("MINA_TEST_DATABASE_URL", "")
     return normalise_database_url(url) if url.startswith(("postgres", "postgresql")) else None
+
+
+def _database_prefix() -> str:
+    """The names of this run's PostgreSQL databases start with this."""
+    return f"mina_test_{os.environ.get(RUN_VARIABLE, os.getpid())}_"
 
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -85,7 +116,7 @@ def postgres_database() -> Iterator[str]:
         pytest.skip("MINA_TEST_DATABASE_URL is not set to a PostgreSQL server")
     # one per process: each pytest-xdist worker has its own
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"mina_test_{worker}_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{_database_prefix()}{worker}_{secrets.token_hex(3)}"
     admin = create_db_engine(server)
     admin = admin.execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
