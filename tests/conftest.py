@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.speakers import Item, load_items
-from mina import jobs, security
+from mina import security
 from mina.db import create_db_engine, create_session_factory
 from mina.migrate import upgrade_database
 from mina.models import Base
@@ -88,14 +88,6 @@ def cheap_password_hashes() -> Iterator[None]:
         patch.setattr(security, "_hasher", cheap)
         patch.setattr(security, "_DUMMY_HASH", cheap.hash(secrets.token_urlsafe(16)))
         yield
-
-
-@pytest.fixture(autouse=True)
-def prompt_job_pickup(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The apps in the test processes read the jobs table every 0.1 s instead of every second:
-    post-meeting jobs that a commit queued (and jobs deferred behind another) start sooner, and
-    the many tests that wait for them wait less. ``mina serve`` processes keep the second."""
-    monkeypatch.setattr(jobs, "POLL_S", 0.1)
 
 
 @pytest.fixture(scope="session")
