@@ -43,9 +43,13 @@ run: install
 services:
 	@scripts/services.sh
 
-## test: the whole suite, on SQLite and PostgreSQL
+# Test worker processes (pytest-xdist): many tests wait on real time (live streams, pages,
+# servers starting), so two share two cores well. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
+
+## test: the whole suite, on SQLite and PostgreSQL, on TEST_WORKERS processes
 test: install-dev services
-	$(BIN)/pytest; rc=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; fi; exit $$rc
 
 ## lint: ruff and mypy (strict)

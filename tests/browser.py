@@ -209,6 +209,29 @@ def wait_for_true(page: Page, expression: str, *, timeout: float = 30_000) -> No
         page.wait_for_timeout(100)
 
 
+def watch_seeks(page: Page, audio_id: str = "meeting-audio") -> None:
+    """Keep where each seek of the page's ``<audio id=audio_id>`` lands (``window.__seeks``),
+    for ``wait_for_seek``; again after each navigation."""
+    page.evaluate(
+        """(id) => {
+          const audio = document.getElementById(id);
+          window.__seeks = [];
+          audio.addEventListener("seeked", () => window.__seeks.push(audio.currentTime));
+        }""",
+        audio_id,
+    )
+
+
+def wait_for_seek(page: Page, seconds: float, tolerance: float = 0.3) -> None:
+    """Wait until a seek (see ``watch_seeks``) lands within ``tolerance`` of ``seconds``.
+
+    Where the audio starts playing at once, polling ``currentTime`` could miss the moment on a
+    busy machine: the seek's own position is what the page promises."""
+    wait_for_true(
+        page, f"(window.__seeks || []).some((t) => Math.abs(t - {seconds}) < {tolerance})"
+    )
+
+
 @contextmanager
 def run_mina(
     data_dir: Path, log_path: Path, settings: dict[str, str] | None = None

@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.speakers import Item, load_items
+from mina import security
 from mina.db import create_db_engine, create_session_factory
 from mina.migrate import upgrade_database
 from mina.models import Base
@@ -30,12 +33,62 @@ TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 
 
+# The run a process belongs to: the pid of the pytest process that started it, passed on to
+# its pytest-xdist workers (started after ``pytest_configure``, with its environment).
+RUN_VARIABLE = "PYTEST_MINA_RUN"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ[RUN_VARIABLE] = str(os.getpid())
+    # Playwright's assertions wait 5 s by default: too little for a page on a busy machine
+    # (two test processes on two cores, beside Chromium and a server). They pass as soon as
+    # the page is right, so a longer wait costs only failing tests.
+    expect.set_options(timeout=15_000)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In the process that started the run: drop the PostgreSQL databases its workers left, if
+    one died before its own teardown could drop its database."""
+    server = _pg_server_url()
+    if server is None or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    admin = create_db_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            names = connection.scalars(text("SELECT datname FROM pg_database")).all()
+            for name in [n for n in names if n.startswith(_database_prefix())]:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except OperationalError:
+        pass  # the server is down: the tests that needed it have failed and said so
+    finally:
+        admin.dispose()
+
+
 def _pg_server_url() -> str | None:
     url = os.environ.get("MINA_TEST_DATABASE_URL", "")
     return normalise_database_url(url) if url.startswith(("postgres", "postgresql")) else None
 
 
+def _database_prefix() -> str:
+    """The names of this run's PostgreSQL databases start with this."""
+    return f"mina_test_{os.environ.get(RUN_VARIABLE, os.getpid())}_"
+
+
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost in the apps of this process. At the recommended cost a hash
+    takes 64 MiB and about 0.1 s of CPU (several times that on a busy machine), and the suite
+    signs up and logs in thousands of times: that was a large part of its CPU time. ``mina
+    serve`` processes keep the real cost, and test_auth checks that they do."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", cheap)
+        patch.setattr(security, "_DUMMY_HASH", cheap.hash(secrets.token_urlsafe(16)))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +107,9 @@ def postgres_database() -> Iterator[str]:
     server = _pg_server_url()
     if server is None:
         pytest.skip("MINA_TEST_DATABASE_URL is not set to a PostgreSQL server")
-    name = f"mina_test_{os.getpid()}_{secrets.token_hex(3)}"
+    # one per process: each pytest-xdist worker has its own
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{_database_prefix()}{worker}_{secrets.token_hex(3)}"
     admin = create_db_engine(server)
     admin = admin.execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -241,9 +296,21 @@ def other_client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture(scope="session")
-def speaker_items(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Item]]:
-    """Every item of the diarization benchmark, its espeak-ng audio cached for this run only."""
+@pytest.fixture(scope="session", autouse=True)
+def speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the espeak-ng speech of bench/ material (dialogues, insight scripts) is kept: this
+    run's own folder, never ``~/.cache``; the run's workers share it (each write is atomic)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    path = root / "speakers-cache"
+    path.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BENCH_SPEAKERS_CACHE", str(tmp_path_factory.mktemp("speakers-cache")))
-        yield load_items()
+        patch.setenv("BENCH_SPEAKERS_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def speaker_items() -> list[Item]:
+    """Every item of the diarization benchmark (its audio in ``speech_cache``)."""
+    return load_items()

@@ -174,9 +174,12 @@ TEARDOWN_MARGIN_S = 1.0
 
 class ProtocolMachine(RuleBasedStateMachine):
     """Clients of one real server; see the module docstring. The runner sets the class
-    attributes ``server``, ``token`` and ``grace_s``."""
+    attributes ``server``, ``http``, ``token`` and ``grace_s``."""
 
     server: LiveServer
+    # one HTTP client for the whole run: a new one per example cost more than the example's
+    # own requests (each builds a TLS context, reading every CA certificate)
+    http: httpx.Client
     token: str
     grace_s: float
     stats: Counter[str]  # what the examples did: examples, frames, resumes, restarts...
@@ -536,8 +539,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         for conn in self.connections:
             conn.ws.close()
         assert not self.unexpected_closes, self.unexpected_closes
-        with httpx.Client(base_url=self.server.base_url, timeout=10) as http:
-            assert http.get("/healthz").status_code == 200
+        assert self.http.get("/healthz").status_code == 200
         for recording in self.recordings:
             self._check_ended(recording)
         self.stats["examples"] += 1
@@ -620,23 +622,25 @@ def run_fuzz(
 ) -> None:
     """Run ``examples`` examples of the machine against ``server``; the first failure raises,
     shrunk to a short sequence of steps. ``stats`` counts what the examples did."""
-    machine = type(
-        "ProtocolFuzz",
-        (ProtocolMachine,),
-        {
-            "server": server,
-            "token": token,
-            "grace_s": server.settings.resume_grace_s,
-            "stats": stats if stats is not None else Counter(),
-        },
-    )
-    run_state_machine_as_test(
-        machine,
-        settings=hypothesis_settings(
-            max_examples=examples,
-            stateful_step_count=30,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+        machine = type(
+            "ProtocolFuzz",
+            (ProtocolMachine,),
+            {
+                "server": server,
+                "http": http,
+                "token": token,
+                "grace_s": server.settings.resume_grace_s,
+                "stats": stats if stats is not None else Counter(),
+            },
+        )
+        run_state_machine_as_test(
+            machine,
+            settings=hypothesis_settings(
+                max_examples=examples,
+                stateful_step_count=30,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import argon2
 import pytest
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -51,6 +56,16 @@ def test_password_is_stored_as_an_argon2id_hash(client: TestClient, db: Session)
     assert user is not None
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
+
+
+def test_mina_hashes_at_the_recommended_argon2id_cost() -> None:
+    """The suite's apps hash at the lowest cost (conftest's ``cheap_password_hashes``); Mina
+    itself, as in ``mina serve``, uses argon2's recommended parameters (RFC 9106 low memory)."""
+    code = "from mina import security; print(security.hash_password('correct horse battery'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert argon2.extract_parameters(done.stdout.strip()) == RFC_9106_LOW_MEMORY
 
 
 def test_signup_rejects_duplicates_and_weak_passwords(client: TestClient) -> None:

@@ -37,7 +37,8 @@ from tests.browser import (
     open_context,
     screenshots_on_failure,
     serve_site,
-    wait_for_true,
+    wait_for_seek,
+    watch_seeks,
 )
 from tests.browser import shoot as shoot_page
 from tests.conftest import PASSWORD
@@ -225,10 +226,9 @@ def test_overview_seek_complete_add_task_stale_and_regenerate(
         shoot(page, "meeting-insights-1280")
 
         # a summary point plays its moment and highlights its segment
+        watch_seeks(page)
         summary.get_by_role("button", name=SAID[1].text).click()
-        wait_for_true(
-            page, "Math.abs(document.getElementById('meeting-audio').currentTime - 3) < 0.3"
-        )
+        wait_for_seek(page, 3)
         expect(rows.nth(1)).to_have_class("segment is-target is-playing")
         page.evaluate("document.getElementById('meeting-audio').pause()")
 

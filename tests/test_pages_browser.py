@@ -33,7 +33,9 @@ from tests.browser import (
     open_context,
     screenshots_on_failure,
     serve_site,
+    wait_for_seek,
     wait_for_true,
+    watch_seeks,
 )
 from tests.conftest import PASSWORD
 from tests.meetingdata import Said, add_meeting, principal_of
@@ -132,8 +134,9 @@ def test_click_a_segment_to_play_from_it_and_the_playing_one_is_followed(
         expect(rows.locator(".ts")).to_have_text(["00:00", "00:02", "00:04", "00:07", "00:09"])
         expect(rows.nth(1).locator(".speaker")).to_have_text("Speaker 2")
 
+        watch_seeks(page)  # the audio plays on at once: where each seek landed is kept
         rows.nth(2).locator(".segment-text").click()
-        wait_for_time(page, 4.8)
+        wait_for_seek(page, 4.8)
         expect(rows.nth(2)).to_have_class(re.compile(r"\bis-playing\b"))
         wait_for_true(page, "!document.getElementById('meeting-audio').paused")
         assert current_time(page) >= 4.8
@@ -146,7 +149,7 @@ def test_click_a_segment_to_play_from_it_and_the_playing_one_is_followed(
         play_from = page.get_by_role("button", name="Play from 00:07")
         play_from.focus()
         page.keyboard.press("Enter")
-        wait_for_time(page, 7.0)
+        wait_for_seek(page, 7.0)
         expect(rows.nth(3)).to_have_attribute("aria-current", "true")
 
 

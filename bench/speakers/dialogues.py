@@ -9,8 +9,10 @@ different voice variants; each split has a pair of voices of the same gender.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -147,8 +149,11 @@ def _synthesised(voice: Voice, text: str) -> Path:
             timeout=60,
         )
         resample_to_16k(raw, converted)
-        write_wav(path.with_suffix(".tmp"), read_wav(converted))
-    path.with_suffix(".tmp").replace(path)
+        # a name of its own beside the target, then an atomic rename: several processes (the
+        # test suite's workers) may speak the same line at once
+        staged = path.with_name(f".{key}-{os.getpid()}-{threading.get_ident()}.tmp")
+        write_wav(staged, read_wav(converted))
+    staged.replace(path)
     return path
 
 
