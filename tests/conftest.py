@@ -47,6 +47,24 @@ def pytest_configure(config: pytest.Config) -> None:
     expect.set_options(timeout=15_000)
 
 
+# The files that take longest (minutes each) run first: under pytest-xdist (``--dist loadfile``
+# hands out whole files in collection order) a long file picked up last would leave the other
+# worker idle while it runs.
+SLOW_FILES = (
+    "test_queue_celery.py",
+    "test_protocol_fuzz.py",
+    "test_browser.py",
+    "test_authz.py",
+    "test_openapi.py",
+    "test_scale_out.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    first = {name: rank for rank, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: the rest in order
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """In the process that started the run: drop the PostgreSQL databases its workers left, if
     one died before its own teardown could drop its database."""

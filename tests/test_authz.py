@@ -212,6 +212,9 @@ PUBLIC = {
     # needs a signed-in account with the invite's email (tests/test_teams.py)
     "GET /invite/{token}",
     "POST /invite/{token}",
+    # Prometheus scrapes it with MINA_METRICS_TOKEN, or from the machine itself when unset;
+    # never with a session (tests/test_metrics.py)
+    "GET /metrics",
 }
 
 
