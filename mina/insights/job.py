@@ -48,8 +48,9 @@ def generate_insights(context: JobContext, *, job_id: int) -> None:
     with transaction(context.sessions) as session:
         # the meeting row before the job's own row and the segments (see store.lock_meeting)
         meeting = store.lock_meeting(session, meeting_id=text.meeting_id)
-        if meeting is None or not store.update_job(session, job_id=job_id, progress=0.9):
+        if meeting is None:
             return  # deleted meanwhile: this job's row went with it
+        store.update_job(session, job_id=job_id, progress=0.9)
         store_insights(session, meeting=meeting, insights=insights)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
@@ -79,13 +79,22 @@ def update_meeting(
 # 500, or the job failed). So both take the meeting row first, with ``lock_meeting``, and one
 # waits for the other; a job that waited for a deletion finds no meeting and ends. FOR NO KEY
 # UPDATE: an insert that only references the meeting (FOR KEY SHARE: a comment, an edit that
-# queues a job) is not held up, as before. SQLite serialises writers: there it is a no-op.
+# queues a job) is not held up, as before. SQLite serialises writers.
 
 
 def lock_meeting(session: Session, *, meeting_id: int) -> Meeting | None:
     """The meeting, its row locked until the transaction ends; None when it is gone (a
     deletion that held the lock has committed). Taken first by every transaction that deletes
     a meeting or writes several of its rows (see the lock order above)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # reads run outside a transaction there: a write starts it and takes the database's
+        # write lock, so the meeting read next cannot be deleted before this one commits
+        session.execute(
+            update(Meeting)
+            .where(Meeting.id == meeting_id)
+            .values(id=Meeting.id, updated_at=Meeting.updated_at)
+            .execution_options(synchronize_session=False)
+        )
     return session.scalar(
         select(Meeting)
         .where(Meeting.id == meeting_id)
