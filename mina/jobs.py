@@ -68,6 +68,11 @@ class JobDeferred(Exception):
     queued again, the attempt not counted, and picked up from the table within ``POLL_S``."""
 
 
+class MeetingGone(Exception):
+    """The job's meeting was deleted while the job ran (its files with it): the job ends
+    quietly, not as a failure; its row went with the meeting."""
+
+
 class JobInterrupted(Exception):
     """The server is stopping: the job ends now and runs again at the next start."""
 
@@ -352,6 +357,11 @@ def execute_job(
         with transaction(sessions) as session:
             store.requeue_job(session, job_id=job_id)
         logger.debug("job %s (%s) deferred: %s", job_id, name, exc)
+        return
+    except MeetingGone:
+        with transaction(sessions) as session:
+            store.finish_job(session, job_id=job_id)  # gone with its meeting: nothing to do
+        logger.info("job %s (%s) ended: its meeting was deleted", job_id, name)
         return
     except JobError as exc:
         logger.warning("job %s (%s) failed: %s", job_id, name, exc)

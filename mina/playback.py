@@ -217,5 +217,12 @@ def encode_playback(context: JobContext, *, meeting_id: int) -> None:
         if meeting is None or meeting.status is MeetingStatus.LIVE:
             return
         audio = meeting_audio(meeting_id, store.list_recordings(session, meeting_id=meeting_id))
-    if audio is not None:
+    if audio is None:
+        return
+    try:
         ensure_playback(audio)
+    except FileNotFoundError:
+        with transaction(context.sessions) as session:
+            if store.get_meeting_unscoped(session, meeting_id=meeting_id) is not None:
+                raise
+        logger.info("meeting %s was deleted while its playback copy was made", meeting_id)

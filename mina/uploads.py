@@ -338,6 +338,10 @@ def _commit(
     """Store new segments with the job's progress in one transaction; stop when the job is
     gone (its meeting was deleted) or the server is stopping."""
     with transaction(context.sessions) as session:
+        # with segments, the meeting row before the job's (see store.lock_meeting)
+        if segments and target is not None:
+            if store.lock_meeting(session, meeting_id=target.meeting_id) is None:
+                raise _Cancelled("The job was cancelled: its meeting no longer exists.")
         if not store.update_job(session, job_id=job_id, progress=progress, payload=payload):
             raise _Cancelled("The job was cancelled: its meeting no longer exists.")
         if segments and target is not None:

@@ -46,9 +46,10 @@ def generate_insights(context: JobContext, *, job_id: int) -> None:
     insights = make_insights(context.settings, text)
     context.check_stop()
     with transaction(context.sessions) as session:
-        meeting = session.get(Meeting, text.meeting_id)
+        # the meeting row before the job's own row and the segments (see store.lock_meeting)
+        meeting = store.lock_meeting(session, meeting_id=text.meeting_id)
         if meeting is None:
-            return
+            return  # deleted meanwhile: this job's row went with it
         store.update_job(session, job_id=job_id, progress=0.9)
         store_insights(session, meeting=meeting, insights=insights)
 

@@ -38,8 +38,9 @@ def embed_meeting_job(context: JobContext, *, job_id: int) -> None:
     vectors = embed_passages(passages)
     context.check_stop()
     with transaction(context.sessions) as session:
-        meeting = session.get(Meeting, meeting_id)
-        if meeting is not None:
+        # the meeting row before its passages and segments (see store.lock_meeting)
+        meeting = store.lock_meeting(session, meeting_id=meeting_id)
+        if meeting is not None:  # else deleted meanwhile: this job's row went with it
             replace_passages(session, meeting=meeting, passages=vectors)
 
 

@@ -18,7 +18,7 @@ from mina import store
 from mina.audio import pcm16_to_float32
 from mina.audiostore import audio_size, read_pcm
 from mina.db import transaction
-from mina.jobs import JobContext, JobError
+from mina.jobs import JobContext, JobError, MeetingGone
 from mina.models import Meeting, MeetingStatus
 from mina.speakers.assign import plan_changes
 from mina.speakers.diarize import CHUNK_S, SAMPLE_RATE, Audio, diarize_chunks
@@ -49,6 +49,9 @@ def diarize_meeting(context: JobContext, *, job_id: int) -> None:
     turns = diarize_chunks(_chunks(context, job_id, target), speakers=target.speakers)
     context.check_stop()
     with transaction(context.sessions) as session:
+        # the meeting row before its segments and the job's own row (see store.lock_meeting)
+        if store.lock_meeting(session, meeting_id=target.meeting_id) is None:
+            return  # deleted meanwhile: this job's row went with it
         views = store.load_segment_views(session, meeting_id=target.meeting_id)
         changes = plan_changes(views, turns)
         added = store.apply_speaker_changes(session, meeting_id=target.meeting_id, changes=changes)
@@ -102,9 +105,19 @@ def _chunks(context: JobContext, job_id: int, target: _Target) -> Iterator[Audio
     for path, size in target.files:
         for start in range(0, size, step):
             context.check_stop()
-            data = read_pcm(path, start, min(size, start + step))
+            try:
+                data = read_pcm(path, start, min(size, start + step))
+            except FileNotFoundError:
+                if _meeting_exists(context, target.meeting_id):
+                    raise
+                raise MeetingGone() from None
             if data:
                 yield pcm16_to_float32(data)
             done += len(data)
             with transaction(context.sessions) as session:
                 store.update_job(session, job_id=job_id, progress=0.9 * done / total)
+
+
+def _meeting_exists(context: JobContext, meeting_id: int) -> bool:
+    with transaction(context.sessions) as session:
+        return store.get_meeting_unscoped(session, meeting_id=meeting_id) is not None

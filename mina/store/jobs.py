@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
@@ -22,6 +22,7 @@ from mina.models import (
 )
 from mina.store._common import _possible_id
 from mina.store.accounts import Principal
+from mina.store.meetings import lock_meeting
 from mina.store.recordings import _new_recording, finish_recording, list_recordings
 
 
@@ -320,11 +321,16 @@ def update_job(
 
 def requeue_job(session: Session, *, job_id: int) -> None:
     """A job stopped by a server shutdown: queued again, that attempt not counted."""
-    job = session.get(Job, job_id, with_for_update=True)
-    if job is not None and job.status is JobStatus.RUNNING:
-        job.status = JobStatus.QUEUED
-        job.attempts = max(0, job.attempts - 1)
-        job.sent_at = None  # with a broker: sent again at once
+    # one statement: a job whose meeting is being deleted may vanish at any moment
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(
+            status=JobStatus.QUEUED,
+            attempts=case((Job.attempts > 0, Job.attempts - 1), else_=0),
+            sent_at=None,  # with a broker: sent again at once
+        )
+    )
 
 
 def finish_job(session: Session, *, job_id: int) -> None:
@@ -338,16 +344,17 @@ def finish_job(session: Session, *, job_id: int) -> None:
 def fail_job(session: Session, *, job_id: int, error: str) -> None:
     """A job that failed for good; its meeting, if still ``processing``, fails with it (and its
     unfinished recordings close), so nothing waits for a job that will not come back."""
-    job = session.get(Job, job_id, with_for_update=True)
-    if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
-        return
+    meeting_id = session.scalar(select(Job.meeting_id).where(Job.id == job_id))
+    # the meeting row before the job's (see store.lock_meeting); None: deleted meanwhile
+    meeting = lock_meeting(session, meeting_id=meeting_id) if meeting_id is not None else None
     now = utcnow()
-    job.status = JobStatus.FAILED
-    job.error = error[:2000]
-    job.finished_at = now
-    if job.meeting_id is None:
-        return
-    meeting = session.get(Meeting, job.meeting_id)
+    failed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.not_in([JobStatus.DONE, JobStatus.FAILED]))
+        .values(status=JobStatus.FAILED, error=error[:2000], finished_at=now)
+    )
+    if not failed.rowcount:  # type: ignore[attr-defined]
+        return  # finished, or gone with its meeting
     if meeting is None or meeting.status is not MeetingStatus.PROCESSING:
         return
     for recording in list_recordings(session, meeting_id=meeting.id):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mina.models import (
@@ -70,8 +70,44 @@ def update_meeting(
     return meeting
 
 
+# Lock order on PostgreSQL: a meeting's row before any other row of the meeting. A deletion
+# removes the segments, then the meeting, whose jobs, passages, insights and tasks go by ON
+# DELETE CASCADE; a post-meeting job's write transaction updated its own jobs row (progress),
+# then wrote the meeting's segments, tasks or passages. Run at the same moment, the deletion
+# held the deleted segments and waited (in its cascade) for the job's row, which the job held
+# while it waited for those segments: PostgreSQL aborted one of the two (the DELETE answered
+# 500, or the job failed). So both take the meeting row first, with ``lock_meeting``, and one
+# waits for the other; a job that waited for a deletion finds no meeting and ends. FOR NO KEY
+# UPDATE: an insert that only references the meeting (FOR KEY SHARE: a comment, an edit that
+# queues a job) is not held up, as before. SQLite serialises writers.
+
+
+def lock_meeting(session: Session, *, meeting_id: int) -> Meeting | None:
+    """The meeting, its row locked until the transaction ends; None when it is gone (a
+    deletion that held the lock has committed). Taken first by every transaction that deletes
+    a meeting or writes several of its rows (see the lock order above)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # reads run outside a transaction there: a write starts it and takes the database's
+        # write lock, so the meeting read next cannot be deleted before this one commits
+        session.execute(
+            update(Meeting)
+            .where(Meeting.id == meeting_id)
+            .values(id=Meeting.id, updated_at=Meeting.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    return session.scalar(
+        select(Meeting)
+        .where(Meeting.id == meeting_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+
+
 def delete_meeting(session: Session, *, meeting: Meeting) -> list[Path]:
-    """Delete a meeting with its sessions and segments; returns its audio files to remove."""
+    """Delete a meeting with its sessions and segments; returns its audio files to remove
+    (none when another deletion got there first)."""
+    if lock_meeting(session, meeting_id=meeting.id) is None:  # first: see the lock order
+        return []
     paths = [
         Path(p)
         for p in session.scalars(
@@ -96,6 +132,15 @@ def delete_meetings(session: Session, *, meeting_ids: list[int]) -> dict[int, li
     paths: dict[int, list[Path]] = {}
     for start in range(0, len(meeting_ids), DELETE_BATCH):
         batch = meeting_ids[start : start + DELETE_BATCH]
+        # the meeting rows first, in id order (see the lock order above)
+        batch = list(
+            session.scalars(
+                select(Meeting.id)
+                .where(Meeting.id.in_(batch))
+                .order_by(Meeting.id)
+                .with_for_update(key_share=True)
+            )
+        )
         for meeting_id in batch:
             paths[meeting_id] = []
         rows = session.execute(
@@ -138,7 +183,7 @@ def list_expired_meetings(
             )
             .order_by(Meeting.id)
             .limit(limit)
-            .with_for_update()
+            .with_for_update(key_share=True)  # as ``lock_meeting``
         )
     )
 

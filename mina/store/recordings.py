@@ -28,7 +28,7 @@ from mina.models import (
 )
 from mina.store._common import StoreError
 from mina.store.accounts import Principal
-from mina.store.meetings import get_meeting
+from mina.store.meetings import get_meeting, lock_meeting
 from mina.store.webhooks import record_meeting_event
 
 
@@ -357,7 +357,12 @@ def finish_recording(
     (queuing its ``meeting.completed`` webhooks in this transaction).
     ``after``: the jobs to queue, in this transaction, when the meeting completes with audio
     (the post-meeting work: ``diarize``, ``insights``)."""
-    recording = session.get(RecordingSession, recording_id, with_for_update=True)
+    found = session.get(RecordingSession, recording_id)
+    if found is not None:  # the meeting row before the recording's (see store.lock_meeting)
+        lock_meeting(session, meeting_id=found.meeting_id)
+    recording = session.get(
+        RecordingSession, recording_id, with_for_update=True, populate_existing=True
+    )
     if recording is None:
         raise StoreError("session_not_found", "Recording session not found.")
     now = utcnow()
