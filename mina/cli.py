@@ -58,12 +58,13 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from mina.cluster import RedisUnavailable
-    from mina.web.app import create_app
+    from mina.web.app import create_app, prepare_routes
 
     try:
         app = create_app(settings)
     except RedisUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    prepare_routes(app)
     host = host or settings.host
     port = port or settings.port
     logger.info("Mina %s on http://%s:%d (data in %s)", __version__, host, port, settings.data_dir)

@@ -137,6 +137,25 @@ async def _in_thread_to_the_end(function: Callable[[], T]) -> T:
         raise
 
 
+def prepare_routes(app: FastAPI) -> None:
+    """Build every route's request and response models now, before the first request.
+
+    FastAPI builds them lazily, at the first request a route sees; two first requests at once
+    (one on the event loop, one in a worker thread) could race in pydantic's schema building,
+    and a fresh server answered a health check 500. Matching a path no route has builds them
+    all, in ``mina serve`` before it listens."""
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/.mina-prepare-routes",
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
+    for route in app.router.routes:
+        route.matches(scope)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for these settings. Nothing is created at import time."""
     settings = settings or Settings()
