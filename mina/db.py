@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -60,3 +61,18 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+T = TypeVar("T")
+
+
+async def in_thread_to_the_end(function: Callable[..., T], *args: Any) -> T:
+    """Blocking database work in a thread. Cancelled (the server stops), it still waits for the
+    thread to finish, so that nothing uses the database after the server has closed it."""
+    work = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await work
+        raise

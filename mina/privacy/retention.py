@@ -9,16 +9,13 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
-from mina.db import transaction
+from mina.db import in_thread_to_the_end, transaction
 from mina.models import utcnow
 from mina.playback import remove_meeting_audio
 from mina.privacy.export import remove_expired_exports
@@ -26,7 +23,6 @@ from mina.queue.leases import Lease
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 BATCH = 100  # meetings deleted per transaction: locks stay short on a large archive
 RETENTION_EVERY_S = 24 * 3600
@@ -87,31 +83,19 @@ async def keep_tidy(
     ``lease`` (several processes), only while this process holds it."""
     next_retention = 0.0
     while True:
-        if lease is not None and not await _in_thread(lease.held):
+        if lease is not None and not await in_thread_to_the_end(lease.held):
             await asyncio.sleep(TIDY_EVERY_S / 4)
             continue
         try:
-            await _in_thread(remove_expired_exports, sessions, settings.export_dir)
+            await in_thread_to_the_end(remove_expired_exports, sessions, settings.export_dir)
         except Exception:
             logger.exception("could not remove expired data exports")
         if settings.retention_days and time.monotonic() >= next_retention:
             next_retention = time.monotonic() + RETENTION_EVERY_S
             try:
-                await _in_thread(
+                await in_thread_to_the_end(
                     functools.partial(apply_retention, sessions, days=settings.retention_days)
                 )
             except Exception:
                 logger.exception("retention pass failed")
         await asyncio.sleep(TIDY_EVERY_S)
-
-
-async def _in_thread(function: Callable[..., T], *args: Any) -> T:
-    """Blocking work in a thread. Cancelled (the server stops), it still waits for the thread to
-    finish, so that nothing uses the database after the server has closed it."""
-    work = asyncio.ensure_future(asyncio.to_thread(function, *args))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-        with suppress(Exception):
-            await work
-        raise

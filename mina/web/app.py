@@ -7,11 +7,10 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mina import __version__, playback, recovery, uploads
 from mina.cluster import shared_state
-from mina.db import create_db_engine, create_session_factory
+from mina.db import create_db_engine, create_session_factory, in_thread_to_the_end
 from mina.engines import SpeechEngine, load_engine
 from mina.jobs import JobQueue, JobRunner
 from mina.observability.context import RequestIds
@@ -67,7 +66,6 @@ from mina.web.rendering import create_templates
 from mina.web.security_headers import SecurityHeadersMiddleware
 from mina.webhooks.sender import WebhookSender
 
-T = TypeVar("T")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
@@ -123,18 +121,6 @@ class AccessLogMiddleware:
                     "duration_ms": round(elapsed_ms, 1),
                 },
             )
-
-
-async def _in_thread_to_the_end(function: Callable[[], T]) -> T:
-    """``function`` in a thread; cancelled (the server stops), still wait for the thread, so
-    that nothing uses the database after the lifespan has closed it."""
-    work = asyncio.ensure_future(asyncio.to_thread(function))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-        with suppress(Exception):
-            await work
-        raise
 
 
 def prepare_routes(app: FastAPI) -> None:
@@ -239,7 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process holding the recovery lease)."""
         while True:
             try:
-                if not await _in_thread_to_the_end(leases["recovery"].held):
+                if not await in_thread_to_the_end(leases["recovery"].held):
                     await asyncio.sleep(recovery_every_s)
                     continue
                 speech = await engine_loader()
