@@ -20,7 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from bench.server import free_port
 from mina.settings import Settings
-from mina.web.app import create_app
+from mina.web.app import create_app, prepare_routes
 
 
 class LiveServer:
@@ -43,8 +43,10 @@ class LiveServer:
         return self._server.config.app
 
     def start(self, timeout_s: float = 30.0) -> None:
+        app = create_app(self.settings)
+        prepare_routes(app)  # as `mina serve`: no first-request race in building route models
         config = uvicorn.Config(
-            create_app(self.settings),
+            app,
             host="127.0.0.1",
             port=self.port,
             log_config=None,
