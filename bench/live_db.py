@@ -23,8 +23,8 @@ from bench.postgres import server_url, throwaway_database
 from bench.stats import emit, percentile
 from mina import store
 from mina.db import create_db_engine, create_session_factory, transaction
+from mina.live.recorder import save_segments
 from mina.migrate import upgrade_database
-from mina.recorder import save_segments
 
 WARMUP = 20
 COMMITS = 400

@@ -48,9 +48,9 @@ from bench.meeting_audio import (
 )
 from bench.stats import emit, percentile
 from mina.engines.base import SpeechEngine, TranscribeOptions, Word
-from mina.final_segments import to_new_segment
+from mina.live.final_segments import to_new_segment
+from mina.live.streaming import StepResult, StreamConfig, StreamSession
 from mina.shapes import interim_json
-from mina.streaming import StepResult, StreamConfig, StreamSession
 from tests.speechdata import get_clip, load_clips
 
 FRAME_BYTES = 3200  # 100 ms, as the browser sends

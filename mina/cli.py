@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import __version__, store
 from mina.db import create_db_engine, create_session_factory, transaction
+from mina.jobs.command import require_queue, worker_command
 from mina.migrate import upgrade_database
 from mina.observability.logs import configure_logging
-from mina.queue.command import require_queue, worker_command
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -115,8 +115,8 @@ def db_upgrade() -> None:
 def recover(stale_after: float | None) -> None:
     """Complete recordings whose server died: transcribe their saved audio, close the meetings."""
     from mina.engines import load_engine
-    from mina.recovery import recover_stale
-    from mina.streaming import StreamConfig
+    from mina.live.recovery import recover_stale
+    from mina.live.streaming import StreamConfig
 
     settings = _load_settings()
     engine = _open_database(settings)
@@ -182,8 +182,8 @@ def transcribe(file: str, model: str | None, as_json: bool) -> None:
 
     from mina.audio import AudioDecodeError, decode_file
     from mina.engines import EngineError, load_engine
-    from mina.streaming import StreamConfig
-    from mina.transcription import transcribe_audio
+    from mina.live.streaming import StreamConfig
+    from mina.live.transcription import transcribe_audio
 
     settings = _load_settings()
     try:

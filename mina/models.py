@@ -348,7 +348,7 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    # with a Celery queue (mina.queue): when the row was last sent to the broker, and when the
+    # with a Celery queue (mina.jobs): when the row was last sent to the broker, and when the
     # worker running it last said it is alive (a stale one is sent again)
     sent_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
@@ -356,7 +356,7 @@ class Job(Base):
 
 class Lease(Base):
     """Periodic work that one process at a time does (recovery, housekeeping, webhook
-    retries): its holder until ``expires_at``, renewed while it lives (mina.queue.leases)."""
+    retries): its holder until ``expires_at``, renewed while it lives (mina.jobs.leases)."""
 
     __tablename__ = "leases"
 

@@ -28,7 +28,7 @@ from mina.db import transaction
 from mina.models import MeetingStatus, RecordingSession
 
 if TYPE_CHECKING:
-    from mina.jobs import JobContext
+    from mina.jobs.base import JobContext
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mina import store
+from mina.live.streaming import Interim
 from mina.models import Meeting, MeetingStatus, Segment
-from mina.streaming import Interim
 
 
 class AnalysisOut(BaseModel):

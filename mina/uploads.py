@@ -31,13 +31,13 @@ from mina.audio import AudioDecodeError, float32_to_pcm16, iter_decode_file, pcm
 from mina.audiostore import AudioWriter, read_pcm
 from mina.db import transaction
 from mina.engines.base import AudioArray, ends_sentence
-from mina.final_segments import to_new_segment
-from mina.jobs import JobContext, JobError
+from mina.jobs.base import JobContext, JobError
+from mina.live.final_segments import to_new_segment
+from mina.live.reconcile import TimedWord
+from mina.live.streaming import FinalSegment, StreamConfig, segment_words
+from mina.live.transcription import transcribe_audio
 from mina.models import Meeting, MeetingStatus, RecordingSession
 from mina.playback import encode_playback
-from mina.reconcile import TimedWord
-from mina.streaming import FinalSegment, StreamConfig, segment_words
-from mina.transcription import transcribe_audio
 
 logger = logging.getLogger(__name__)
 

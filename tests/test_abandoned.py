@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from mina import events
+from mina.live import events
 from mina.settings import Settings
 from mina.web.app import create_app
 from tests.conftest import signup

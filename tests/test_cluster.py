@@ -22,7 +22,7 @@ from mina.cluster.access import SharedRevocations
 from mina.cluster.events import SharedEventBus
 from mina.cluster.limits import SharedLoginThrottle, SharedRequestLimiter
 from mina.cluster.relay import Relay
-from mina.events import EventBus
+from mina.live.events import EventBus
 from mina.security import LoginThrottle
 from mina.settings import Settings
 from mina.sharing.limits import RequestLimiter

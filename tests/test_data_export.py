@@ -263,6 +263,6 @@ def test_impossible_export_ids_are_not_found(user_client: TestClient, job_id: in
 
 
 def test_the_export_job_is_registered() -> None:
-    from mina.jobs import resolve_job
+    from mina.jobs.registry import resolve_job
 
     assert resolve_job(export.JOB_NAME) is export.export_user_data

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-import mina.jobs
+import mina.jobs.runner
 from mina import store
 from mina.db import transaction
 from mina.models import (
@@ -173,7 +173,7 @@ def test_meetings_deleted_while_their_jobs_run_go_whole(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="mina")
-    monkeypatch.setattr(mina.jobs, "POLL_S", 0.02)
+    monkeypatch.setattr(mina.jobs.runner, "POLL_S", 0.02)
     app = create_app(settings.model_copy(update={"job_workers": 4}))
     deleted: list[int] = []
     raced = 0

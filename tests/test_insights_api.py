@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from mina import store
 from mina.insights.job import generate_insights
-from mina.jobs import JobDeferred
+from mina.jobs.base import JobDeferred
 from mina.models import Job, Meeting, Segment, Task, utcnow
 from mina.settings import Settings
 from tests.insighthelp import BOGUS_ID, use_scripted_provider
@@ -321,7 +321,7 @@ def test_insights_wait_for_the_speaker_labels(
     db.commit()
     import threading
 
-    from mina.jobs import JobContext
+    from mina.jobs.base import JobContext
 
     context = JobContext(
         sessions=db_sessions,

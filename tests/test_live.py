@@ -17,10 +17,10 @@ from starlette.websockets import WebSocketDisconnect
 from mina import store
 from mina.audiostore import AudioWriter, audio_size
 from mina.engines import load_engine
+from mina.live.recovery import recover_stale
+from mina.live.streaming import StreamConfig
 from mina.models import Meeting, MeetingStatus, RecordingSession, SessionStatus
-from mina.recovery import recover_stale
 from mina.settings import Settings
-from mina.streaming import StreamConfig
 from mina.web import ws as ws_module
 from mina.web.app import create_app
 from mina.web.rendering import format_duration

@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 from bench.server import ServerProcess, free_port
 from mina import store
 from mina.cli import main
-from mina.jobs import JobRunner
+from mina.jobs.broker import check_broker, create_celery, queue_for
+from mina.jobs.dispatcher import CeleryDispatcher
+from mina.jobs.runner import JobRunner
 from mina.models import Job, JobStatus, Meeting, Segment, utcnow
-from mina.queue.broker import check_broker, create_celery, queue_for
-from mina.queue.dispatcher import CeleryDispatcher
 from mina.settings import Settings
 from mina.web.app import create_app
 from tests.browser import make_fake_microphone

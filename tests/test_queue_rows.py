@@ -11,10 +11,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
-from mina.jobs import MAX_ATTEMPTS
+from mina.jobs.execute import MAX_ATTEMPTS
+from mina.jobs.leases import Lease as PeriodicLease
+from mina.jobs.worker import WorkerJobs
 from mina.models import Job, JobStatus, Lease, utcnow
-from mina.queue.leases import Lease as PeriodicLease
-from mina.queue.worker import WorkerJobs
 from mina.settings import Settings
 
 

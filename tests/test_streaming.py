@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from mina.engines.base import AudioArray, Word
 from mina.engines.fake import FakeEngine
-from mina.final_segments import to_new_segment
-from mina.reconcile import LocalAgreement, TimedWord
-from mina.streaming import StreamConfig, StreamSession, segment_words
+from mina.live.final_segments import to_new_segment
+from mina.live.reconcile import LocalAgreement, TimedWord
+from mina.live.streaming import StreamConfig, StreamSession, segment_words
 from tests.livehelp import FRAME, sentences_pcm, words_of
 
 CONFIG = StreamConfig(vad="energy")

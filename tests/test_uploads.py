@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store, uploads
 from mina.engines.fake import FakeEngine
-from mina.jobs import MAX_ATTEMPTS, JobContext, JobError, JobRunner
+from mina.jobs.base import JobContext, JobError
+from mina.jobs.execute import MAX_ATTEMPTS
+from mina.jobs.runner import JobRunner
+from mina.live.streaming import StreamConfig
 from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
 from mina.settings import Settings
-from mina.streaming import StreamConfig
 from mina.uploads import JOB_NAME, transcribe_upload
 from mina.web.app import create_app
 from tests.conftest import signup

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import __version__, store
 from mina.engines import load_engine
+from mina.live.recovery import recover_stale
+from mina.live.streaming import StreamConfig
 from mina.models import Membership, Role, Webhook, WebhookDelivery, utcnow
-from mina.recovery import recover_stale
 from mina.settings import Settings
-from mina.streaming import StreamConfig
 from mina.web.app import create_app
 from mina.webhooks.sender import RetryPolicy
 from tests.conftest import signup

@@ -20,7 +20,7 @@ from mina.cluster.events import SharedEventBus
 from mina.cluster.leases import RecordingLeases
 from mina.cluster.limits import SharedLoginThrottle, SharedRequestLimiter
 from mina.cluster.relay import Relay
-from mina.events import EventBus
+from mina.live.events import EventBus
 from mina.security import LoginThrottle
 from mina.settings import Settings
 from mina.sharing.limits import RequestLimiter

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mina.cluster.relay import Relay
-from mina.events import EventBus
+from mina.live.events import EventBus
 
 CHANNEL = "events"
 # sent to every viewer of this process when its subscription was lost and is back: events

@@ -25,7 +25,7 @@ from mina.comments.assignments import notify_assignee
 from mina.db import transaction
 from mina.insights.base import Insights, MeetingText, Point, SourceSegment
 from mina.insights.registry import load_provider
-from mina.jobs import JobContext, settled_meeting
+from mina.jobs.base import JobContext, settled_meeting
 from mina.models import Meeting
 from mina.settings import Settings
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mina import store
 from mina.db import transaction
 from mina.engines.base import AudioArray, SpeechEngine, Word
+from mina.jobs.routing import queue_for
 from mina.models import JobStatus
-from mina.queue.routing import queue_for
 
 logger = logging.getLogger(__name__)
 

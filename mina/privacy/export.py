@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mina import __version__, exporters, store
 from mina.db import transaction
 from mina.exporters.document import iso_datetime
-from mina.jobs import JobContext, JobError
+from mina.jobs.base import JobContext, JobError
 from mina.models import Comment, Job, JobStatus, Task, User, utcnow
 from mina.playback import MeetingAudio, meeting_audio, read_wav
 

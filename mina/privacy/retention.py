@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
 from mina.db import in_thread_to_the_end, transaction
+from mina.jobs.leases import Lease
 from mina.models import utcnow
 from mina.playback import remove_meeting_audio
 from mina.privacy.export import remove_expired_exports
-from mina.queue.leases import Lease
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mina import store
 from mina.db import transaction
-from mina.jobs import JobContext, settled_meeting
+from mina.jobs.base import JobContext, settled_meeting
 from mina.models import Meeting
 from mina.semantic.index import quantize
 from mina.semantic.model import load_encoder

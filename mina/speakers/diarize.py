@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from mina.vad import StreamingVad
+from mina.live.vad import StreamingVad
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.5

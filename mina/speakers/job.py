@@ -18,7 +18,7 @@ from mina import store
 from mina.audio import pcm16_to_float32
 from mina.audiostore import audio_size, read_pcm
 from mina.db import transaction
-from mina.jobs import JobContext, JobError, MeetingGone
+from mina.jobs.base import JobContext, JobError, MeetingGone
 from mina.models import Meeting, MeetingStatus
 from mina.speakers.assign import plan_changes
 from mina.speakers.diarize import CHUNK_S, SAMPLE_RATE, Audio, diarize_chunks

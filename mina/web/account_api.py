@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from mina import security, store
-from mina.jobs import JobQueue
+from mina.jobs.base import JobQueue
 from mina.models import JobStatus
 from mina.privacy import export
 from mina.privacy.deletion import remove_account_files

@@ -16,22 +16,24 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mina import __version__, playback, recovery, uploads
+from mina import __version__, playback, uploads
 from mina.cluster import shared_state
 from mina.db import create_db_engine, create_session_factory, in_thread_to_the_end
 from mina.engines import SpeechEngine, load_engine
-from mina.jobs import JobQueue, JobRunner
+from mina.jobs.base import JobQueue
+from mina.jobs.leases import Lease, new_holder
+from mina.jobs.runner import JobRunner
+from mina.live import recovery
+from mina.live.recorder import LiveServices
+from mina.live.streaming import StreamConfig
 from mina.observability.context import RequestIds
 from mina.observability.http import HttpMetrics
 from mina.observability.metrics import LiveState, Metrics
 from mina.privacy.retention import HOUSEKEEPING_LEASE_S, keep_tidy
-from mina.queue.leases import Lease, new_holder
-from mina.recorder import LiveServices
 from mina.security import CookieSigner
 from mina.semantic.index import VectorIndex
 from mina.settings import Settings
 from mina.speakers.live import LiveSpeakers
-from mina.streaming import StreamConfig
 from mina.web import (
     account_api,
     analytics_api,
@@ -168,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     stream_config = StreamConfig(vad=settings.vad)
     jobs: JobQueue
     if settings.queue_url:
-        from mina.queue.dispatcher import CeleryDispatcher  # Celery only when it is used
+        from mina.jobs.dispatcher import CeleryDispatcher  # Celery only when it is used
 
         jobs = CeleryDispatcher(sessions=sessions, settings=settings)
     else:

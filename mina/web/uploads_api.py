@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 from mina import store
 from mina.audio import AudioDecodeError, AudioInfo, probe_file
 from mina.db import transaction
-from mina.jobs import JobQueue
+from mina.jobs.base import JobQueue
 from mina.models import JobStatus
 from mina.settings import Settings
 from mina.speakers.job import MAX_SPEAKERS

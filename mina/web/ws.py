@@ -21,9 +21,9 @@ from starlette.websockets import WebSocketState
 
 from mina import security, store
 from mina.audiostore import AudioBusy
+from mina.live.recorder import LiveServices, Recorder, RecordingEnded, open_recorder
 from mina.models import SessionStatus
 from mina.observability.context import bind_recording
-from mina.recorder import LiveServices, Recorder, RecordingEnded, open_recorder
 from mina.shapes import segment_json
 from mina.speakers.job import MAX_SPEAKERS
 from mina.teams.access import AccessRevocations

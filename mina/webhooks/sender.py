@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import __version__, store
 from mina.db import transaction
+from mina.jobs.leases import Lease
 from mina.models import DeliveryStatus, utcnow
-from mina.queue.leases import Lease
 from mina.settings import Settings
 from mina.webhooks.signing import sign_body
 from mina.webhooks.targets import TargetRefused, check_target

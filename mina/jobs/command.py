@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from mina.queue.broker import QUEUES, check_broker, create_celery, safe_url
+from mina.jobs.broker import QUEUES, check_broker, create_celery, safe_url
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _queue_names(value: str) -> list[str]:
 def worker_command(concurrency: int, queues: str) -> None:
     """Run background jobs from the queue at MINA_QUEUE_URL (Redis or RabbitMQ)."""
     from mina.cli import _load_settings, _open_database
-    from mina.queue.worker import run_worker
+    from mina.jobs.worker import run_worker
 
     names = _queue_names(queues)
     settings = _load_settings()

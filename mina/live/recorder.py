@@ -25,14 +25,14 @@ from mina import store
 from mina.audiostore import AudioWriter, read_bytes
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
-from mina.events import EventBus
-from mina.final_segments import to_new_segment
+from mina.live.events import EventBus
+from mina.live.final_segments import to_new_segment
+from mina.live.streaming import StepResult, StreamConfig, StreamSession
 from mina.models import RecordingSession, Segment
 from mina.observability.context import recording_context
 from mina.observability.lag import WordLagMeter
 from mina.shapes import interim_json, segment_json
 from mina.speakers.live import LiveSpeakers
-from mina.streaming import StepResult, StreamConfig, StreamSession
 
 if TYPE_CHECKING:
     from mina.cluster import RecordingLeases

@@ -1,8 +1,8 @@
 """The Celery application Mina sends jobs through, configured from ``Settings``.
 
 One task, ``mina.run_job(job_name, ids)``, carries every job; the job functions stay plain
-functions (``mina.jobs.BUILTIN_JOBS``). Jobs that decode speech or voices go on the ``speech``
-queue, so a deployment can give them their own machines; the rest on ``default``.
+functions (``mina.jobs.registry.BUILTIN_JOBS``). Jobs that decode speech or voices go on the
+``speech`` queue, so a deployment can give them their own machines; the rest on ``default``.
 Acknowledged late, rejected (so delivered again) when the worker process dies, one message
 prefetched per process: a job whose worker dies is not lost.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from celery import Celery
 from kombu.utils.url import maybe_sanitize_url
 
-from mina.queue.routing import DEFAULT_QUEUE, QUEUES, SPEECH_QUEUE, queue_for
+from mina.jobs.routing import DEFAULT_QUEUE, QUEUES, SPEECH_QUEUE, queue_for
 from mina.settings import Settings
 
 __all__ = ["DEFAULT_QUEUE", "QUEUES", "SPEECH_QUEUE", "create_celery", "queue_for"]

@@ -1,6 +1,6 @@
 """``mina worker``'s side of the Celery queue: each worker process runs the jobs delivered to
 it with the same job functions and bookkeeping as the in-process runner
-(``mina.jobs.execute_job``).
+(``mina.jobs.execute.execute_job``).
 
 Each process builds its own database engine, decode pool and speech engine when its first job
 needs them (after the fork: nothing is shared between processes), so a worker that only runs
@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from mina import store
 from mina.db import create_db_engine, create_session_factory, transaction
 from mina.engines import load_engine
-from mina.jobs import JobContext, execute_job
+from mina.jobs.base import JobContext
+from mina.jobs.broker import create_celery
+from mina.jobs.execute import execute_job
+from mina.live.streaming import StreamConfig
 from mina.models import Job, utcnow
-from mina.queue.broker import create_celery
 from mina.settings import Settings
-from mina.streaming import StreamConfig
 
 logger = logging.getLogger(__name__)
 

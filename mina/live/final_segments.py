@@ -4,8 +4,8 @@ recovery after a crash, uploads)."""
 from __future__ import annotations
 
 from mina import store
-from mina.reconcile import TimedWord
-from mina.streaming import FinalSegment
+from mina.live.reconcile import TimedWord
+from mina.live.streaming import FinalSegment
 
 
 def to_new_segment(segment: FinalSegment, seq: int) -> store.NewSegment:

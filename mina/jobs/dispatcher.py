@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
 from mina.db import transaction
-from mina.jobs import check_job_name
+from mina.jobs.broker import TASK_NAME, create_celery, queue_for, safe_url
+from mina.jobs.registry import check_job_name
 from mina.models import utcnow
-from mina.queue.broker import TASK_NAME, create_celery, queue_for, safe_url
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)

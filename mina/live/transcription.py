@@ -13,9 +13,9 @@ from collections.abc import Callable
 import numpy as np
 
 from mina.engines.base import AudioArray, SpeechEngine
-from mina.reconcile import TimedWord
-from mina.streaming import FinalSegment, StreamConfig, segment_words
-from mina.vad import WINDOW, create_vad
+from mina.live.reconcile import TimedWord
+from mina.live.streaming import FinalSegment, StreamConfig, segment_words
+from mina.live.vad import WINDOW, create_vad
 
 MAX_CHUNK_S = 25.0
 SEARCH_S = 6.0  # where to look for a quiet cut before a chunk's limit

@@ -25,8 +25,8 @@ import numpy.typing as npt
 
 from mina.audio import pcm16_to_float32
 from mina.engines.base import SpeechEngine, ends_sentence
-from mina.reconcile import LocalAgreement, TimedWord
-from mina.vad import WINDOW, create_vad
+from mina.live.reconcile import LocalAgreement, TimedWord
+from mina.live.vad import WINDOW, create_vad
 
 logger = logging.getLogger(__name__)
 
