@@ -55,11 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
 # worker idle while it runs.
 SLOW_FILES = (
     "test_queue_celery.py",
+    "test_multi_process.py",
     "test_protocol_fuzz.py",
     "test_browser.py",
     "test_authz.py",
     "test_openapi.py",
-    "test_scale_out.py",
 )
 
 
