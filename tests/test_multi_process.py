@@ -18,7 +18,6 @@ generous and nothing waits a fixed time to decide an assertion.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +39,7 @@ from mina.models import JobStatus, Segment
 from tests.browser import make_fake_microphone
 from tests.conftest import PASSWORD, TEST_SECRET, csrf_from
 from tests.livehelp import FRAME, sentences_pcm, words_of
-from tests.liveserver import drop, receive_json
+from tests.liveserver import close_code, drop, receive_json, send_json
 from tests.redishelp import RedisServer
 from tests.speechdata import normalize_text
 from tests.uploadhelp import CLIPS, WER_BOUND, ffmpeg, wait_job
@@ -253,19 +252,8 @@ def _resume(
     """A new connection to ``server`` that has sent ``resume`` for the recording ``started``."""
     with _connect(server, token, "/ws/transcribe") as ws:
         resume = {k: started[k] for k in ("session_id", "resume_token")}
-        ws.send(json.dumps({"type": "resume", **resume}))
+        send_json(ws, {"type": "resume", **resume})
         yield ws
-
-
-def _closed_code(ws: ClientConnection) -> int | None:
-    """Read until the server closes the connection; its close code."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            ws.recv(timeout=30)
-        except ConnectionClosed as closed:
-            return closed.rcvd.code if closed.rcvd else None
-    raise AssertionError("the connection stayed open")
 
 
 def _words(segments: list[dict[str, Any]]) -> list[str]:
@@ -278,7 +266,7 @@ def _cut_resume_and_take_back(a: ServerProcess, b: ServerProcess, token: str) ->
     first, second, third = sentences_pcm(*FIRST), sentences_pcm(*SECOND), sentences_pcm(*THIRD)
     with ExitStack() as sockets:
         on_a = sockets.enter_context(_connect(a, token, "/ws/transcribe"))
-        on_a.send(json.dumps({"type": "start", "title": "Across", "sample_rate": 16000}))
+        send_json(on_a, {"type": "start", "title": "Across", "sample_rate": 16000})
         started = receive_json(on_a, timeout=30)
         assert started["type"] == "started", started
         meeting_id: int = started["meeting_id"]
@@ -315,9 +303,9 @@ def _cut_resume_and_take_back(a: ServerProcess, b: ServerProcess, token: str) ->
                     on_b.send(b"\x7f\x7f" * (FRAME // 2))
                 except ConnectionClosed:
                     pass
-                assert _closed_code(on_b) == 4409
+                assert close_code(on_b, expect_error="taken_over") == 4409
                 _send_all(back_on_a, third)
-                back_on_a.send(json.dumps({"type": "stop"}))
+                send_json(back_on_a, {"type": "stop"})
                 while (stopped := receive_json(back_on_a, timeout=60))["type"] != "stopped":
                     pass
 
