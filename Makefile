@@ -7,7 +7,8 @@ UV_VERSION := 0.13.8
 # The PostgreSQL server the suite runs against (each run creates and drops its own database).
 MINA_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export MINA_TEST_DATABASE_URL
-# The Redis server of the multi-process tests (each test uses its own key prefix and cleans up).
+# The Redis server of the multi-process and job queue tests (each test uses a key prefix, or a
+# database for its queue, of its own and cleans up; `make services` starts it).
 MINA_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export MINA_TEST_REDIS_URL
 

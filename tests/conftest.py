@@ -27,7 +27,10 @@ from mina.migrate import upgrade_database
 from mina.models import Base
 from mina.settings import Settings, normalise_database_url
 from mina.web.app import create_app
-from tests.redishelp import redis_server  # noqa: F401 (a fixture: a real Redis, a key prefix per test)
+from tests.redishelp import (  # noqa: F401 (fixtures: a real Redis, a prefix or a database)
+    redis_queue,
+    redis_server,
+)
 
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
@@ -52,11 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
 # worker idle while it runs.
 SLOW_FILES = (
     "test_queue_celery.py",
+    "test_multi_process.py",
     "test_protocol_fuzz.py",
     "test_browser.py",
     "test_authz.py",
     "test_openapi.py",
-    "test_scale_out.py",
 )
 
 

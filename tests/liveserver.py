@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from bench.server import free_port
@@ -108,6 +109,21 @@ def receive_json(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
 
 def send_json(ws: ClientConnection, message: dict[str, Any]) -> None:
     ws.send(json.dumps(message))
+
+
+def close_code(ws: ClientConnection, *, expect_error: str | None = None) -> int:
+    """Read until the server closes; the close code it sent (its error code checked)."""
+    errors = []
+    try:
+        while True:
+            message = receive_json(ws)
+            if message["type"] == "error":
+                errors.append(message["code"])
+    except ConnectionClosed as closed:
+        if expect_error is not None:
+            assert errors == [expect_error]
+        assert closed.rcvd is not None, "the server closed without a close frame"
+        return closed.rcvd.code
 
 
 def drop(ws: ClientConnection) -> None:

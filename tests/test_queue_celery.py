@@ -2,20 +2,18 @@
 web app running no jobs itself (``MINA_JOB_WORKERS=0``), on SQLite and PostgreSQL.
 
 Workers run the fake engine where the words do not matter (it is fast and exact) and the real
-tiny.en model where they do (an upload of real speech, the worker killed mid-job)."""
+tiny.en model where they do (an upload of real speech). A worker killed mid-job, with two web
+processes beside it: test_multi_process."""
 
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bench.server import ServerProcess, free_port
@@ -34,39 +32,25 @@ from mina.cli import main
 from mina.jobs.broker import check_broker, create_celery, queue_for
 from mina.jobs.dispatcher import CeleryDispatcher
 from mina.jobs.runner import JobRunner
-from mina.models import Job, JobStatus, Meeting, Segment, utcnow
+from mina.models import Job, JobStatus, Meeting, utcnow
 from mina.settings import Settings
 from mina.web.app import create_app
-from tests.browser import make_fake_microphone
 from tests.conftest import TEST_SECRET, signup
 from tests.livehelp import sentences_pcm, words_of
-from tests.uploadhelp import CLIPS, csrf_header, ffmpeg, upload, wait_job, write_wav
+from tests.uploadhelp import csrf_header, upload, wait_job, write_wav
+from tests.workerhelp import (
+    MINA,
+    read_job,
+    wait_for,
+    worker,
+    worker_env,
+)
 
-MINA = str(Path(sys.executable).with_name("mina"))
 SPEECH = Path(__file__).parent / "data" / "speech"
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
-# one Redis database per test run (several engineers' runs may share the server); flushed
-# after each test, so no message outlives its test
-REDIS_DB = random.SystemRandom().randint(1, 15)
 SENTENCES = ([1, 2, 3], [4, 5], [6, 7, 8])
 # short liveness timers: a dead worker's job is sent again about 2 s after its last beat
 QUICK = {"heartbeat_s": 0.5, "stale_after_s": 2.0}
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379 (make services starts it)")
-    client.flushdb()
-    try:
-        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-    finally:
-        client.flushdb()
-        client.close()
 
 
 def queue_settings(settings: Settings, queue_url: str, **changes: Any) -> Settings:
@@ -84,70 +68,6 @@ def queue_settings(settings: Settings, queue_url: str, **changes: Any) -> Settin
     return settings.model_copy(update=update_)
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment of a ``mina worker`` with the same settings as the web app."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINA_")}
-    env.update(
-        {
-            "MINA_DATA_DIR": str(settings.data_dir),
-            "MINA_DATABASE_URL": settings.database_url,
-            "MINA_SECRET_KEY": TEST_SECRET,
-            "MINA_QUEUE_URL": settings.queue_url,
-            "MINA_ENGINE": settings.engine,
-            "MINA_VAD": settings.vad,
-            "MINA_HEARTBEAT_S": str(settings.heartbeat_s),
-            "MINA_STALE_AFTER_S": str(settings.stale_after_s),
-            "MINA_DIARIZATION": str(settings.diarization).lower(),
-            "MINA_INSIGHTS": settings.insights,
-            "MINA_SEMANTIC_SEARCH": str(settings.semantic_search).lower(),
-            "MINA_DECODE_WORKERS": "1",
-            "MINA_LOG_LEVEL": "INFO",
-        }
-    )
-    return env
-
-
-@contextmanager
-def worker(settings: Settings, log: Path, *queues: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A ``mina worker`` process (its own process group: killing the group kills its pool)."""
-    args = [MINA, "worker", "--queues", ",".join(queues)] if queues else [MINA, "worker"]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            args, env=worker_env(settings), stdout=out, stderr=out, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
-
-
-def kill_worker(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker and its pool, as when its machine dies."""
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
-
-
-def read_job(sessions: Any, job_id: int) -> Job:
-    with sessions() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        session.expunge(job)
-        return job
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not after {timeout_s} s"
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def speech_wav(tmp_path: Path) -> Path:
     """A fake-engine recording: three sentences of bursts."""
@@ -155,12 +75,14 @@ def speech_wav(tmp_path: Path) -> Path:
 
 
 def test_an_upload_of_real_speech_is_transcribed_by_a_worker(
-    settings: Settings, redis_url: str, tmp_path: Path, db_sessions: Any
+    settings: Settings, backend: str, redis_queue: str, tmp_path: Path, db_sessions: Any
 ) -> None:
     """A real ``mina serve`` that runs no jobs (``MINA_JOB_WORKERS=0``) and a real worker with
     tiny.en, as a deployment runs them."""
-    qs = queue_settings(settings, redis_url, engine="whisper", vad="silero")
-    env = {k: v for k, v in worker_env(qs).items() if k.startswith("MINA_")}
+    if backend == "postgresql":
+        pytest.skip("PostgreSQL: test_multi_process, with two web processes and a worker killed")
+    qs = queue_settings(settings, redis_queue, engine="whisper", vad="silero")
+    env = worker_env(qs)
     env["MINA_JOB_WORKERS"] = "0"
     del env["MINA_DATA_DIR"], env["MINA_LOG_LEVEL"]  # ServerProcess sets them
     server = ServerProcess(
@@ -170,7 +92,7 @@ def test_an_upload_of_real_speech_is_transcribed_by_a_worker(
     try:
         with (
             httpx.Client(base_url=server.base_url, timeout=30) as client,
-            worker(qs, tmp_path / "worker.log"),
+            worker(worker_env(qs), tmp_path / "worker.log"),
         ):
             signup(client, "ada@example.com")
             response = upload(client, SPEECH / "jfk.wav", title="Inaugural")
@@ -193,12 +115,12 @@ def test_an_upload_of_real_speech_is_transcribed_by_a_worker(
 
 
 def test_queues_route_jobs_and_unknown_or_lost_jobs_are_handled(
-    settings: Settings, redis_url: str, tmp_path: Path, speech_wav: Path, db: Session
+    settings: Settings, redis_queue: str, tmp_path: Path, speech_wav: Path, db: Session
 ) -> None:
-    qs = queue_settings(settings, redis_url)
+    qs = queue_settings(settings, redis_queue)
     app = create_app(qs)
     log = tmp_path / "worker.log"
-    with TestClient(app) as client, worker(qs, log, "default"):
+    with TestClient(app) as client, worker(worker_env(qs), log, "default"):
         signup(client, "ada@example.com")
         # the default worker makes data exports ...
         export = client.post("/api/me/export", headers=csrf_header(client))
@@ -230,77 +152,20 @@ def test_queues_route_jobs_and_unknown_or_lost_jobs_are_handled(
             app.state.jobs.enqueue("nope", job_id=1)
 
         # the broker loses the upload's message (flushed): it is sent again once overdue
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB).flushdb()
+        redis.Redis.from_url(redis_queue).flushdb()
         db.execute(
             update(Job)
             .where(Job.id == started["job_id"])
             .values(sent_at=utcnow() - timedelta(hours=1))
         )
         db.commit()
-        with worker(qs, tmp_path / "speech.log", "speech"):
+        with worker(worker_env(qs), tmp_path / "speech.log", "speech"):
             job, _ = wait_job(client, started["job_id"], timeout_s=60, poll_s=0.1)
         assert job["status"] == "done", (tmp_path / "speech.log").read_text()[-3000:]
         done = read_job(app.state.sessions, started["job_id"])
         assert done.attempts == 1  # sent twice, run once
     # the default worker never loaded a speech engine
     assert "speech engine" not in log.read_text()
-
-
-@pytest.fixture(scope="module")
-def long_speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """About 4.4 minutes of real speech (the tuning clips eleven times): more than one
-    240 s transcription block, so a job stores segments before it ends."""
-    folder = tmp_path_factory.mktemp("long")
-    source = make_fake_microphone(folder / "speech.wav", CLIPS, tail_s=1.0)
-    long = folder / "long.wav"
-    ffmpeg("-stream_loop", "10", "-i", str(source.wav), "-c:a", "pcm_s16le", str(long))
-    return long, source.reference
-
-
-def test_a_worker_killed_mid_job_leaves_it_to_another_with_no_repeated_text(
-    settings: Settings,
-    backend: str,
-    redis_url: str,
-    tmp_path: Path,
-    long_speech: tuple[Path, str],
-) -> None:
-    """Slow (about 40 s idle, 100 s on a busy 2-core machine: tiny.en must finish a whole
-    240 s block before the kill), so on PostgreSQL only, the database of deployments with
-    workers; resuming an upload after its last stored segment is tested on both in
-    test_uploads."""
-    if backend != "postgresql":
-        pytest.skip("run on PostgreSQL only (slow)")
-    path, reference = long_speech
-    qs = queue_settings(settings, redis_url, engine="whisper", vad="silero")
-    app = create_app(qs)
-    sessions = app.state.sessions
-    with TestClient(app) as client:
-        signup(client, "ada@example.com")
-        started = upload(client, path).json()
-        job_id, meeting_id = started["job_id"], started["meeting_id"]
-
-        def segment_count() -> int:
-            with sessions() as session:
-                return len(session.scalars(select(Segment.id)).all())
-
-        with worker(qs, tmp_path / "first.log", "speech") as first:
-            wait_for(lambda: segment_count() > 0, 180, "the first block's segments")
-            kill_worker(first)
-        stored_before = segment_count()
-        assert read_job(sessions, job_id).status is JobStatus.RUNNING
-        with worker(qs, tmp_path / "second.log", "speech"):
-            job, _ = wait_job(client, job_id, timeout_s=120, poll_s=0.2)
-        assert job["status"] == "done", (tmp_path / "second.log").read_text()[-3000:]
-        assert read_job(sessions, job_id).attempts == 2
-        segments = client.get(f"/api/meetings/{meeting_id}/transcript").json()["segments"]
-    assert len(segments) > stored_before
-    assert [s["seq"] for s in segments] == list(range(len(segments)))
-    for before, after in zip(segments, segments[1:], strict=False):
-        assert after["start_ms"] >= before["end_ms"] - 1, (before, after)
-    # every word once: eleven passes over the reference, give or take recognition errors
-    said = sum(len(s["text"].split()) for s in segments)
-    expected = 11 * len(reference.split())
-    assert 0.85 * expected <= said <= 1.1 * expected, (said, expected)
 
 
 def test_periodic_work_is_done_by_one_process_at_a_time(
@@ -428,7 +293,7 @@ def test_jobs_wait_while_the_broker_is_down_and_run_once_it_is_back(
         waiting = read_job(app.state.sessions, job_id)
         assert waiting.status is JobStatus.QUEUED and waiting.sent_at is None
         start_redis()
-        with worker(qs, tmp_path / "worker.log"):
+        with worker(worker_env(qs), tmp_path / "worker.log"):
             job, _ = wait_job(client, job_id, timeout_s=60, poll_s=0.1)
         assert job["status"] == "done", (tmp_path / "worker.log").read_text()[-3000:]
         segments = client.get(f"/api/meetings/{job['meeting_id']}/transcript").json()
@@ -457,7 +322,7 @@ def test_an_upload_goes_through_rabbitmq(
                 channel.close()
     qs = queue_settings(settings, RABBITMQ_URL)
     app = create_app(qs)
-    with TestClient(app) as client, worker(qs, tmp_path / "worker.log"):
+    with TestClient(app) as client, worker(worker_env(qs), tmp_path / "worker.log"):
         signup(client, "ada@example.com")
         started = upload(client, speech_wav).json()
         job, _ = wait_job(client, started["job_id"], timeout_s=60, poll_s=0.1)

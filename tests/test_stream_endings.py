@@ -14,13 +14,19 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
-from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from mina.audiostore import AudioWriter
 from mina.settings import Settings
 from tests.livehelp import FRAME, sentences_pcm, words_of
-from tests.liveserver import LiveServer, drop, live_server, receive_json, send_json
+from tests.liveserver import (
+    LiveServer,
+    close_code,
+    drop,
+    live_server,
+    receive_json,
+    send_json,
+)
 
 GRACE_S = 1.0  # quick_settings' resume grace
 SPOKEN = ([1, 2, 3], [4, 5])
@@ -57,21 +63,6 @@ class Stream:
         )
         assert receive_json(ws)["type"] == "resumed"
         return ws
-
-
-def close_code(ws: ClientConnection, *, expect_error: str | None = None) -> int:
-    """Read until the server closes; the close code it sent (its error code checked)."""
-    errors = []
-    try:
-        while True:
-            message = receive_json(ws)
-            if message["type"] == "error":
-                errors.append(message["code"])
-    except ConnectionClosed as closed:
-        if expect_error is not None:
-            assert errors == [expect_error]
-        assert closed.rcvd is not None, "the server closed without a close frame"
-        return closed.rcvd.code
 
 
 def end_with_stop(stream: Stream) -> None:

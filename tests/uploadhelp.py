@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from mina.settings import Settings
@@ -97,9 +98,10 @@ def csrf_header(client: TestClient) -> dict[str, str]:
 
 
 def wait_job(
-    client: TestClient, job_id: int, timeout_s: float = 60, poll_s: float = 0.02
+    client: httpx.Client, job_id: int, timeout_s: float = 60, poll_s: float = 0.02
 ) -> tuple[dict[str, Any], list[float]]:
-    """Poll the job until it ends; the last answer and every progress value seen."""
+    """Poll the job until it ends (a test client, or an HTTP client of a server, signed in);
+    the last answer and every progress value seen."""
     seen: list[float] = []
     deadline = time.monotonic() + timeout_s
     while True:
