@@ -1,0 +1,376 @@
+"""Concurrent live streams on two web processes: ack latency, server CPU per stream, fan-out.
+
+Two real ``mina serve`` processes (the fake engine, one throwaway PostgreSQL database when
+``MINA_TEST_DATABASE_URL`` names a server, else one SQLite file, one data directory, and the
+Redis at ``MINA_TEST_REDIS_URL`` or 127.0.0.1:6379 with a key prefix of their own) take steps of
+N concurrent streams, spread over both. Each stream sends tone-burst sentences the fake engine
+reads as words in 100 ms frames of 16 kHz s16le, each at its wall-clock time, then ``stop``; every
+meeting must end completed with every word stored (a failure is printed and ends the steps).
+
+Acks come about once a second (``ACK_INTERVAL_S``), so a frame waits for the next one by design:
+frame-to-ack (a frame's send to the first ack covering it) is about 0.5 s at the median even on an
+idle server. What load changes is the ack delay: from the send of the newest frame an ack covers
+to that ack's arrival (fsync, event loop lag, the network; up to one frame period of it is the
+phase of the server's tick). The steps stop at the first N whose ack delay p99 passes
+``--limit-ms`` (200 ms) or that had an error, and the largest N within it is printed.
+
+Server CPU per stream is both processes' CPU seconds over the step's wall time (first frame to
+last ``stopped``) divided by N, as a share of one core. The client (``bench/load_client.py``:
+one asyncio process, or ``--clients K``) shares the same cores: its CPU and how late it sent
+frames are printed beside, and so is what other processes used.
+
+Fan-out: ``--fanout-meetings`` streams with ``--viewers`` viewers each, every viewer on the other
+process than its stream, so each event crosses Redis: the lag from the stream's own client
+receiving an interim or final event to each viewer receiving the same event, and events
+delivered of expected (must be all).
+
+``python -m bench load [--streams 10,25,50] [--seconds 20] [--fanout-meetings 10] [--viewers 10]
+[--clients 1] [--limit-ms 200]``; ``BENCH_LOAD_STREAMS`` and ``BENCH_LOAD_SECONDS`` set the
+defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import random
+import secrets
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session
+
+from bench.load_client import (
+    ClientJob,
+    ClientResult,
+    StreamOutcome,
+    StreamPlan,
+    build_speech,
+    run_client,
+)
+from bench.postgres import server_url, throwaway_database
+from bench.server import ServerProcess, machine_cpu_ticks, machine_description
+from bench.stats import emit, percentile
+from mina import store
+from mina.db import create_db_engine
+from mina.migrate import upgrade_database
+
+DEFAULT_STREAMS = "10,25,50,100,150,200"
+PASSWORD = "benchmark password"
+READY_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    streams: int
+    viewers: int
+    outcomes: list[StreamOutcome]
+    audio_s: float  # per stream
+    wall_s: float
+    server_cpu_s: float
+    client_cpu_s: float
+    machine_busy_s: float  # every process on the machine, servers and client included
+    rss_mib: float
+
+    @property
+    def errors(self) -> list[str]:
+        return [error for outcome in self.outcomes for error in outcome.errors]
+
+    def pooled(self, name: str) -> list[float]:
+        return [value for outcome in self.outcomes for value in getattr(outcome, name)]
+
+    def core_share(self, cpu_s: float) -> float:
+        """CPU seconds as percent of one core over the step's wall time."""
+        return 100 * cpu_s / self.wall_s
+
+    @property
+    def server_share_per_stream(self) -> float:
+        """Server CPU per stream as percent of one core: per second of audio streamed, which
+        is a little more than per second of wall time (the step also waits for the stops)."""
+        return 100 * self.server_cpu_s / (self.streams * self.audio_s)
+
+
+@contextlib.contextmanager
+def _database(scratch: Path) -> Iterator[tuple[str, str]]:
+    """The database URL and its description."""
+    server = server_url()
+    if server is None:
+        yield f"sqlite:///{scratch}/mina.db", "SQLite (set MINA_TEST_DATABASE_URL for PostgreSQL)"
+        return
+    with throwaway_database(server, "mina_bench_load") as url:
+        yield url, "PostgreSQL"
+
+
+@contextlib.contextmanager
+def _redis_prefix(url: str) -> Iterator[str]:
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    client.ping()
+    prefix = f"mina-bench-load-{uuid.uuid4().hex[:12]}:"
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()
+
+
+@contextlib.contextmanager
+def start_servers(
+    scratch: Path, *, database_url: str, redis_url: str, redis_prefix: str
+) -> Iterator[list[ServerProcess]]:
+    """Two ``mina serve`` processes on one data directory, database and Redis (fake engine,
+    no post-meeting jobs). The database is migrated first, so that they can start together."""
+    engine = create_db_engine(database_url)
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+    settings = {
+        "MINA_SECRET_KEY": secrets.token_urlsafe(32),
+        "MINA_ENGINE": "fake",
+        "MINA_VAD": "energy",
+        "MINA_LIVE_SPEAKERS": "false",
+        "MINA_DIARIZATION": "false",
+        "MINA_INSIGHTS": "off",
+        "MINA_SEMANTIC_SEARCH": "false",
+        "MINA_REDIS_URL": redis_url,
+        "MINA_REDIS_PREFIX": redis_prefix,
+        "MINA_DATABASE_URL": database_url,
+    }
+    servers = [
+        ServerProcess(
+            scratch / "data",
+            log_level="WARNING",
+            settings=settings,
+            inherit_settings=False,
+            log_path=scratch / f"web{number}.log",
+        )
+        for number in (1, 2)
+    ]
+    try:
+        with ThreadPoolExecutor(2) as starting:  # each start imports and migrates: in parallel
+            list(starting.map(lambda server: server.start(), servers))
+        yield servers
+    finally:
+        with ThreadPoolExecutor(2) as stopping:
+            list(stopping.map(lambda server: server.stop(), servers))
+
+
+def create_token(database_url: str) -> str:
+    """A user and an API token of theirs, made in the database directly (no CLI start-up)."""
+    engine = create_db_engine(database_url)
+    try:
+        with Session(engine) as session:
+            user = store.create_user(session, email="load@example.com", password=PASSWORD)
+            _, token = store.create_api_token(session, user=user, name="bench load")
+            session.commit()
+    finally:
+        engine.dispose()
+    return token
+
+
+def _plans(
+    servers: list[ServerProcess], streams: int, viewers: int, frame_ms: int
+) -> list[StreamPlan]:
+    """Streams alternate between the processes; their viewers follow on the other one."""
+    chance = random.Random(streams)
+    return [
+        StreamPlan(
+            index=index,
+            http_url=servers[index % 2].base_url,
+            ws_url=servers[index % 2].ws_url,
+            viewer_ws_url=servers[(index + 1) % 2].ws_url,
+            viewers=viewers,
+            phase_s=chance.uniform(0, frame_ms / 1000),
+        )
+        for index in range(streams)
+    ]
+
+
+def run_step(
+    servers: list[ServerProcess],
+    token: str,
+    *,
+    streams: int,
+    viewers: int,
+    seconds: float,
+    frame_ms: int,
+    clients: int,
+) -> StepFigures:
+    """N streams (and their viewers) from ``clients`` processes at once; their figures."""
+    plans = _plans(servers, streams, viewers, frame_ms)
+    context = multiprocessing.get_context("fork")  # what this process imported, at once
+    pipes, processes = [], []
+    for share in range(clients):
+        job = ClientJob(plans[share::clients], token, seconds, frame_ms)
+        ours, theirs = context.Pipe()
+        process = context.Process(target=run_client, args=(job, theirs), daemon=True)
+        process.start()
+        theirs.close()
+        pipes.append(ours)
+        processes.append(process)
+    try:
+        for pipe in pipes:
+            if not pipe.poll(READY_TIMEOUT_S):
+                raise RuntimeError("a client process did not open its streams in time")
+            _receive(pipe)
+        start_at = time.monotonic() + 0.5
+        busy_before, _ = machine_cpu_ticks()
+        cpu_before = sum(server.cpu_seconds() for server in servers)
+        for pipe in pipes:
+            pipe.send(start_at)
+        results: list[ClientResult] = [_receive(pipe) for pipe in pipes]
+        end = max(result.finished_at for result in results)
+        # the clients checked the meetings after ``end``: a little server CPU, counted here
+        server_cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
+        busy_after, _ = machine_cpu_ticks()
+    finally:
+        for process in processes:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+    rss = sum(server.memory_kib().get("VmRSS", 0) for server in servers) / 1024
+    return StepFigures(
+        streams=streams,
+        viewers=viewers,
+        outcomes=[outcome for result in results for outcome in result.outcomes],
+        audio_s=build_speech(seconds).seconds,
+        wall_s=end - start_at,
+        server_cpu_s=server_cpu,
+        client_cpu_s=sum(result.cpu_seconds for result in results),
+        machine_busy_s=(busy_after - busy_before) / os.sysconf("SC_CLK_TCK"),
+        rss_mib=rss,
+    )
+
+
+def _receive(pipe: Connection) -> Any:
+    try:
+        return pipe.recv()
+    except EOFError:
+        raise RuntimeError("a client process ended without its results") from None
+
+
+def _ms(values_s: list[float], q: float) -> str:
+    return f"{percentile(values_s, q) * 1000:6.0f}"
+
+
+def report_step(step: StepFigures) -> None:
+    others = max(0.0, step.machine_busy_s - step.server_cpu_s - step.client_cpu_s)
+    late = step.pooled("send_late_s")
+    emit(
+        f"N={step.streams:4d}  ack delay p50 {_ms(step.pooled('ack_delay_s'), 50)} ms "
+        f"p99 {_ms(step.pooled('ack_delay_s'), 99)} ms  "
+        f"frame-to-ack p50 {_ms(step.pooled('frame_to_ack_s'), 50)} ms "
+        f"p99 {_ms(step.pooled('frame_to_ack_s'), 99)} ms  "
+        f"server CPU {step.server_share_per_stream:5.2f}% of a core per stream "
+        f"({step.core_share(step.server_cpu_s):4.0f}% in all)  "
+        f"RSS {step.rss_mib:5.0f} MiB (both)"
+    )
+    emit(
+        f"        client CPU {step.core_share(step.client_cpu_s):4.0f}% of a core, frames sent "
+        f"late p99 {_ms(late, 99)} ms (max {max(late, default=0) * 1000:.0f} ms); other "
+        f"processes {step.core_share(others):4.0f}%; wall {step.wall_s:5.1f} s; "
+        f"{sum(o.status == 'completed' for o in step.outcomes)}/{step.streams} meetings "
+        f"completed, frames unacked at stop "
+        f"{sum(o.unacked_frames for o in step.outcomes)}"
+    )
+    for error in step.errors[:10]:
+        emit(f"        ERROR {error}")
+    if len(step.errors) > 10:
+        emit(f"        ... and {len(step.errors) - 10} more errors")
+
+
+def report_fanout(step: StepFigures) -> None:
+    expected = sum(o.expected_deliveries for o in step.outcomes)
+    delivered = sum(o.delivered for o in step.outcomes)
+    lags = step.pooled("fanout_lag_s")
+    emit(
+        f"fan-out, {step.streams} meetings x {step.viewers} viewers on the other process: "
+        f"event lag (viewer minus the stream's own client) p50 {_ms(lags, 50)} ms "
+        f"p99 {_ms(lags, 99)} ms max {max(lags, default=float('nan')) * 1000:.0f} ms; "
+        f"delivered {delivered}/{expected} "
+        f"({100 * delivered / expected if expected else float('nan'):.1f}%)"
+    )
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench load")
+    parser.add_argument(
+        "--streams",
+        default=os.environ.get("BENCH_LOAD_STREAMS", DEFAULT_STREAMS),
+        help="comma-separated steps of N concurrent streams",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=float(os.environ.get("BENCH_LOAD_SECONDS", "20")),
+        help="audio per stream, per step",
+    )
+    parser.add_argument("--frame-ms", type=int, default=100, choices=range(20, 201))
+    parser.add_argument("--fanout-meetings", type=int, default=10, help="0: no fan-out step")
+    parser.add_argument("--viewers", type=int, default=10, help="viewers per fan-out meeting")
+    parser.add_argument("--clients", type=int, default=1, help="client processes")
+    parser.add_argument("--limit-ms", type=float, default=200.0, help="ack delay p99 limit")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("MINA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    return parser.parse_args(argv)
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = _arguments(argv or [])
+    steps = [int(n) for n in args.streams.split(",") if n.strip()]
+    emit(f"machine: {machine_description()}; load average {os.getloadavg()[0]:.2f} at start")
+    with (
+        tempfile.TemporaryDirectory(prefix="mina-bench-load-") as scratch,
+        _database(Path(scratch)) as (database_url, database),
+        _redis_prefix(args.redis_url) as prefix,
+        start_servers(
+            Path(scratch), database_url=database_url, redis_url=args.redis_url, redis_prefix=prefix
+        ) as servers,
+    ):
+        emit(
+            f"2 web processes (fake engine, {database}, Redis); "
+            f"{build_speech(args.seconds).seconds:.1f} s of audio per stream in {args.frame_ms} ms "
+            f"frames; {args.clients} client process(es)"
+        )
+        token = create_token(database_url)
+        common = {"seconds": args.seconds, "frame_ms": args.frame_ms, "clients": args.clients}
+        passed: int | None = None
+        for streams in steps:
+            step = run_step(servers, token, streams=streams, viewers=0, **common)
+            report_step(step)
+            p99 = percentile(step.pooled("ack_delay_s"), 99) * 1000
+            if step.errors or not p99 <= args.limit_ms:
+                emit(f"stopping: {'errors' if step.errors else 'ack delay p99'} at N={streams}")
+                break
+            passed = streams
+        if passed is None:
+            emit(f"no step kept the ack delay p99 <= {args.limit_ms:.0f} ms without errors")
+        else:
+            emit(
+                f"largest N with ack delay p99 <= {args.limit_ms:.0f} ms and no errors: {passed}"
+                + (" (the largest step tried)" if passed == steps[-1] else "")
+            )
+        if args.fanout_meetings:
+            step = run_step(
+                servers,
+                token,
+                streams=args.fanout_meetings,
+                viewers=args.viewers,
+                **common,
+            )
+            report_step(step)
+            report_fanout(step)
+    emit(f"load average {os.getloadavg()[0]:.2f} at the end")
