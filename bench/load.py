@@ -266,7 +266,16 @@ def _ms(values_s: list[float], q: float) -> str:
     return f"{percentile(values_s, q) * 1000:6.0f}"
 
 
-def report_step(step: StepFigures) -> None:
+def idle_share(servers: list[ServerProcess], seconds: float = 5.0) -> float:
+    """Both processes' CPU with no stream, as percent of one core (timers, housekeeping)."""
+    before, started = sum(server.cpu_seconds() for server in servers), time.monotonic()
+    time.sleep(seconds)
+    used = sum(server.cpu_seconds() for server in servers) - before
+    return 100 * used / (time.monotonic() - started)
+
+
+def report_step(step: StepFigures, idle: float) -> None:
+    above_idle = step.server_share_per_stream - idle * step.wall_s / step.audio_s / step.streams
     others = max(0.0, step.machine_busy_s - step.server_cpu_s - step.client_cpu_s)
     late = step.pooled("send_late_s")
     emit(
@@ -275,7 +284,7 @@ def report_step(step: StepFigures) -> None:
         f"frame-to-ack p50 {_ms(step.pooled('frame_to_ack_s'), 50)} ms "
         f"p99 {_ms(step.pooled('frame_to_ack_s'), 99)} ms  "
         f"server CPU {step.server_share_per_stream:5.2f}% of a core per stream "
-        f"({step.core_share(step.server_cpu_s):4.0f}% in all)  "
+        f"({above_idle:4.2f}% above idle; {step.core_share(step.server_cpu_s):3.0f}% in all)  "
         f"RSS {step.rss_mib:5.0f} MiB (both)"
     )
     emit(
@@ -348,12 +357,14 @@ def run(argv: list[str] | None = None) -> None:
             f"frames; {args.clients} client process(es)"
         )
         token = create_token(database_url)
+        idle = idle_share(servers)
+        emit(f"both web processes idle: {idle:.1f}% of a core")
         common = {"seconds": args.seconds, "frame_ms": args.frame_ms, "clients": args.clients}
         passed: int | None = None
         shares: list[float] = []
         for streams in steps:
             step = run_step(servers, token, streams=streams, viewers=0, **common)
-            report_step(step)
+            report_step(step, idle)
             shares.append(step.server_share_per_stream)
             p99 = percentile(step.pooled("ack_delay_s"), 99) * 1000
             if step.errors or not p99 <= args.limit_ms:
@@ -382,6 +393,6 @@ def run(argv: list[str] | None = None) -> None:
                 viewers=args.viewers,
                 **common,
             )
-            report_step(step)
+            report_step(step, idle)
             report_fanout(step)
     emit(f"load average {os.getloadavg()[0]:.2f} at the end")
