@@ -70,6 +70,7 @@ PASSWORD = "benchmark password"
 READY_TIMEOUT_S = 300.0
 TARGET_STREAMS = 100  # on a 2-core machine, fake engine
 TARGET_SHARE = 2.0  # percent of one core per stream
+BUSY_MACHINE_CORES = 0.3  # other processes' CPU that makes a step's figures suspect
 
 
 @dataclass(frozen=True)
@@ -290,11 +291,17 @@ def report_step(step: StepFigures, idle: float) -> None:
     emit(
         f"        client CPU {step.core_share(step.client_cpu_s):4.0f}% of a core, frames sent "
         f"late p99 {_ms(late, 99)} ms (max {max(late, default=0) * 1000:.0f} ms); other "
-        f"processes {step.core_share(others):4.0f}%; wall {step.wall_s:5.1f} s; "
+        f"processes (PostgreSQL and Redis too) {step.core_share(others):4.0f}%; "
+        f"wall {step.wall_s:5.1f} s; "
         f"{sum(o.status == 'completed' for o in step.outcomes)}/{step.streams} meetings "
         f"completed, frames unacked at stop "
         f"{sum(o.unacked_frames for o in step.outcomes)}"
     )
+    if others / 100 > BUSY_MACHINE_CORES:
+        emit(
+            f"        warning: other processes kept {others / 100:.1f} cores busy; latency and "
+            "CPU figures are disturbed, re-run on a quiet machine"
+        )
     for error in step.errors[:10]:
         emit(f"        ERROR {error}")
     if len(step.errors) > 10:
@@ -333,6 +340,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=1, help="client processes")
     parser.add_argument("--limit-ms", type=float, default=200.0, help="ack delay p99 limit")
     parser.add_argument(
+        "--all-steps",
+        action="store_true",
+        help="go on past the ack delay limit (not past errors): CPU figures of every step",
+    )
+    parser.add_argument(
         "--redis-url",
         default=os.environ.get("MINA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
     )
@@ -362,15 +374,20 @@ def run(argv: list[str] | None = None) -> None:
         common = {"seconds": args.seconds, "frame_ms": args.frame_ms, "clients": args.clients}
         passed: int | None = None
         shares: list[float] = []
+        failed = False
         for streams in steps:
             step = run_step(servers, token, streams=streams, viewers=0, **common)
             report_step(step, idle)
             shares.append(step.server_share_per_stream)
             p99 = percentile(step.pooled("ack_delay_s"), 99) * 1000
             if step.errors or not p99 <= args.limit_ms:
-                emit(f"stopping: {'errors' if step.errors else 'ack delay p99'} at N={streams}")
-                break
-            passed = streams
+                failed = True
+                if step.errors or not args.all_steps:
+                    why = "errors" if step.errors else "ack delay p99"
+                    emit(f"stopping: {why} at N={streams}")
+                    break
+            if not failed:
+                passed = streams
         if passed is None:
             emit(f"no step kept the ack delay p99 <= {args.limit_ms:.0f} ms without errors")
         else:
