@@ -159,6 +159,7 @@ def _connect(url: str, token: str) -> Any:
         open_timeout=60,
         close_timeout=10,
         max_queue=None,  # read everything: a full queue would stall the reader, not the server
+        ping_interval=None,  # browsers send no pings; the server's own pings are answered
     )
 
 
@@ -300,8 +301,8 @@ async def _check_completed(client: httpx.AsyncClient, one: _Open) -> None:
         outcome.status = answer.json().get("status") if answer.status_code == 200 else None
     except httpx.HTTPError as exc:
         outcome.errors.append(f"status: {exc!r}")
-    if outcome.status != "completed":
-        outcome.errors.append(f"meeting {outcome.meeting_id} ended {outcome.status}")
+    if outcome.status != "completed":  # "live": dropped, the server waits for a resume
+        outcome.errors.append(f"meeting {outcome.meeting_id} is {outcome.status}, not completed")
     if outcome.words_stored is not None and outcome.words_stored != outcome.words_spoken:
         outcome.errors.append(
             f"meeting {outcome.meeting_id}: {outcome.words_stored} words stored of "
