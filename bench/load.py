@@ -2,10 +2,12 @@
 
 Two real ``mina serve`` processes (the fake engine, one throwaway PostgreSQL database when
 ``MINA_TEST_DATABASE_URL`` names a server, else one SQLite file, one data directory, and the
-Redis at ``MINA_TEST_REDIS_URL`` or 127.0.0.1:6379 with a key prefix of their own) take steps of
-N concurrent streams, spread over both. Each stream sends tone-burst sentences the fake engine
-reads as words in 100 ms frames of 16 kHz s16le, each at its wall-clock time, then ``stop``; every
-meeting must end completed with every word stored (a failure is printed and ends the steps).
+Redis at ``MINA_TEST_REDIS_URL`` or 127.0.0.1:6379 with a key prefix of their own;
+``MINA_JOB_WORKERS=0`` as behind a load balancer, so post-meeting jobs wait for workers instead
+of running in a later step) take steps of N concurrent streams, spread over both. Each stream
+sends tone-burst sentences the fake engine reads as words in 100 ms frames of 16 kHz s16le, each
+at its wall-clock time, then ``stop``; every meeting must end completed with every word stored
+(a failure is printed and ends the steps).
 
 Acks come about once a second (``ACK_INTERVAL_S``), so a frame waits for the next one by design:
 frame-to-ack (a frame's send to the first ack covering it) is about 0.5 s at the median even on an
@@ -132,7 +134,8 @@ def start_servers(
     scratch: Path, *, database_url: str, redis_url: str, redis_prefix: str
 ) -> Iterator[list[ServerProcess]]:
     """Two ``mina serve`` processes on one data directory, database and Redis (fake engine,
-    no post-meeting jobs). The database is migrated first, so that they can start together."""
+    post-meeting jobs left to workers that do not run here). The database is migrated first, so
+    that they can start together."""
     engine = create_db_engine(database_url)
     try:
         upgrade_database(engine)
@@ -146,6 +149,9 @@ def start_servers(
         "MINA_DIARIZATION": "false",
         "MINA_INSIGHTS": "off",
         "MINA_SEMANTIC_SEARCH": "false",
+        # as behind a load balancer: post-meeting jobs (the playback copy) are for workers, and
+        # wait in the jobs table here, so one step's jobs do not run in the next step's window
+        "MINA_JOB_WORKERS": "0",
         "MINA_REDIS_URL": redis_url,
         "MINA_REDIS_PREFIX": redis_prefix,
         "MINA_DATABASE_URL": database_url,
@@ -297,10 +303,10 @@ def report_step(step: StepFigures, idle: float) -> None:
         f"completed, frames unacked at stop "
         f"{sum(o.unacked_frames for o in step.outcomes)}"
     )
-    if others / 100 > BUSY_MACHINE_CORES:
+    if step.core_share(others) / 100 > BUSY_MACHINE_CORES:
         emit(
-            f"        warning: other processes kept {others / 100:.1f} cores busy; latency and "
-            "CPU figures are disturbed, re-run on a quiet machine"
+            f"        warning: other processes kept {step.core_share(others) / 100:.1f} cores "
+            "busy; latency and CPU figures are disturbed, re-run on a quiet machine"
         )
     for error in step.errors[:10]:
         emit(f"        ERROR {error}")
@@ -308,7 +314,9 @@ def report_step(step: StepFigures, idle: float) -> None:
         emit(f"        ... and {len(step.errors) - 10} more errors")
 
 
-def report_fanout(step: StepFigures) -> None:
+def report_fanout(step: StepFigures, without_viewers: StepFigures | None) -> None:
+    """Delivery and lag of the viewers' events; and what the viewers cost the servers, beside
+    a step of as many streams without viewers."""
     expected = sum(o.expected_deliveries for o in step.outcomes)
     delivered = sum(o.delivered for o in step.outcomes)
     lags = step.pooled("fanout_lag_s")
@@ -319,6 +327,16 @@ def report_fanout(step: StepFigures) -> None:
         f"delivered {delivered}/{expected} "
         f"({100 * delivered / expected if expected else float('nan'):.1f}%)"
     )
+    if without_viewers is not None:
+        extra = step.core_share(step.server_cpu_s) - without_viewers.core_share(
+            without_viewers.server_cpu_s
+        )
+        viewers = step.streams * step.viewers
+        emit(
+            f"        the {viewers} viewers cost the servers {extra:.0f}% of a core beside "
+            f"the step of {step.streams} streams without viewers: {extra / viewers:.2f}% "
+            f"per viewer ({delivered / step.wall_s / viewers:.1f} events a second each)"
+        )
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -374,11 +392,13 @@ def run(argv: list[str] | None = None) -> None:
         common = {"seconds": args.seconds, "frame_ms": args.frame_ms, "clients": args.clients}
         passed: int | None = None
         shares: list[float] = []
+        done: dict[int, StepFigures] = {}
         failed = False
         for streams in steps:
             step = run_step(servers, token, streams=streams, viewers=0, **common)
             report_step(step, idle)
             shares.append(step.server_share_per_stream)
+            done[streams] = step
             p99 = percentile(step.pooled("ack_delay_s"), 99) * 1000
             if step.errors or not p99 <= args.limit_ms:
                 failed = True
@@ -411,5 +431,5 @@ def run(argv: list[str] | None = None) -> None:
                 **common,
             )
             report_step(step, idle)
-            report_fanout(step)
+            report_fanout(step, done.get(args.fanout_meetings))
     emit(f"load average {os.getloadavg()[0]:.2f} at the end")
