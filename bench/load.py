@@ -81,7 +81,8 @@ class StepFigures:
     viewers: int
     outcomes: list[StreamOutcome]
     audio_s: float  # per stream
-    wall_s: float
+    wall_s: float  # first frame to the last ``stopped``
+    window_s: float  # what the CPU figures were read over: a little longer
     server_cpu_s: float
     client_cpu_s: float
     machine_busy_s: float  # every process on the machine, servers and client included
@@ -96,7 +97,7 @@ class StepFigures:
 
     def core_share(self, cpu_s: float) -> float:
         """CPU seconds as percent of one core over the step's wall time."""
-        return 100 * cpu_s / self.wall_s
+        return 100 * cpu_s / self.window_s
 
     @property
     def server_share_per_stream(self) -> float:
@@ -236,6 +237,7 @@ def run_step(
         start_at = time.monotonic() + 0.5
         busy_before, _ = machine_cpu_ticks()
         cpu_before = sum(server.cpu_seconds() for server in servers)
+        read_from = time.monotonic()
         for pipe in pipes:
             pipe.send(start_at)
         results: list[ClientResult] = [_receive(pipe) for pipe in pipes]
@@ -243,6 +245,7 @@ def run_step(
         # the clients checked the meetings after ``end``: a little server CPU, counted here
         server_cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
         busy_after, _ = machine_cpu_ticks()
+        read_until = time.monotonic()
     finally:
         for process in processes:
             process.join(30)
@@ -255,6 +258,7 @@ def run_step(
         outcomes=[outcome for result in results for outcome in result.outcomes],
         audio_s=build_speech(seconds).seconds,
         wall_s=end - start_at,
+        window_s=read_until - read_from,
         server_cpu_s=server_cpu,
         client_cpu_s=sum(result.cpu_seconds for result in results),
         machine_busy_s=(busy_after - busy_before) / os.sysconf("SC_CLK_TCK"),
@@ -282,7 +286,7 @@ def idle_share(servers: list[ServerProcess], seconds: float = 5.0) -> float:
 
 
 def report_step(step: StepFigures, idle: float) -> None:
-    above_idle = step.server_share_per_stream - idle * step.wall_s / step.audio_s / step.streams
+    above_idle = step.server_share_per_stream - idle * step.window_s / step.audio_s / step.streams
     others = max(0.0, step.machine_busy_s - step.server_cpu_s - step.client_cpu_s)
     late = step.pooled("send_late_s")
     emit(
