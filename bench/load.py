@@ -14,12 +14,14 @@ frame-to-ack (a frame's send to the first ack covering it) is about 0.5 s at the
 idle server. What load changes is the ack delay: from the send of the newest frame an ack covers
 to that ack's arrival (fsync, event loop lag, the network; up to one frame period of it is the
 phase of the server's tick). The steps stop at the first N whose ack delay p99 passes
-``--limit-ms`` (200 ms) or that had an error, and the largest N within it is printed.
+``--limit-ms`` (200 ms; ``--all-steps`` goes on) or that had an error, and the largest N within
+it is printed.
 
-Server CPU per stream is both processes' CPU seconds over the step's wall time (first frame to
-last ``stopped``) divided by N, as a share of one core. The client (``bench/load_client.py``:
-one asyncio process, or ``--clients K``) shares the same cores: its CPU and how late it sent
-frames are printed beside, and so is what other processes used.
+Server CPU per stream is both processes' CPU seconds in the step over N times the seconds of
+audio each stream sent, as a share of one core (the step also waits for the stops, so this is a
+little more than per wall second), and the same less both processes' idle CPU. The client
+(``bench/load_client.py``: one asyncio process, or ``--clients K``) shares the same cores: its
+CPU and how late it sent frames are printed beside, and so is what other processes used.
 
 Fan-out: ``--fanout-meetings`` streams with ``--viewers`` viewers each, every viewer on the other
 process than its stream, so each event crosses Redis: the lag from the stream's own client
@@ -27,8 +29,8 @@ receiving an interim or final event to each viewer receiving the same event, and
 delivered of expected (must be all).
 
 ``python -m bench load [--streams 10,25,50] [--seconds 20] [--fanout-meetings 10] [--viewers 10]
-[--clients 1] [--limit-ms 200]``; ``BENCH_LOAD_STREAMS`` and ``BENCH_LOAD_SECONDS`` set the
-defaults.
+[--clients 1] [--limit-ms 200] [--all-steps]``; ``BENCH_LOAD_STREAMS`` and
+``BENCH_LOAD_SECONDS`` set the defaults.
 """
 
 from __future__ import annotations
