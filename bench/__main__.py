@@ -22,6 +22,7 @@ BENCHMARKS = [
     "semantic",
     "observability",
     "jobs_queue",
+    "load",
 ]
 
 
