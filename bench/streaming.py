@@ -1,10 +1,12 @@
 """Live streaming through the real server: word lag, interim lag, stream vs offline WER, CPU, RSS.
 
-A real ``mina serve`` process (SQLite, the default whisper tiny.en engine, Silero VAD) receives
+A real ``mina serve`` process (SQLite, the whisper engine, Silero VAD) receives
 a synthetic meeting (held-out speech clips plus espeak-ng speech, see ``bench/meeting_audio.py``)
 over ``/ws/transcribe`` in real time: 100 ms frames, each sent when its audio would exist. Once
 with one stream, then with four concurrent streams (the utterances rotated and the starts
 staggered, so they do not decode in lockstep); then the same model transcribes the stream offline.
+The model is tiny.en unless ``--model base`` (or ``BENCH_MODEL``, else ``MINA_MODEL``) names
+another: run it once per model to compare them on one machine.
 
 Lags are measured on the wall clock against the moment a word's audio had been sent
 (``T0 + end_ms``). A word counts as confirmed when it first appears in an ``interim`` event's
@@ -49,6 +51,7 @@ from bench.meeting_audio import (
     write_wav,
 )
 from bench.server import (
+    Model,
     ServerFailed,
     ServerProcess,
     machine_cpu_ticks,
@@ -56,6 +59,7 @@ from bench.server import (
     passed_settings,
 )
 from bench.stats import emit, percentile
+from mina.engines import EngineError
 from tests.speechdata import normalize_text, word_error_rate
 
 FRAME_BYTES = 3200  # 100 ms of 16 kHz s16le
@@ -204,8 +208,10 @@ class Phase:
     memory_samples: list[tuple[float, int]]
 
 
-def _run_phase(label: str, streams: list[MeetingStream], workdir: Path) -> Phase:
-    server = ServerProcess(workdir / f"data-{label}")
+def _run_phase(label: str, streams: list[MeetingStream], workdir: Path, model: Model) -> Phase:
+    data_dir = workdir / f"data-{label}"
+    model.seed(data_dir)
+    server = ServerProcess(data_dir, settings={"MINA_MODEL": model.name})
     try:
         server.start()
         if not server.wait_for_log("speech engine", 120):
@@ -482,12 +488,13 @@ def _emit_targets(phases: list[Phase], offline_wer: float) -> dict[str, Any]:
 
 def _write_json(document: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"streaming-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS_DIR / f"streaming-{Path(document['model']).name}-{stamp}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
 
 
-def _offline_wer(stream: MeetingStream, workdir: Path) -> dict[str, Any]:
+def _offline_wer(stream: MeetingStream, workdir: Path, model: Model) -> dict[str, Any]:
     """The same model on the whole stream file: beam 5 with VAD, in this process.
 
     Repeated runs in one process agree, but runs in different processes do not quite (3.9 to
@@ -498,7 +505,8 @@ def _offline_wer(stream: MeetingStream, workdir: Path) -> dict[str, Any]:
     path = workdir / "stream.wav"
     write_wav(stream.pcm, path)
     started = time.monotonic()
-    text = " ".join(segment.text for segment in transcribe_file(path))
+    segments = transcribe_file(path, model=model.name, data_dir=model.data_dir)
+    text = " ".join(segment.text for segment in segments)
     return {
         "wer": word_error_rate(stream.reference, text),
         "wall_s": round(time.monotonic() - started, 2),
@@ -521,21 +529,21 @@ def _environment() -> dict[str, Any]:
 # -- entry points --------------------------------------------------------------------------------
 
 
-def _run_default(workdir: Path) -> dict[str, Any]:
+def _run_default(workdir: Path, model: Model) -> dict[str, Any]:
     utterances = load_utterances(workdir)
     base = build_stream(utterances, seed=1)
     emit(
         f"meeting: {len(utterances)} utterances ({base.duration_s:.1f} s, "
         f"{len(normalize_text(base.reference).split())} reference words)"
     )
-    phases = [_run_phase("1-stream", [base], workdir)]
+    phases = [_run_phase("1-stream", [base], workdir, model)]
     step = len(utterances) // CONCURRENT_STREAMS
     streams = [base] + [
         build_stream(rotated(utterances, i * step), seed=1 + i)
         for i in range(1, CONCURRENT_STREAMS)
     ]
-    phases.append(_run_phase(f"{CONCURRENT_STREAMS}-streams", streams, workdir))
-    offline = _offline_wer(base, workdir)
+    phases.append(_run_phase(f"{CONCURRENT_STREAMS}-streams", streams, workdir, model))
+    offline = _offline_wer(base, workdir, model)
     for phase in phases:
         _emit_phase(phase, offline)
     emit(
@@ -552,11 +560,11 @@ def _run_default(workdir: Path) -> dict[str, Any]:
     }
 
 
-def _run_long(workdir: Path, minutes: float, window_minutes: float) -> dict[str, Any]:
+def _run_long(workdir: Path, model: Model, minutes: float, window_minutes: float) -> dict[str, Any]:
     utterances = load_utterances(workdir)
     stream = long_stream(utterances, minutes, seed=7)
     emit(f"long run: one stream of {stream.duration_s / 60:.1f} min")
-    phase = _run_phase("long", [stream], workdir)
+    phase = _run_phase("long", [stream], workdir, model)
     run, figures = phase.runs[0], phase.figures[0]
     window_s = window_minutes * 60
     windows = []
@@ -611,19 +619,31 @@ def run(argv: list[str] | None = None) -> None:
         help="stream this many minutes and report lag per window (env BENCH_STREAM_MINUTES)",
     )
     parser.add_argument("--window-minutes", type=float, default=WINDOW_MINUTES)
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("BENCH_MODEL") or os.environ.get("MINA_MODEL") or "tiny.en",
+        help="the speech model the server loads: tiny.en or base "
+        "(env BENCH_MODEL, else MINA_MODEL; default tiny.en)",
+    )
     args = parser.parse_args([] if argv is None else argv)
     check_tools()
     began = time.monotonic()
     document: dict[str, Any] = {"started": datetime.now().isoformat(timespec="seconds")}
     document["environment"] = _environment()
+    document["model"] = args.model
     emit(f"machine: {document['environment']['machine']}")
+    emit(f"model: {args.model}")
     with tempfile.TemporaryDirectory(prefix="mina-bench-streaming-") as tmp:
         workdir = Path(tmp)
         try:
+            model = Model.prepare(args.model, workdir)
             if args.minutes > 0:
-                document.update(_run_long(workdir, args.minutes, args.window_minutes))
+                document.update(_run_long(workdir, model, args.minutes, args.window_minutes))
             else:
-                document.update(_run_default(workdir))
+                document.update(_run_default(workdir, model))
+        except EngineError as exc:
+            emit(f"the streaming benchmark cannot load model {args.model}: {exc}")
+            raise SystemExit(1) from None
         except ServerFailed as exc:
             emit(f"the streaming benchmark stopped: {exc}")
             raise SystemExit(1) from None

@@ -53,6 +53,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _load_settings()
     require_queue(settings)  # first: an unreachable queue stops the server at once
     _check_insight_provider(settings)
+    _check_speech_model(settings)
     _open_database(settings).dispose()
 
     import uvicorn
@@ -73,6 +74,21 @@ def serve(host: str | None, port: int | None) -> None:
     # proxy headers are read by the app itself (mina.web.proxies: uvicorn's middleware, given
     # MINA_TRUSTED_PROXIES as its forwarded_allow_ips, plus Forwarded and X-Forwarded-Host)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+
+
+def _check_speech_model(settings: Settings) -> None:
+    """Refuse to start with a whisper model that cannot be found (a typo in MINA_MODEL, base
+    without its packages or assembled wrong); base is assembled into the data dir here, once."""
+    if settings.engine != "whisper":
+        return
+    from mina.engines import EngineError
+    from mina.engines.whisper import resolve_model
+
+    settings.prepare_data_dir()
+    try:
+        resolve_model(settings.model, data_dir=settings.data_dir)
+    except EngineError as exc:
+        raise click.ClickException(f"MINA_MODEL={settings.model}: {exc}") from None
 
 
 def _check_insight_provider(settings: Settings) -> None:

@@ -83,6 +83,14 @@ def test_serve_refuses_insights_that_could_never_be_made(cli_env: dict[str, str]
         assert result.exit_code != 0 and message in result.output, result.output
 
 
+def test_serve_refuses_a_speech_model_it_cannot_find(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--port", "1"], env={**cli_env, "MINA_MODEL": "large-v9"}
+    )
+    assert result.exit_code != 0
+    assert "MINA_MODEL=large-v9: unknown model 'large-v9'" in result.output, result.output
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

