@@ -31,7 +31,7 @@ class StepPacer:
         replicas: int,
         min_step_s: float,
         max_step_s: float,
-        target_busy: float = 0.6,
+        target_busy: float = 0.8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.replicas = max(1, replicas)
