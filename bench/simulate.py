@@ -49,6 +49,7 @@ from bench.meeting_audio import (
 from bench.stats import emit, percentile
 from mina.engines.base import SpeechEngine, TranscribeOptions, Word
 from mina.live.final_segments import to_new_segment
+from mina.live.pacing import StepPacer
 from mina.live.streaming import StepResult, StreamConfig, StreamSession
 from mina.shapes import interim_json
 from tests.speechdata import get_clip, load_clips
@@ -90,6 +91,7 @@ class CostedEngine:
         self.costs = costs
         self.rng = random.Random(seed)
         self.spent = 0.0
+        self.last_interim_s = 0.0
         self.sample_rate = engine.sample_rate
 
     def transcribe(
@@ -101,7 +103,10 @@ class CostedEngine:
             if final
             else costs.interim_s + costs.interim_per_s * (len(audio) / self.sample_rate)
         )
-        self.spent += price * costs.load * self.rng.uniform(1 - costs.jitter, 1 + costs.jitter)
+        cost = price * costs.load * self.rng.uniform(1 - costs.jitter, 1 + costs.jitter)
+        self.spent += cost
+        if not final:
+            self.last_interim_s = cost
         return self.engine.transcribe(audio, prompt=prompt, language=language, final=final)
 
 
@@ -115,7 +120,15 @@ def simulate(
 ) -> StreamRun:
     """One stream through a ``StreamSession`` on the virtual clock; events as the server's."""
     costed = CostedEngine(engine, costs, seed)
-    session = StreamSession(costed, config or StreamConfig())  # type: ignore[arg-type]
+    config = config or StreamConfig()
+    session = StreamSession(costed, config)  # type: ignore[arg-type]
+    # as the server's pacer, for one stream on one decoder (decodes here run one at a time)
+    pacer = StepPacer(
+        replicas=1,
+        min_step_s=config.min_step_s,
+        max_step_s=config.max_step_s,
+        clock=lambda: now,
+    )
     run = StreamRun(label=label, stream=stream, offset_s=0.0, t0=0.0)
     frames = [stream.pcm[i : i + FRAME_BYTES] for i in range(0, len(stream.pcm), FRAME_BYTES)]
     arrivals = np.cumsum([len(f) / BYTES_PER_SECOND for f in frames])
@@ -139,8 +152,10 @@ def simulate(
             session.feed(frames[fed])
             fed += 1
         before = costed.spent
-        result = session.step()
+        result = session.step(step_s=pacer.step_s(label))
         now += costed.spent - before
+        if result.interim_decode_s is not None:
+            pacer.observe(label, costed.last_interim_s)
         deliver(result)
     now = max(now, float(arrivals[-1]))
     stop_sent = now

@@ -27,6 +27,7 @@ from mina.db import transaction
 from mina.engines.base import SpeechEngine
 from mina.live.events import EventBus
 from mina.live.final_segments import to_new_segment
+from mina.live.pacing import StepPacer
 from mina.live.streaming import StepResult, StreamConfig, StreamSession
 from mina.models import RecordingSession, Segment
 from mina.observability.context import recording_context
@@ -74,6 +75,8 @@ class LiveServices:
     handover_timeout_s: float = 15.0
     # takes each confirmed-word lag in seconds (the app's metrics); None: not measured
     word_lag: Callable[[float], None] | None = None
+    # chooses each stream's interim step from the measured load; None: ``min_step_s`` always
+    pacer: StepPacer | None = None
     steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -290,11 +293,13 @@ class Recorder:
             if self._stopping:
                 break
             services = self.services
+            pacer = services.pacer
             step = functools.partial(
                 self._labelled,
                 functools.partial(
                     self.stream.step,
                     decode_interim=services.steps_running < services.interim_slots,
+                    step_s=pacer.step_s(self.external_id) if pacer else None,
                 ),
             )
             services.steps_running += 1
@@ -307,6 +312,8 @@ class Recorder:
                 continue
             finally:
                 services.steps_running -= 1
+            if pacer is not None and result.interim_decode_s is not None:
+                pacer.observe(self.external_id, result.interim_decode_s)
             await self._deliver(result)
 
     async def _commit_loop(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -38,9 +39,14 @@ class StreamConfig:
     """Tuning of the live pipeline (defaults measured on 2 CPU cores with tiny.en)."""
 
     sample_rate: int = 16000
-    # new audio needed before the buffer is decoded again: two agreeing decodes 1 s apart are
-    # right as often as one decode of the whole utterance (0.5 s: +5 WER points on tiny.en)
-    min_step_s: float = 1.0
+    # new audio needed before the buffer is decoded again, while the decode pool has headroom
+    # (pacing.py lengthens it under load): LocalAgreement settles a word at the second decode
+    # that hears it, so this step is most of a settled word's lag. The stored text comes from
+    # each utterance's final decode, so a short step costs CPU, not stored accuracy (1.0 s:
+    # settled lag p50 1.64 s in ``bench simulate``; 0.5 s: 0.94 s, WER +0.3 points)
+    min_step_s: float = 0.5
+    # the longest step the pacer gives a stream when many share the decode pool (pacing.py)
+    max_step_s: float = 2.0
     min_decode_s: float = 1.0  # shorter buffers make Whisper guess (" S", "like your car")
     max_buffer_s: float = 12.0  # the buffer is cut at a confirmed word past this
     pause_s: float = 0.5  # silence that ends an utterance (everything heard is confirmed)
@@ -96,6 +102,7 @@ class StepResult:
     interim: Interim | None = None
     interim_changed: bool = False
     decoded: bool = False
+    interim_decode_s: float | None = None  # how long this step's streaming decode took
     # words this step settled (LocalAgreement) that the interim's ``confirmed`` text now shows
     settled: list[TimedWord] = field(default_factory=list)
 
@@ -174,11 +181,13 @@ class StreamSession:
 
     # -- processing (worker thread) -------------------------------------------------------
 
-    def step(self, *, decode_interim: bool = True) -> StepResult:
+    def step(self, *, decode_interim: bool = True, step_s: float | None = None) -> StepResult:
         """Take queued audio; decode when there is enough new speech. Returns what changed.
 
         ``decode_interim=False`` (the engine is busy with other streams) skips the streaming
         decode but still ends utterances: final segments never wait for interim text.
+        ``step_s``: the new audio a streaming decode waits for (the pacer's choice; default
+        ``min_step_s``).
         """
         self._take_pending()
         result = StepResult()
@@ -204,7 +213,7 @@ class StreamSession:
 
         if (
             not decode_interim
-            or self._samples_since_decode < config.min_step_s * self._rate
+            or self._samples_since_decode < (step_s or config.min_step_s) * self._rate
             or self._buffer.size < config.min_decode_s * self._rate
         ):
             return result
@@ -266,9 +275,11 @@ class StreamSession:
     def _decode(self, result: StepResult) -> list[TimedWord]:
         """Decode the buffer; confirm what two decodes agree on; close segments; set interim."""
         offset = self._buffer_start / self._rate
+        started = time.perf_counter()
         words = self.engine.transcribe(
             self._buffer, prompt=self._prompt, language=self.config.language
         )
+        result.interim_decode_s = time.perf_counter() - started
         self.decodes += 1
         result.decoded = True
         self._samples_since_decode = 0

@@ -24,6 +24,7 @@ from mina.jobs.base import JobQueue
 from mina.jobs.leases import Lease, new_holder
 from mina.jobs.runner import JobRunner
 from mina.live import recovery
+from mina.live.pacing import StepPacer
 from mina.live.recorder import LiveServices
 from mina.live.streaming import StreamConfig
 from mina.observability.context import RequestIds
@@ -209,6 +210,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live_speakers=LiveSpeakers if settings.live_speakers else None,
         leases=shared.leases,
         word_lag=metrics.word_lag_seconds.observe,
+        pacer=StepPacer(
+            replicas=settings.decode_workers,
+            min_step_s=stream_config.min_step_s,
+            max_step_s=stream_config.max_step_s,
+        ),
     )
     metrics.watch(
         live=LiveState(
