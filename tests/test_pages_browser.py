@@ -28,6 +28,7 @@ from mina.models import Meeting, utcnow
 from tests.browser import (
     Site,
     WatchedContext,
+    check_accessibility,
     log_in,
     open_chromium,
     open_context,
@@ -374,3 +375,29 @@ def test_the_dashboard_shows_a_live_meeting_and_its_page_follows_it(
         expect(page.get_by_role("region", name="Today").locator(".meeting-title")).to_have_text(
             ["Live stand-up"]
         )
+
+
+def test_the_dashboard_on_a_day_with_nothing_recorded_yet(
+    page: Page, site: Site, db: Session, email: str, tmp_path: Path
+) -> None:
+    """The empty state of today's meetings (an older meeting exists) links to the live page, and
+    that link stands out from its sentence by more than colour (axe: link-in-text-block)."""
+    add_meeting(
+        db,
+        principal=principal_of(db, email),
+        audio_dir=site.data_dir / "audio",
+        title="Last week's review",
+        started_at=utcnow() - timedelta(days=3),
+        said=SAID[:2],
+        audio_s=5,
+    )
+    with screenshots_on_failure(tmp_path, page=page):
+        page.goto(f"{site.base}/dashboard")
+        empty = page.locator(".empty-line", has_text="Nothing recorded today yet.")
+        expect(empty).to_be_visible()
+        link = empty.get_by_role("link", name="Record a meeting")
+        expect(link).to_have_attribute("href", "/live")
+        assert link.evaluate("a => getComputedStyle(a).textDecorationLine") == "underline"
+        check_accessibility(page, "the dashboard with nothing recorded today")
+        page.set_viewport_size({"width": 390, "height": 844})
+        check_accessibility(page, "the dashboard with nothing recorded today, on a phone")
