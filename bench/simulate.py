@@ -151,8 +151,12 @@ def simulate(
         while fed < len(frames) and arrivals[fed] <= now + 1e-9:
             session.feed(frames[fed])
             fed += 1
+        step_s = pacer.step_s(label)
+        if not session.may_work(step_s=step_s):  # as the recorder, which then stays off the pool
+            session.defer(step_s=step_s)
+            continue
         before = costed.spent
-        result = session.step(step_s=pacer.step_s(label))
+        result = session.step(step_s=step_s)
         now += costed.spent - before
         if result.interim_decode_s is not None:
             pacer.observe(label, costed.last_interim_s)

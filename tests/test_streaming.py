@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 from mina.engines.base import AudioArray, Word
 from mina.engines.fake import FakeEngine
 from mina.live.final_segments import to_new_segment
 from mina.live.reconcile import LocalAgreement, TimedWord
-from mina.live.streaming import StreamConfig, StreamSession, segment_words
+from mina.live.streaming import StepResult, StreamConfig, StreamSession, segment_words
 from tests.livehelp import FRAME, sentences_pcm, words_of
 
 CONFIG = StreamConfig(vad="energy")
@@ -243,3 +244,68 @@ def test_stored_words_are_the_words_of_the_text() -> None:
         "end_ms": 900,
         "probability": 0.6,
     }
+
+
+def _stepped(
+    pcm: bytes, config: StreamConfig, *, defer: bool, seed: int
+) -> tuple[list[tuple[int, object]], int]:
+    """Frames of uneven sizes stepped one at a time (as the recorder does between decodes),
+    with the busy flag and the pacer's step varying; what each frame's step gave, and how many
+    steps were deferred (``defer``: as the recorder, a step ``may_work`` rules out is put off)."""
+    rng = random.Random(seed)
+    session = StreamSession(_FinalPassEngine(), config)
+    events: list[tuple[int, object]] = []
+    deferred = 0
+    offset = index = 0
+    while offset < len(pcm):
+        size = rng.choice([FRAME, FRAME, FRAME, 1601, 3 * FRAME, 0])
+        session.feed(pcm[offset : offset + size])
+        offset += size
+        index += 1
+        busy = rng.random() < 0.2
+        step_s = rng.choice([None, 0.5, 0.8, 2.0])
+        if defer and not session.may_work(decode_interim=not busy, step_s=step_s):
+            session.defer(decode_interim=not busy, step_s=step_s)
+            deferred += 1
+            continue
+        result = session.step(decode_interim=not busy, step_s=step_s)
+        events += _events(index, result)
+    events += _events(index + 1, session.finish())
+    return events, deferred
+
+
+def _events(index: int, result: StepResult) -> list[tuple[int, object]]:
+    events: list[tuple[int, object]] = [
+        (index, (s.text, s.start, s.end, s.words)) for s in result.finals
+    ]
+    if result.interim_changed:
+        events.append((index, result.interim))
+    if result.decoded:
+        events.append((index, "decoded"))
+    return events
+
+
+def test_deferred_steps_change_nothing_a_stream_produces() -> None:
+    """A step that ``may_work`` rules out, deferred, would have decoded nothing and ended no
+    utterance: every final, interim and decode comes at the same frame as with every step run,
+    over pauses just at and past the pause that ends an utterance, long speech cut in parts,
+    odd frame sizes, a busy engine and a changing step."""
+    pcm = b"".join(
+        sentences_pcm(*sentences, pause_s=pause)
+        for sentences, pause in [
+            (([1, 2, 3, 4, 5, 6], [7, 8, 9]), 0.5),
+            (([10, 11], [12, 13, 14, 15]), 0.6),
+            (([n % 100 for n in range(40)],), 1.2),  # past max_buffer_s: cut in parts
+            (([16], [17, 18, 19]), 2.5),
+        ]
+    )
+    pcm += b"\x00\x00" * 16000 * 3  # trailing silence
+    config = replace(CONFIG, max_buffer_s=8.0, max_segment_s=6.0)
+    for seed in range(3):
+        every, none_deferred = _stepped(pcm, config, defer=False, seed=seed)
+        some, deferred = _stepped(pcm, config, defer=True, seed=seed)
+        assert none_deferred == 0
+        assert some == every
+        steps = sum(1 for _ in range(0, len(pcm), FRAME))
+        assert deferred > steps / 2  # most frames need no step of their own
+        assert sum(1 for _, e in every if isinstance(e, tuple)) >= 6

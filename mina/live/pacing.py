@@ -13,6 +13,7 @@ first.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 # a stream counts as speaking while it made an interim decode this recently
@@ -40,7 +41,9 @@ class StepPacer:
         self.target_busy = target_busy
         self._clock = clock
         self.decode_s: float | None = None  # moving average of an interim decode
-        self._last_decode: dict[str, float] = {}  # stream -> when it last decoded
+        # stream -> when it last decoded, oldest first: expiring looks at the oldest only, so
+        # ``step_s`` (asked per frame of every stream) costs the same whatever the stream count
+        self._last_decode: OrderedDict[str, float] = OrderedDict()
 
     def observe(self, stream: str, seconds: float) -> None:
         """One interim decode of ``stream`` took ``seconds`` (in its worker thread)."""
@@ -49,13 +52,15 @@ class StepPacer:
         else:
             self.decode_s += SMOOTHING * (seconds - self.decode_s)
         self._last_decode[stream] = self._clock()
+        self._last_decode.move_to_end(stream)
 
     def speaking(self) -> int:
         """Streams that made an interim decode in the last ``ACTIVE_S``."""
         horizon = self._clock() - ACTIVE_S
-        for stream in [s for s, at in self._last_decode.items() if at < horizon]:
-            del self._last_decode[stream]
-        return len(self._last_decode)
+        last_decode = self._last_decode
+        while last_decode and next(iter(last_decode.values())) < horizon:
+            last_decode.popitem(last=False)
+        return len(last_decode)
 
     def step_s(self, stream: str) -> float:
         """The new audio ``stream`` should gather before its next interim decode."""

@@ -143,6 +143,7 @@ class Recorder:
         self._on_taken_over: Notify | None = None
         self.taken_over = False  # another process continues it: nothing more is written here
         self._wake = asyncio.Event()
+        self._stepping = False  # a stream step runs in the decode pool
         self._commit_wake = asyncio.Event()
         self._unsaved: list[store.NewSegment] = []
         self._commit_lock = asyncio.Lock()
@@ -200,7 +201,27 @@ class Recorder:
         if self.lag is not None:
             self.lag.mark_audio(self.writer.written)
         self.stream.feed(data)
-        self._wake.set()
+        if self._stepping or self._wake.is_set() or self._step_needed():
+            self._wake.set()
+
+    def _step_arguments(self) -> tuple[bool, float | None]:
+        """The stream step's ``decode_interim`` and ``step_s`` now."""
+        services = self.services
+        pacer = services.pacer
+        return (
+            services.steps_running < services.interim_slots,
+            pacer.step_s(self.external_id) if pacer else None,
+        )
+
+    def _step_needed(self) -> bool:
+        """Whether the stream must step in the decode pool now; if not, the step is deferred
+        to the next one, which runs it there first (a frame of speech that cannot decode yet
+        costs no hop to the pool). Between steps only, on the event loop: microseconds."""
+        decode_interim, step_s = self._step_arguments()
+        if self.stream.may_work(decode_interim=decode_interim, step_s=step_s):
+            return True
+        self.stream.defer(decode_interim=decode_interim, step_s=step_s)
+        return False
 
     def attach(self, send: Send, on_taken_over: Notify | None = None) -> None:
         """Send events to this connection from now on (a resume supersedes an older one);
@@ -294,15 +315,16 @@ class Recorder:
                 break
             services = self.services
             pacer = services.pacer
+            decode_interim, step_s = self._step_arguments()
+            if not self.stream.may_work(decode_interim=decode_interim, step_s=step_s):
+                self.stream.defer(decode_interim=decode_interim, step_s=step_s)
+                continue
             step = functools.partial(
                 self._labelled,
-                functools.partial(
-                    self.stream.step,
-                    decode_interim=services.steps_running < services.interim_slots,
-                    step_s=pacer.step_s(self.external_id) if pacer else None,
-                ),
+                functools.partial(self.stream.step, decode_interim=decode_interim, step_s=step_s),
             )
             services.steps_running += 1
+            self._stepping = True
             try:
                 # the decode thread's log lines carry this recording's ids too
                 run = contextvars.copy_context().run
@@ -312,6 +334,7 @@ class Recorder:
                 continue
             finally:
                 services.steps_running -= 1
+                self._stepping = False
             if pacer is not None and result.interim_decode_s is not None:
                 pacer.observe(self.external_id, result.interim_decode_s)
             await self._deliver(result)

@@ -140,6 +140,9 @@ class StreamSession:
         self.config = config or StreamConfig()
         self._rate = self.config.sample_rate
         self._pending: list[bytes] = []
+        # steps put off by ``defer``: the audio each would have taken, and its arguments
+        self._deferred: list[tuple[list[bytes], bool, float | None]] = []
+        self._queued_bytes = 0  # in ``_pending`` and ``_deferred``
         self._pending_lock = threading.Lock()
         self._odd_byte = b""
         self._vad = create_vad(self.config.vad)
@@ -173,6 +176,38 @@ class StreamSession:
         """Queue raw PCM s16le; cheap enough for the event loop."""
         with self._pending_lock:
             self._pending.append(pcm)
+            self._queued_bytes += len(pcm)
+
+    def may_work(self, *, decode_interim: bool = True, step_s: float | None = None) -> bool:
+        """Whether a ``step`` now might decode, end an utterance or make a segment; False when
+        it would only take the queued audio in, whatever that audio holds. Microseconds (no
+        VAD, no copy): the caller ``defer``s such a step instead of running it in a worker.
+        Call it between steps, never while one runs."""
+        config = self.config
+        rate = self._rate
+        queued = (len(self._odd_byte) + self._queued_bytes) // 2
+        end = self._buffer_end + queued
+        if self._boundaries:
+            return True
+        # a pause (which ends an utterance, or cuts one at a boundary) lies after the last
+        # speech heard, or inside the queued audio
+        quiet_from = self._buffer_end if self._last_speech_end is None else self._last_speech_end
+        if end - quiet_from >= int(config.pause_s * rate):
+            return True
+        return (
+            decode_interim
+            and self._samples_since_decode + queued >= (step_s or config.min_step_s) * rate
+            and self._buffer.size + queued >= config.min_decode_s * rate
+        )
+
+    def defer(self, *, decode_interim: bool = True, step_s: float | None = None) -> None:
+        """Put off a step that ``may_work`` judged to do nothing but take audio in: the next
+        ``step`` (or ``finish``) runs it first, on the audio queued until now and with these
+        arguments, so the stream ends the same as if it had run now."""
+        with self._pending_lock:
+            if self._pending:
+                self._deferred.append((self._pending, decode_interim, step_s))
+                self._pending = []
 
     @property
     def stream_position(self) -> float:
@@ -187,9 +222,19 @@ class StreamSession:
         ``decode_interim=False`` (the engine is busy with other streams) skips the streaming
         decode but still ends utterances: final segments never wait for interim text.
         ``step_s``: the new audio a streaming decode waits for (the pacer's choice; default
-        ``min_step_s``).
+        ``min_step_s``). Deferred steps run first, each on its own audio.
         """
-        self._take_pending()
+        deferred, chunks = self._take_queue()
+        result = StepResult()
+        for queued, interim, queued_step_s in deferred:
+            _merge(result, self._step(queued, decode_interim=interim, step_s=queued_step_s))
+        _merge(result, self._step(chunks, decode_interim=decode_interim, step_s=step_s))
+        return result
+
+    def _step(
+        self, chunks: list[bytes], *, decode_interim: bool, step_s: float | None
+    ) -> StepResult:
+        self._take_pending(chunks)
         result = StepResult()
         config = self.config
         pause = int(config.pause_s * self._rate)
@@ -222,8 +267,11 @@ class StreamSession:
 
     def finish(self) -> StepResult:
         """Stop: decode what is left and confirm everything."""
-        self._take_pending()
+        deferred, chunks = self._take_queue()
         result = StepResult()
+        for queued, interim, queued_step_s in deferred:
+            _merge(result, self._step(queued, decode_interim=interim, step_s=queued_step_s))
+        self._take_pending(chunks)
         if self._last_speech_end is not None or self._agreement.tentative() or self._open:
             self._finish_utterance(result)
         else:
@@ -232,9 +280,14 @@ class StreamSession:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _take_pending(self) -> None:
+    def _take_queue(self) -> tuple[list[tuple[list[bytes], bool, float | None]], list[bytes]]:
         with self._pending_lock:
+            deferred, self._deferred = self._deferred, []
             chunks, self._pending = self._pending, []
+            self._queued_bytes = 0
+        return deferred, chunks
+
+    def _take_pending(self, chunks: list[bytes]) -> None:
         if not chunks:
             return
         data = self._odd_byte + b"".join(chunks)
@@ -508,6 +561,18 @@ class StreamSession:
             result.interim_changed = True
             self._last_interim = interim
         result.interim = interim
+
+
+def _merge(into: StepResult, part: StepResult) -> None:
+    """Add what one step changed to what the steps before it in the same call did."""
+    into.finals.extend(part.finals)
+    into.settled.extend(part.settled)
+    if part.interim_changed or part.interim is not None:
+        into.interim = part.interim
+    into.interim_changed = into.interim_changed or part.interim_changed
+    into.decoded = into.decoded or part.decoded
+    if part.interim_decode_s is not None:
+        into.interim_decode_s = part.interim_decode_s
 
 
 def segment_words(

@@ -134,21 +134,20 @@ class TranscribeConnection:
         await self.ws.accept()
         try:
             self.principal = await self.services.db(lambda s: authenticate(self.ws, s))
-            while self.state is not State.CLOSED:
-                try:
-                    message = await asyncio.wait_for(self.ws.receive(), timeout=self.idle_timeout_s)
-                except TimeoutError:
-                    raise ProtocolError(
-                        IDLE_TIMEOUT,
-                        "idle_timeout",
-                        f"Nothing received for {self.idle_timeout_s:g} s.",
-                    ) from None
-                if message["type"] == "websocket.disconnect":
-                    break
-                if message.get("bytes") is not None:
-                    self.on_audio(message["bytes"])
-                elif message.get("text") is not None:
-                    await self.on_text(message["text"])
+            # one timer for the connection, moved at each message: a wait_for per audio frame
+            # would cost a task and a timer each
+            idle = asyncio.timeout(None)
+            try:
+                async with idle:
+                    await self._receive(idle)
+            except TimeoutError:
+                if not idle.expired():
+                    raise
+                raise ProtocolError(
+                    IDLE_TIMEOUT,
+                    "idle_timeout",
+                    f"Nothing received for {self.idle_timeout_s:g} s.",
+                ) from None
         except ProtocolError as exc:
             logger.info("closing stream: %s (%s)", exc.code, exc.message)
             await self.close_with_error(exc.close_code, exc.code, exc.message)
@@ -164,6 +163,21 @@ class TranscribeConnection:
             if self.recorder is not None:
                 # a no-op after a stop, or for a connection a resume superseded
                 self.recorder.detach(self.send)
+
+    async def _receive(self, idle: asyncio.Timeout) -> None:
+        """Messages until the socket closes; ``idle`` runs out while none comes for
+        ``idle_timeout_s`` (it is off while a message is handled)."""
+        loop = asyncio.get_running_loop()
+        while self.state is not State.CLOSED:
+            idle.reschedule(loop.time() + self.idle_timeout_s)
+            message = await self.ws.receive()
+            idle.reschedule(None)
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                self.on_audio(message["bytes"])
+            elif message.get("text") is not None:
+                await self.on_text(message["text"])
 
     async def taken_over(self) -> None:
         """The recording continues on another server process: this connection ends."""
