@@ -1,10 +1,11 @@
 """Streaming protocol v1 under fuzzing, the long version: thousands of random client sessions.
 
-The rule-based machine of ``tests/protocolfuzz.py`` (the suite runs 200 of its examples) against
-a real server with the fake engine, on a SQLite file and, when ``MINA_TEST_DATABASE_URL`` names
-a server (as ``make bench`` does), on a throwaway PostgreSQL database. ``BENCH_FUZZ_EXAMPLES``
-sets the number of examples per database (default 5000). Prints the examples run, what they
-did, the time taken and the first failure, shrunk to the shortest sequence of steps.
+The rule-based machine of ``tests/protocolfuzz.py`` (the suite runs 120 of its examples per
+database) against a real server with the fake engine, on a SQLite file and, when
+``MINA_TEST_DATABASE_URL`` names a server (as ``make bench`` does), on a throwaway PostgreSQL
+database. ``BENCH_FUZZ_EXAMPLES`` sets the number of examples per database (default 5000).
+Prints the examples run, what they did, the time taken and the first failure, shrunk to the
+shortest sequence of steps.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ Options (environment): BENCH_SEMANTIC_SIZES, a comma list of small (100 meetings
 (1,000) and large (10,000; default small,large); BENCH_SEMANTIC_ROUNDS, the queries per mode
 (default 40); BENCH_SEMANTIC_REAL=N, also N demo meetings embedded with the model, timed, with
 an HNSW graph measured beside exact search; BENCH_SEMANTIC_PG=1, the sizes on PostgreSQL too
-(MINA_TEST_DATABASE_URL's server, a fresh database per size); BENCH_SEMANTIC_QUALITY=0 skips
-the paraphrase set.
+(MINA_TEST_DATABASE_URL's server, a fresh database per size), ``only`` on PostgreSQL alone;
+BENCH_SEMANTIC_QUALITY=0 skips the paraphrase set.
 """
 
 from __future__ import annotations
@@ -419,9 +419,12 @@ def run(options: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="mina-bench-semantic-") as tmp:
         if os.environ.get("BENCH_SEMANTIC_QUALITY", "1") != "0":
             quality(f"sqlite:///{Path(tmp) / 'quality.db'}")
-        urls = {"sqlite": lambda name: f"sqlite:///{Path(tmp) / f'{name}.db'}"}
+        urls: dict[str, Callable[[str], str]] = {}
+        on_pg = os.environ.get("BENCH_SEMANTIC_PG", "0")
+        if on_pg != "only":
+            urls["sqlite"] = lambda name: f"sqlite:///{Path(tmp) / f'{name}.db'}"
         server = os.environ.get("MINA_TEST_DATABASE_URL")
-        if server and os.environ.get("BENCH_SEMANTIC_PG") == "1":
+        if server and on_pg in ("1", "only"):
             urls["postgresql"] = lambda name: _fresh_pg(server, f"mina_bench_semantic_{name}")
         for db, url_of in urls.items():
             if real:

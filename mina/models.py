@@ -546,7 +546,11 @@ class Passage(Base):
     multiplied by ``scale``; it is cited at its first segment."""
 
     __tablename__ = "passages"
-    __table_args__ = (Index("ix_passages_workspace_id_id", "workspace_id", "id"),)
+    # SQLite: ids only grow (the vector index catches up on ids past the newest it holds)
+    __table_args__ = (
+        Index("ix_passages_workspace_id_id", "workspace_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -22,6 +22,20 @@ from websockets.sync.client import ClientConnection, connect
 from bench.server import free_port
 from mina.settings import Settings
 from mina.web.app import create_app, prepare_routes
+from tests.conftest import TEST_SECRET
+
+
+def fake_server_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The settings of a ``mina serve`` process (``bench.server.ServerProcess``) on the fake
+    engine and the energy VAD, beating every second: a recording's exact words, quickly."""
+    return {
+        "MINA_DATABASE_URL": database_url,
+        "MINA_SECRET_KEY": TEST_SECRET,
+        "MINA_ENGINE": "fake",
+        "MINA_VAD": "energy",
+        "MINA_HEARTBEAT_S": "1",
+        **overrides,
+    }
 
 
 class LiveServer:

@@ -70,7 +70,7 @@ class LlamaServer:
         self.server = None
 
 
-def start_server(*, n_ctx: int = 4096, threads: int = 2) -> LlamaServer:
+def start_server(*, n_ctx: int = 4096, threads: int = 1) -> LlamaServer:
     """Start llama.cpp's server on a free 127.0.0.1 port and wait for ``/health``."""
     xllamacpp = _import_xllamacpp()
 

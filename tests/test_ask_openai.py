@@ -45,7 +45,7 @@ HITS = [
 def llama() -> Iterator[LlamaServer]:
     if not xllamacpp_installed() or model_path() is None:
         pytest.skip("xllamacpp or the SmolLM2 weights are not installed (make install-dev)")
-    server = start_server(n_ctx=4096, threads=2)
+    server = start_server(n_ctx=4096)
     yield server
     server.stop()
 

@@ -39,7 +39,23 @@ from starlette.websockets import WebSocketDisconnect
 
 from mina import sharing, store
 from mina.cli import main
-from mina.models import ApiToken, Job, JobStatus, Role, utcnow
+from mina.models import (
+    ApiToken,
+    Comment,
+    Invite,
+    Job,
+    JobStatus,
+    Meeting,
+    MeetingInsights,
+    MeetingSpeaker,
+    Membership,
+    Role,
+    Segment,
+    ShareLink,
+    Task,
+    Webhook,
+    utcnow,
+)
 from mina.settings import Settings
 from mina.teams.invites import create_invite
 from tests.conftest import create_settings_token, csrf_from
@@ -501,28 +517,34 @@ def _socket(
 
 
 def fingerprint(world: World) -> object:
-    """What the owner has: meetings, their transcripts, the job, tasks, comments, the tokens'
-    revocations."""
-    bearer = {"Authorization": f"Bearer {world.tokens['cli']}"}
-    api = TestClient(world.owner.app)
-    meetings = api.get("/api/meetings?per_page=100", headers=bearer).json()
-    transcripts = [
-        api.get(f"/api/meetings/{m['id']}/transcript", headers=bearer).json()
-        for m in meetings["items"]
+    """Every row of the owner's workspace a route could change, read from the database:
+    meetings with their segments, speakers, insights and comments, tasks, webhooks, share
+    links, invites, members, the seeded jobs and the revocations of the owner's tokens."""
+    db = world.db
+    db.rollback()  # see what the app committed
+    owner = principal_of(db, OWNER)
+    workspace = owner.workspace.id
+    meetings = select(Meeting.id).where(Meeting.workspace_id == workspace)
+    by_workspace = [Meeting, Task, Webhook, ShareLink, Invite, Membership]
+    by_meeting = [Segment, MeetingSpeaker, MeetingInsights, Comment]
+    tables: list[tuple[Any, Any]] = [
+        *((model, model.workspace_id == workspace) for model in by_workspace),
+        *((model, model.meeting_id.in_(meetings)) for model in by_meeting),
+        (Job, Job.id.in_([world.job, world.export_job])),
     ]
-    job = api.get(f"/api/jobs/{world.job}", headers=bearer).json()
-    tasks = api.get("/api/tasks?per_page=200", headers=bearer).json()
-    comments = [
-        api.get(f"/api/meetings/{m['id']}/comments", headers=bearer).json()
-        for m in meetings["items"]
-    ]
-    world.db.expire_all()
-    owner = principal_of(world.db, OWNER).user
-    tokens = sorted(
-        (t.id, t.revoked_at is None)
-        for t in world.db.scalars(select(ApiToken).where(ApiToken.user_id == owner.id))
-    )
-    return meetings, transcripts, job, tasks, comments, tokens
+    rows = {
+        model.__tablename__: db.execute(
+            select(model.__table__).where(where).order_by(*model.__table__.primary_key)
+        ).all()
+        for model, where in tables
+    }
+    rows["api_tokens"] = db.execute(
+        select(ApiToken.id, ApiToken.revoked_at)
+        .where(ApiToken.user_id == owner.user.id)
+        .order_by(ApiToken.id)
+    ).all()
+    db.rollback()
+    return rows
 
 
 def _check_http_route(world: World, other: TestClient, key: str, case: Case) -> None:

@@ -15,20 +15,14 @@ from websockets.sync.client import connect
 from bench.server import ServerProcess
 from mina import store
 from mina.audiostore import audio_size
-from tests.conftest import PASSWORD, TEST_SECRET
+from tests.conftest import PASSWORD
 from tests.livehelp import FRAME, sentences_pcm, words_of
+from tests.liveserver import fake_server_env
 
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
-    settings = {
-        "MINA_DATABASE_URL": database_url,
-        "MINA_SECRET_KEY": TEST_SECRET,
-        "MINA_ENGINE": "fake",
-        "MINA_VAD": "energy",
-        "MINA_HEARTBEAT_S": "1",
-        "MINA_STALE_AFTER_S": "3",
-    }
+    settings = fake_server_env(database_url, MINA_STALE_AFTER_S="3")
     running = ServerProcess(tmp_path / "data", settings=settings, log_path=tmp_path / "server.log")
     try:
         yield running

@@ -107,7 +107,7 @@ def llama() -> Iterator[LlamaServer]:
         pytest.skip("xllamacpp is not installed (make install-dev)")
     if model_path() is None:
         pytest.skip("SmolLM2 weights are not installed (make install-dev)")
-    server = start_server(n_ctx=4096, threads=2)
+    server = start_server(n_ctx=4096)
     yield server
     server.stop()
 

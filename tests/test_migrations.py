@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from mina.db import create_db_engine
 from mina.migrate import alembic_config, current_revision, head_revision, upgrade_database
 from mina.models import EXPRESSION_INDEXES, Base
 from mina.search import is_search_schema_object
+from mina.settings import Settings
 
 
 def test_migrations_reach_head_and_are_idempotent(db_engine: Engine) -> None:
@@ -139,3 +140,36 @@ def test_topics_migration_fills_meeting_topics_from_insights(
     assert "meeting_topics" not in inspect(db_engine).get_table_names()
     upgrade_database(db_engine)  # 0006 reads the insights already made
     assert stored() == expected
+
+
+def test_passage_ids_only_grow_and_survive_the_sqlite_rebuild(
+    db_engine: Engine, db: Session, settings: Settings, ada_token: str
+) -> None:
+    """0013 rebuilds passages on SQLite with AUTOINCREMENT (a no-op on PostgreSQL): the rows
+    survive down and up, and an id once given out is never given again."""
+    from alembic import command
+
+    from mina.models import Passage
+    from tests.test_vector_index import ADA, _embed, _meeting
+
+    def rows() -> list[tuple[object, ...]]:
+        db.rollback()
+        return [tuple(r) for r in db.execute(select(Passage.__table__).order_by(Passage.id))]
+
+    meeting = _meeting(db, settings, ADA, "kept")
+    _embed(db, meeting)
+    before = rows()
+    assert len(before) == 4
+    db.close()
+    config = alembic_config(db_engine.url.render_as_string(hide_password=False))
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0012")
+    assert rows() == before
+    db.close()
+    upgrade_database(db_engine)
+    assert rows() == before
+
+    newest = max(r[0] for r in before)
+    _embed(db, meeting)  # the meeting's passages, the newest rows, replaced
+    assert min(r[0] for r in rows()) > newest  # type: ignore[operator]

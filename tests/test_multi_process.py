@@ -37,9 +37,9 @@ from bench.server import ServerFailed, ServerProcess
 from mina import store
 from mina.models import JobStatus, Segment
 from tests.browser import make_fake_microphone
-from tests.conftest import PASSWORD, TEST_SECRET, csrf_from
+from tests.conftest import PASSWORD, csrf_from
 from tests.livehelp import FRAME, sentences_pcm, words_of
-from tests.liveserver import close_code, drop, receive_json, send_json
+from tests.liveserver import close_code, drop, fake_server_env, receive_json, send_json
 from tests.redishelp import RedisServer
 from tests.speechdata import normalize_text
 from tests.uploadhelp import CLIPS, WER_BOUND, ffmpeg, wait_job
@@ -58,21 +58,17 @@ INSERTED_WORDS = 1
 def _web_settings(
     database_url: str, redis_: RedisServer, queue_url: str | None = None
 ) -> dict[str, str]:
-    settings = {
-        "MINA_DATABASE_URL": database_url,
-        "MINA_SECRET_KEY": TEST_SECRET,
-        "MINA_ENGINE": "fake",
-        "MINA_VAD": "energy",
-        # a recording beats every second; a worker's job is sent again 4 s after its last beat
-        "MINA_HEARTBEAT_S": "1",
-        "MINA_STALE_AFTER_S": "4",
-        "MINA_LIVE_SPEAKERS": "false",
-        "MINA_DIARIZATION": "false",
-        "MINA_INSIGHTS": "off",
-        "MINA_SEMANTIC_SEARCH": "false",
-        "MINA_LOGIN_ATTEMPTS_PER_MINUTE": str(LOGIN_LIMIT),
+    # a recording beats every second; a worker's job is sent again 4 s after its last beat
+    settings = fake_server_env(
+        database_url,
+        MINA_STALE_AFTER_S="4",
+        MINA_LIVE_SPEAKERS="false",
+        MINA_DIARIZATION="false",
+        MINA_INSIGHTS="off",
+        MINA_SEMANTIC_SEARCH="false",
+        MINA_LOGIN_ATTEMPTS_PER_MINUTE=str(LOGIN_LIMIT),
         **redis_.env,
-    }
+    )
     if queue_url is not None:
         settings.update(MINA_QUEUE_URL=queue_url, MINA_JOB_WORKERS="0")
     return settings

@@ -178,3 +178,23 @@ def test_deleting_meetings_in_bulk_moves_the_search_version(
     assert search_version(db, workspace_id=kept.workspace_id) == before + 1
     found = index.search(db, workspace_id=kept.workspace_id, query=vectors[0], k=8)
     assert len(found) == 4 and index.current(db, kept.workspace_id).dead == 4
+
+
+def test_re_embedding_the_newest_meeting_is_seen(
+    db: Session, settings: Settings, ada_token: str
+) -> None:
+    """An edit to the meeting embedded last: its passages had the highest ids, and the new
+    ones must be found (not the old vectors under ids the table gives out again)."""
+    first = _meeting(db, settings, ADA, "first")
+    _embed(db, first)
+    newest = _meeting(db, settings, ADA, "newest")
+    old = _embed(db, newest)
+    workspace = newest.workspace_id
+    index = VectorIndex(rebuild_dead_share=0.9)
+    assert _best(index, db, workspace, old[1]) == _passage(db, newest, 1)
+
+    new = _embed(db, newest)  # the edit: the newest meeting re-embedded
+    for position in range(4):
+        assert _best(index, db, workspace, new[position]) == _passage(db, newest, position)
+    found = index.search(db, workspace_id=workspace, query=old[1], k=1)
+    assert found[0].score < 0.5, "the old vector came back"

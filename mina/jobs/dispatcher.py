@@ -28,6 +28,7 @@ from mina.jobs.broker import TASK_NAME, create_celery, queue_for, safe_url
 from mina.jobs.registry import check_job_name
 from mina.models import utcnow
 from mina.settings import Settings
+from mina.threads import ServiceThreads
 
 logger = logging.getLogger(__name__)
 
@@ -44,35 +45,17 @@ class CeleryDispatcher:
         self.sessions = sessions
         self.settings = settings
         self.celery: Celery = create_celery(settings)
-        self._lock = threading.Lock()
-        self._starts = 0
-        self._stopping = threading.Event()
+        self._threads = ServiceThreads("the job dispatcher")
+        self._stopping = self._threads.stopping
         self._wake = threading.Event()
         self._loose: queue.Queue[tuple[str, dict[str, int]]] = queue.Queue()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        with self._lock:
-            self._starts += 1
-            if self._starts > 1:
-                return
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="job-dispatch", daemon=True)
-            self._thread.start()
+        self._threads.start(lambda: {"job-dispatch": self._run})
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Blocking: call it off the event loop. Unsent rows stay queued for another process."""
-        with self._lock:
-            self._starts -= 1
-            if self._starts > 0:
-                return
-            self._stopping.set()
-            self._wake.set()
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout_s)
-            if thread.is_alive():
-                logger.warning("the job dispatcher did not stop in time")
+        self._threads.stop(timeout_s, wake=self._wake.set)
 
     def enqueue(self, job_name: str, **ids: int) -> None:
         """Send ``job_name`` to the workers soon. Returns at once (safe on the event loop);

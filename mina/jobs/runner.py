@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 
@@ -26,6 +25,7 @@ from mina.jobs.execute import execute_job
 from mina.jobs.registry import check_job_name
 from mina.live.streaming import StreamConfig
 from mina.settings import Settings
+from mina.threads import ServiceThreads
 
 logger = logging.getLogger(__name__)
 
@@ -59,31 +59,27 @@ class JobRunner:
         self.stream_config = stream_config
         self.workers = settings.job_workers
         self._lock = threading.Lock()
-        self._starts = 0
-        self._stopping = threading.Event()
+        self._threads = ServiceThreads("the job runner")
+        self._stopping = self._threads.stopping
         self._queue: queue.Queue[tuple[str, dict[str, int]] | None] = queue.Queue()
-        self._threads: list[threading.Thread] = []
         self._active: set[int] = set()
         self._known: set[int] = set()  # job ids enqueued here and not finished yet
 
     def start(self) -> None:
         """Start the workers and enqueue again every job that died with the server."""
+        self._threads.start(self._first_start)
+
+    def _first_start(self) -> dict[str, Callable[[], None]]:
+        if not self.workers:
+            return {}  # jobs wait in the table for a process that runs them
+        self._queue = queue.Queue()
         with self._lock:
-            self._starts += 1
-            if self._starts > 1 or not self.workers:
-                return  # with no workers, jobs wait in the table for a process that runs them
-            self._stopping.clear()
-            self._queue = queue.Queue()
             self._known = set()
-            self._threads = [
-                threading.Thread(target=self._work, name=f"job-{i}", daemon=True)
-                for i in range(self.workers)
-            ]
-            self._threads.append(
-                threading.Thread(target=self._watch_table, name="job-watch", daemon=True)
-            )
-            for thread in self._threads:
-                thread.start()
+        targets: dict[str, Callable[[], None]] = {
+            f"job-{i}": self._work for i in range(self.workers)
+        }
+        targets["job-watch"] = self._watch_table
+        return targets
 
     def _watch_table(self) -> None:
         """Enqueue the jobs that died with the server, then, every ``POLL_S``, the jobs that
@@ -132,19 +128,12 @@ class JobRunner:
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Server shutdown: running jobs stop at their next check and stay queued.
         Blocking: call it off the event loop."""
-        with self._lock:
-            self._starts -= 1
-            if self._starts > 0 or not self.workers:
-                return
-            self._stopping.set()
-            threads, self._threads = self._threads, []
+
+        def wake_workers() -> None:
             for _ in range(self.workers):
                 self._queue.put(None)
-        deadline = time.monotonic() + timeout_s
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                logger.warning("job worker %s did not stop in time", thread.name)
+
+        self._threads.stop(timeout_s, wake=wake_workers)
 
     def _work(self) -> None:
         while True:

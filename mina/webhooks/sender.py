@@ -27,6 +27,7 @@ from mina.db import transaction
 from mina.jobs.leases import Lease
 from mina.models import DeliveryStatus, utcnow
 from mina.settings import Settings
+from mina.threads import ServiceThreads
 from mina.webhooks.signing import sign_body
 from mina.webhooks.targets import TargetRefused, check_target
 
@@ -85,33 +86,20 @@ class WebhookSender:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     # with several processes, the one holding this lease sends (None: this one always does)
     lease: Lease | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _starts: int = field(default=0, init=False)
-    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
-    _thread: threading.Thread | None = field(default=None, init=False)
+    _threads: ServiceThreads = field(
+        default_factory=lambda: ServiceThreads("the webhook sender"), init=False
+    )
+
+    @property
+    def _stopping(self) -> threading.Event:
+        return self._threads.stopping
 
     def start(self) -> None:
-        with self._lock:
-            self._starts += 1
-            if self._starts > 1:
-                return
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-            self._thread.start()
+        self._threads.start(lambda: {"webhooks": self._run})
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """Blocking: call it off the event loop."""
-        with self._lock:
-            self._starts -= 1
-            if self._starts > 0:
-                return
-            self._stopping.set()
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout_s)
-            if thread.is_alive():
-                logger.warning("the webhook sender did not stop in time")
-        if self.lease is not None:
+        if self._threads.stop(timeout_s) and self.lease is not None:
             self.lease.release()
 
     def _run(self) -> None:
