@@ -14,29 +14,21 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from mina import store
 from mina.audiostore import AudioWriter, read_bytes
-from mina.db import transaction
-from mina.engines.base import SpeechEngine
-from mina.live.events import EventBus
 from mina.live.final_segments import to_new_segment
-from mina.live.pacing import StepPacer
-from mina.live.streaming import StepResult, StreamConfig, StreamSession
+from mina.live.services import LiveServices
+from mina.live.streaming import StepResult, StreamSession
 from mina.models import RecordingSession, Segment
 from mina.observability.context import recording_context
 from mina.observability.lag import WordLagMeter
 from mina.shapes import interim_json, segment_json
-from mina.speakers.live import LiveSpeakers
-
-if TYPE_CHECKING:
-    from mina.cluster import RecordingLeases
 
 logger = logging.getLogger(__name__)
 
@@ -45,59 +37,6 @@ Notify = Callable[[], Awaitable[None]]
 
 ACK_INTERVAL_S = 1.0
 COMMIT_BATCH = 5  # DESIGN.md 4: at most 5 segments or 2 seconds per commit
-
-
-@dataclass
-class LiveServices:
-    """What recordings share in one process."""
-
-    sessions: sessionmaker[Session]
-    engine_loader: Callable[[], Awaitable[SpeechEngine]]
-    decode_pool: ThreadPoolExecutor
-    bus: EventBus
-    stream_config: StreamConfig
-    resume_grace_s: float
-    heartbeat_s: float
-    # streaming (interim) decodes run only while fewer than this many live steps are running:
-    # when streams outnumber the engine's replicas, interim text comes less often and final
-    # decodes do not queue behind interim ones
-    interim_slots: int = 1
-    # called with the meeting's id once a recording is finalised (the app enqueues the
-    # meeting's playback copy); never raises into the recorder
-    recording_finished: Callable[[int], None] | None = None
-    # the jobs queued when a recording completes its meeting (``Settings.post_meeting_jobs``)
-    after_jobs: tuple[str, ...] = ()
-    # gives each recording its provisional speaker labels (None: final segments go unlabelled)
-    live_speakers: Callable[[], LiveSpeakers] | None = None
-    # several web processes (MINA_REDIS_URL): which one records each recording; None: this one
-    leases: RecordingLeases | None = None
-    # how long a resume waits for the process that recorded before to let go of the audio file
-    handover_timeout_s: float = 15.0
-    # takes each confirmed-word lag in seconds (the app's metrics); None: not measured
-    word_lag: Callable[[float], None] | None = None
-    # chooses each stream's interim step from the measured load; None: ``min_step_s`` always
-    pacer: StepPacer | None = None
-    steps_running: int = 0
-    recorders: dict[str, Recorder] = field(default_factory=dict)
-    restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _handovers: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def taken_elsewhere(self, external_id: str) -> None:
-        """Another process resumed this recording: this one stops writing it (event loop)."""
-        recorder = self.recorders.get(external_id)
-        if recorder is not None:
-            task = asyncio.create_task(recorder.hand_over(), name=f"hand over {external_id}")
-            self._handovers.add(task)
-            task.add_done_callback(self._handovers.discard)
-
-    async def db(self, work: Callable[[Session], Any]) -> Any:
-        """Run ``work(session)`` in a worker thread inside one transaction."""
-
-        def run() -> Any:
-            with transaction(self.sessions) as session:
-                return work(session)
-
-        return await asyncio.to_thread(run)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from mina.jobs.leases import Lease, new_holder
 from mina.jobs.runner import JobRunner
 from mina.live import recovery
 from mina.live.pacing import StepPacer
-from mina.live.recorder import LiveServices
+from mina.live.services import LiveServices
 from mina.live.streaming import StreamConfig
 from mina.observability.context import RequestIds
 from mina.observability.http import HttpMetrics

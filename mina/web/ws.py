@@ -21,7 +21,8 @@ from starlette.websockets import WebSocketState
 
 from mina import security, store
 from mina.audiostore import AudioBusy
-from mina.live.recorder import LiveServices, Recorder, RecordingEnded, open_recorder
+from mina.live.recorder import Recorder, RecordingEnded, open_recorder
+from mina.live.services import LiveServices
 from mina.models import SessionStatus
 from mina.observability.context import bind_recording
 from mina.shapes import segment_json
