@@ -2,8 +2,9 @@
 
 Whisper re-decodes the same audio every step and changes its mind near the end of the buffer.
 A word is *confirmed* once two consecutive hypotheses agree on it (after the words confirmed
-before it); confirmed words never change. This follows whisper_streaming's HypothesisBuffer,
-with words compared by their normalised form, so "Hello," and "hello" agree.
+before it), or, optionally, at its first hearing when Whisper is sure of it
+(``settle_probability``); confirmed words never change. This follows whisper_streaming's
+HypothesisBuffer, with words compared by their normalised form, so "Hello," and "hello" agree.
 """
 
 from __future__ import annotations
@@ -41,15 +42,32 @@ class TimedWord:
 
 
 class LocalAgreement:
-    """Confirms the longest common prefix of the last two hypotheses, word by word."""
+    """Confirms the longest common prefix of the last two hypotheses, word by word.
 
-    def __init__(self, confirmed_until: float = 0.0) -> None:
+    With ``settle_probability``, a word heard once is confirmed too (after the words confirmed
+    before it) when Whisper gave it at least that probability and it ends ``settle_margin_s``
+    or more before the end of the decoded buffer, where Whisper changes its mind most."""
+
+    def __init__(
+        self,
+        confirmed_until: float = 0.0,
+        *,
+        settle_probability: float | None = None,
+        settle_margin_s: float = 0.0,
+    ) -> None:
         self.last_confirmed_end = confirmed_until
+        self.settle_probability = settle_probability
+        self.settle_margin_s = settle_margin_s
         self._previous: list[TimedWord] = []
         self._recent_confirmed: list[TimedWord] = []
 
-    def insert(self, words: list[Word], offset: float) -> list[TimedWord]:
-        """Add a hypothesis (engine words relative to ``offset``); return the newly confirmed."""
+    def insert(
+        self, words: list[Word], offset: float, *, buffer_end: float | None = None
+    ) -> list[TimedWord]:
+        """Add a hypothesis (engine words relative to ``offset``); return the newly confirmed.
+
+        ``buffer_end``: where the decoded audio ends (stream seconds); without it, only
+        agreement confirms."""
         new = [
             TimedWord(w.text, w.start + offset, w.end + offset, w.probability)
             for w in words
@@ -62,6 +80,15 @@ class LocalAgreement:
             word = new.pop(0)
             self._previous.pop(0)
             confirmed.append(word)
+        if buffer_end is not None and self.settle_probability is not None:
+            horizon = buffer_end - self.settle_margin_s
+            while (
+                new
+                and new[0].key
+                and new[0].end <= horizon
+                and new[0].probability >= self.settle_probability
+            ):
+                confirmed.append(new.pop(0))
         # a punctuation-only token (key "") never blocks agreement: confirm it with its neighbour
         self._previous = new
         if confirmed:

@@ -55,6 +55,15 @@ class StreamConfig:
     speech_threshold: float = 0.5  # Silero probability that counts as speech
     speech_pad_s: float = 0.3  # audio kept around speech so word edges are not clipped
     prompt_chars: int = 200  # confirmed text handed to the engine as context
+    # a word heard once settles (after the settled words before it) when Whisper gave it this
+    # probability or more and it ends ``settle_margin_s`` before the decoded buffer's end, where
+    # Whisper changes its mind most; None: only two agreeing decodes settle a word. In ``bench
+    # simulate``, settled lag p50 0.94 -> 0.82 s (``--load 3``: 2.28 -> 2.09 s), p95 3.89 / 4.90
+    # -> 3.95 / 5.00 s, as many settled words corrected by final decodes (140 / 59 -> 140 / 60).
+    # 0.8: p50 0.76 s, but 72 corrected at load 3 and p95 5.24 s there. Margins of 0.2-0.6 s
+    # gained less; so did settling a word whose neighbours kept their times when it wobbled.
+    settle_probability: float | None = 0.9
+    settle_margin_s: float = 0.1
     # two passes: streaming decodes make the interim text (its confirmed part is LocalAgreement's);
     # an utterance's final segments come from one more decode of all of it (``final=True``: a
     # beam search). One pass, LocalAgreement's words are the finals: faster, +4 WER points.
@@ -150,7 +159,12 @@ class StreamSession:
         self._buffer = np.zeros(0, dtype=np.float32)
         self._buffer_start = start_sample
         self._vad.samples_done = start_sample
-        self._agreement = LocalAgreement(confirmed_until=start_sample / self._rate)
+        self._agreement = LocalAgreement(
+            confirmed_until=start_sample / self._rate,
+            # one pass, settled words are the stored ones: only agreement settles them
+            settle_probability=self.config.settle_probability if self.config.two_pass else None,
+            settle_margin_s=self.config.settle_margin_s,
+        )
         self._open: list[TimedWord] = []  # confirmed words of the segment being built
         self._prompt = prompt[-self.config.prompt_chars :]
         self._confirmed_sample = start_sample  # end of the last closed segment
@@ -337,7 +351,7 @@ class StreamSession:
         result.decoded = True
         self._samples_since_decode = 0
         self._speech_since_decode = False
-        confirmed = self._agreement.insert(words, offset)
+        confirmed = self._agreement.insert(words, offset, buffer_end=self._buffer_end / self._rate)
         self._open.extend(confirmed)
         result.settled.extend(confirmed)
         if not self.config.two_pass:
