@@ -48,9 +48,10 @@ from bench.meeting_audio import (
 )
 from bench.stats import emit, percentile
 from mina.engines.base import SpeechEngine, TranscribeOptions, Word
+from mina.live.config import StreamConfig
 from mina.live.final_segments import to_new_segment
 from mina.live.pacing import StepPacer
-from mina.live.streaming import StepResult, StreamConfig, StreamSession
+from mina.live.streaming import StepResult, StreamSession
 from mina.shapes import interim_json
 from tests.speechdata import get_clip, load_clips
 

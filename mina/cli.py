@@ -131,8 +131,8 @@ def db_upgrade() -> None:
 def recover(stale_after: float | None) -> None:
     """Complete recordings whose server died: transcribe their saved audio, close the meetings."""
     from mina.engines import load_engine
+    from mina.live.config import StreamConfig
     from mina.live.recovery import recover_stale
-    from mina.live.streaming import StreamConfig
 
     settings = _load_settings()
     engine = _open_database(settings)
@@ -198,7 +198,7 @@ def transcribe(file: str, model: str | None, as_json: bool) -> None:
 
     from mina.audio import AudioDecodeError, decode_file
     from mina.engines import EngineError, load_engine
-    from mina.live.streaming import StreamConfig
+    from mina.live.config import StreamConfig
     from mina.live.transcription import transcribe_audio
 
     settings = _load_settings()

@@ -32,9 +32,9 @@ from mina.audiostore import AudioWriter, read_pcm
 from mina.db import transaction
 from mina.engines.base import AudioArray, ends_sentence
 from mina.jobs.base import JobContext, JobError
-from mina.live.final_segments import to_new_segment
+from mina.live.config import StreamConfig
+from mina.live.final_segments import FinalSegment, segment_words, to_new_segment
 from mina.live.reconcile import TimedWord
-from mina.live.streaming import FinalSegment, StreamConfig, segment_words
 from mina.live.transcription import transcribe_audio
 from mina.models import Meeting, MeetingStatus, RecordingSession
 from mina.playback import encode_playback

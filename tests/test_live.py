@@ -17,8 +17,8 @@ from starlette.websockets import WebSocketDisconnect
 from mina import store
 from mina.audiostore import AudioWriter, audio_size
 from mina.engines import load_engine
+from mina.live.config import StreamConfig
 from mina.live.recovery import recover_stale
-from mina.live.streaming import StreamConfig
 from mina.models import Meeting, MeetingStatus, RecordingSession, SessionStatus
 from mina.settings import Settings
 from mina.web import ws as ws_module

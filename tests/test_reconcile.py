@@ -9,8 +9,9 @@ from mina.audio import decode_file, float32_to_pcm16
 from mina.engines.base import Word
 from mina.engines.registry import load_engine
 from mina.engines.whisper import WhisperEngine
+from mina.live.config import StreamConfig
 from mina.live.reconcile import LocalAgreement, TimedWord
-from mina.live.streaming import StreamConfig, StreamSession
+from mina.live.streaming import StreamSession
 from tests.speechdata import get_clip
 
 FRAME = 3200  # 100 ms of 16 kHz s16le

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from mina.engines.base import AudioArray, Word
 from mina.engines.fake import FakeEngine
-from mina.live.final_segments import to_new_segment
+from mina.live.config import StreamConfig
+from mina.live.final_segments import segment_words, to_new_segment
 from mina.live.reconcile import LocalAgreement, TimedWord
-from mina.live.streaming import StepResult, StreamConfig, StreamSession, segment_words
+from mina.live.streaming import StepResult, StreamSession
 from tests.livehelp import FRAME, sentences_pcm, words_of
 
 CONFIG = StreamConfig(vad="energy")

@@ -21,7 +21,7 @@ from mina.engines.fake import FakeEngine
 from mina.jobs.base import JobContext, JobError
 from mina.jobs.execute import MAX_ATTEMPTS
 from mina.jobs.runner import JobRunner
-from mina.live.streaming import StreamConfig
+from mina.live.config import StreamConfig
 from mina.models import Job, JobStatus, Meeting, MeetingStatus, RecordingSession, Segment, utcnow
 from mina.settings import Settings
 from mina.uploads import JOB_NAME, transcribe_upload

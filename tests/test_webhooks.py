@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import __version__, store
 from mina.engines import load_engine
+from mina.live.config import StreamConfig
 from mina.live.recovery import recover_stale
-from mina.live.streaming import StreamConfig
 from mina.models import Membership, Role, Webhook, WebhookDelivery, utcnow
 from mina.settings import Settings
 from mina.web.app import create_app

@@ -177,8 +177,9 @@ def regenerate_transcripts(scripts: list[Script]) -> None:
 
     from bench.speakers.audio import to_float
     from mina.engines.registry import load_engine
+    from mina.live.config import StreamConfig
+    from mina.live.final_segments import segment_words
     from mina.live.reconcile import TimedWord
-    from mina.live.streaming import StreamConfig, segment_words
 
     engine = load_engine("whisper", model="tiny.en")
     TRANSCRIPTS_DIR.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina import store
 from mina.engines.base import SpeechEngine
-from mina.live.streaming import StreamConfig
+from mina.live.config import StreamConfig
 from mina.models import Job, JobStatus, Meeting, MeetingStatus
 from mina.settings import Settings
 

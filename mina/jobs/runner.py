@@ -23,7 +23,7 @@ from mina.engines.base import SpeechEngine
 from mina.jobs.base import JobContext
 from mina.jobs.execute import execute_job
 from mina.jobs.registry import check_job_name
-from mina.live.streaming import StreamConfig
+from mina.live.config import StreamConfig
 from mina.settings import Settings
 from mina.threads import ServiceThreads
 

@@ -29,7 +29,7 @@ from mina.engines import load_engine
 from mina.jobs.base import JobContext
 from mina.jobs.broker import create_celery
 from mina.jobs.execute import execute_job
-from mina.live.streaming import StreamConfig
+from mina.live.config import StreamConfig
 from mina.models import Job, utcnow
 from mina.settings import Settings
 

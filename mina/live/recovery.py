@@ -21,8 +21,8 @@ from mina.audio import pcm16_to_float32
 from mina.audiostore import audio_size, read_pcm
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
+from mina.live.config import StreamConfig
 from mina.live.final_segments import to_new_segment
-from mina.live.streaming import StreamConfig
 from mina.live.transcription import transcribe_audio
 from mina.models import SessionStatus, utcnow
 

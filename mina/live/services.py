@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mina.db import transaction
 from mina.engines.base import SpeechEngine
+from mina.live.config import StreamConfig
 from mina.live.events import EventBus
 from mina.live.pacing import StepPacer
-from mina.live.streaming import StreamConfig
 from mina.speakers.live import LiveSpeakers
 
 if TYPE_CHECKING:

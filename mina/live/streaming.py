@@ -19,80 +19,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from mina.audio import pcm16_to_float32
 from mina.engines.base import SpeechEngine, ends_sentence
+from mina.live.config import StreamConfig
+from mina.live.final_segments import CLAUSE_END, FinalSegment, capitalise_sentences, join_words
 from mina.live.reconcile import LocalAgreement, TimedWord
 from mina.live.vad import WINDOW, create_vad
 
 logger = logging.getLogger(__name__)
-
-CLAUSE_END = (",", ";", ":", "—")
-
-
-@dataclass(frozen=True)
-class StreamConfig:
-    """Tuning of the live pipeline (defaults measured on 2 CPU cores with tiny.en)."""
-
-    sample_rate: int = 16000
-    # new audio needed before the buffer is decoded again, while the decode pool has headroom
-    # (pacing.py lengthens it under load): LocalAgreement settles a word at the second decode
-    # that hears it, so this step is most of a settled word's lag. The stored text comes from
-    # each utterance's final decode, so a short step costs CPU, not stored accuracy (1.0 s:
-    # settled lag p50 1.64 s in ``bench simulate``; 0.5 s: 0.94 s, WER +0.3 points)
-    min_step_s: float = 0.5
-    # the longest step the pacer gives a stream when many share the decode pool (pacing.py)
-    max_step_s: float = 2.0
-    min_decode_s: float = 1.0  # shorter buffers make Whisper guess (" S", "like your car")
-    max_buffer_s: float = 12.0  # the buffer is cut at a confirmed word past this
-    pause_s: float = 0.5  # silence that ends an utterance (everything heard is confirmed)
-    max_segment_s: float = 9.0  # a segment longer than this closes at the next clause or word
-    min_segment_s: float = 1.5  # sentence ends close a segment only past this length
-    speech_threshold: float = 0.5  # Silero probability that counts as speech
-    speech_pad_s: float = 0.3  # audio kept around speech so word edges are not clipped
-    prompt_chars: int = 200  # confirmed text handed to the engine as context
-    # a word heard once settles (after the settled words before it) when Whisper gave it this
-    # probability or more and it ends ``settle_margin_s`` before the decoded buffer's end, where
-    # Whisper changes its mind most; None: only two agreeing decodes settle a word. In ``bench
-    # simulate``, settled lag p50 0.94 -> 0.82 s (``--load 3``: 2.28 -> 2.09 s), p95 3.89 / 4.90
-    # -> 3.95 / 5.00 s, as many settled words corrected by final decodes (140 / 59 -> 140 / 60).
-    # 0.8: p50 0.76 s, but 72 corrected at load 3 and p95 5.24 s there. Margins of 0.2-0.6 s
-    # gained less; so did settling a word whose neighbours kept their times when it wobbled.
-    settle_probability: float | None = 0.9
-    settle_margin_s: float = 0.1
-    # two passes: streaming decodes make the interim text (its confirmed part is LocalAgreement's);
-    # an utterance's final segments come from one more decode of all of it (``final=True``: a
-    # beam search). One pass, LocalAgreement's words are the finals: faster, +4 WER points.
-    # (Tried and dropped: keeping closed segments' audio in the buffer as context; final
-    # decodes of each sentence at a VAD dip inside an utterance, +4 to +6 WER points.)
-    two_pass: bool = True
-    # a final decode with fewer words than this share of the streamed ones is distrusted
-    final_min_share: float = 0.6
-    language: str | None = None
-    vad: str = "silero"  # or "energy": a loudness gate
-
-
-@dataclass(frozen=True)
-class FinalSegment:
-    """A closed piece of transcript; times in seconds on the session's audio clock."""
-
-    text: str
-    start: float
-    end: float
-    words: list[TimedWord]
-    # its audio (for a live speaker label) and that label, when the recorder gives one
-    audio: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
-    speaker: str | None = None
-
-    @property
-    def confidence(self) -> float | None:
-        if not self.words:
-            return None
-        return float(np.mean([w.probability for w in self.words]))
 
 
 @dataclass(frozen=True)
@@ -114,24 +53,6 @@ class StepResult:
     interim_decode_s: float | None = None  # how long this step's streaming decode took
     # words this step settled (LocalAgreement) that the interim's ``confirmed`` text now shows
     settled: list[TimedWord] = field(default_factory=list)
-
-
-def capitalise_sentences(words: list[TimedWord], *, sentence_start: bool) -> list[TimedWord]:
-    """Upper-case the first letter of each sentence. Confirmed words come from successive
-    hypotheses, so a word after a full stop may have been decoded as the middle of a sentence."""
-    fixed = []
-    for word in words:
-        stripped = word.text.lstrip()
-        if sentence_start and stripped[:1].islower():
-            lead = word.text[: len(word.text) - len(stripped)]
-            word = replace(word, text=lead + stripped[0].upper() + stripped[1:])
-        fixed.append(word)
-        sentence_start = ends_sentence(word.text)
-    return fixed
-
-
-def join_words(words: list[TimedWord]) -> str:
-    return "".join(w.text for w in words).strip()
 
 
 class StreamSession:
@@ -587,40 +508,3 @@ def _merge(into: StepResult, part: StepResult) -> None:
     into.decoded = into.decoded or part.decoded
     if part.interim_decode_s is not None:
         into.interim_decode_s = part.interim_decode_s
-
-
-def segment_words(
-    words: list[TimedWord], config: StreamConfig | None = None, *, sentence_start: bool = True
-) -> list[FinalSegment]:
-    """Cut a whole transcript's words into segments by the rules the live stream uses:
-    a sentence end, a pause between words, or a long segment at a clause end.
-    ``sentence_start``: whether the first word begins a sentence (False to continue one)."""
-    config = config or StreamConfig()
-    segments: list[FinalSegment] = []
-    current: list[TimedWord] = []
-
-    def close() -> None:
-        nonlocal sentence_start
-        if current:
-            fixed = capitalise_sentences(current, sentence_start=sentence_start)
-            text = join_words(fixed)
-            if text:
-                segments.append(
-                    FinalSegment(text=text, start=fixed[0].start, end=fixed[-1].end, words=fixed)
-                )
-                sentence_start = ends_sentence(fixed[-1].text)
-            current.clear()
-
-    for word in words:
-        if current and word.start - current[-1].end >= config.pause_s:
-            close()
-        current.append(word)
-        length = word.end - current[0].start
-        if ends_sentence(word.text) and length >= config.min_segment_s:
-            close()
-        elif length >= config.max_segment_s and word.text.endswith(CLAUSE_END):
-            close()
-        elif length >= config.max_segment_s * 1.5:
-            close()
-    close()
-    return segments

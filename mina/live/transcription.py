@@ -13,8 +13,9 @@ from collections.abc import Callable
 import numpy as np
 
 from mina.engines.base import AudioArray, SpeechEngine
+from mina.live.config import StreamConfig
+from mina.live.final_segments import FinalSegment, segment_words
 from mina.live.reconcile import TimedWord
-from mina.live.streaming import FinalSegment, StreamConfig, segment_words
 from mina.live.vad import WINDOW, create_vad
 
 MAX_CHUNK_S = 25.0

@@ -24,9 +24,9 @@ from mina.jobs.base import JobQueue
 from mina.jobs.leases import Lease, new_holder
 from mina.jobs.runner import JobRunner
 from mina.live import recovery
+from mina.live.config import StreamConfig
 from mina.live.pacing import StepPacer
 from mina.live.services import LiveServices
-from mina.live.streaming import StreamConfig
 from mina.observability.context import RequestIds
 from mina.observability.http import HttpMetrics
 from mina.observability.metrics import LiveState, Metrics
