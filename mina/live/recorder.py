@@ -351,7 +351,8 @@ class Recorder:
 
     async def _sync_once(self) -> None:
         if self.writer.written > self._acked:
-            durable = await asyncio.to_thread(self.writer.sync)
+            loop = asyncio.get_running_loop()
+            durable = await loop.run_in_executor(self.services.audio_pool, self.writer.sync)
             self._acked = durable
             await self._send_client({"type": "ack", "received_bytes": durable})
         if time.monotonic() - self._last_beat >= self.services.heartbeat_s:

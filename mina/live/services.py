@@ -54,6 +54,9 @@ class LiveServices:
     word_lag: Callable[[float], None] | None = None
     # chooses each stream's interim step from the measured load; None: ``min_step_s`` always
     pacer: StepPacer | None = None
+    # the fsyncs that come before each ack, on threads of their own so they never queue behind
+    # database work (None: asyncio's default threads, which the database calls use)
+    audio_pool: ThreadPoolExecutor | None = None
     steps_running: int = 0
     recorders: dict[str, Recorder] = field(default_factory=dict)
     restore_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

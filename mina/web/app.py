@@ -70,6 +70,8 @@ from mina.web.security_headers import SecurityHeadersMiddleware
 from mina.webhooks.sender import WebhookSender
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# threads for the fsyncs before acks: a tick of many streams syncs them side by side
+AUDIO_SYNC_THREADS = 4
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mina.access")
 
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_db_engine(settings.sqlalchemy_url)
     sessions = create_session_factory(engine)
     decode_pool = ThreadPoolExecutor(settings.decode_workers, thread_name_prefix="decode")
+    audio_pool = ThreadPoolExecutor(AUDIO_SYNC_THREADS, thread_name_prefix="audio-sync")
     speech_engine: asyncio.Future[SpeechEngine] | None = None
     engine_options = settings.server_engine_options()
     metrics = Metrics()
@@ -200,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions=sessions,
         engine_loader=engine_loader,
         decode_pool=decode_pool,
+        audio_pool=audio_pool,
         bus=shared.bus,
         stream_config=stream_config,
         resume_grace_s=settings.resume_grace_s,
@@ -303,6 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await recorder.suspend()
                 await shared.stop()
                 decode_pool.shutdown(wait=True, cancel_futures=True)
+                audio_pool.shutdown(wait=True)
                 await asyncio.to_thread(vector_index.wait_for_rebuilds)
                 engine.dispose()
 
