@@ -67,3 +67,20 @@ def test_old_arrival_times_are_forgotten_and_not_misattributed() -> None:
     assert lags == []
     lag.observe_words([(end / (RATE * 2) - 0.4, end / (RATE * 2) - 0.05)])
     assert lags == pytest.approx([0.0], abs=0.11)
+
+
+def test_words_out_of_order_count_once_each() -> None:
+    """An utterance's final segment is sent after its commit, by when the next utterance may
+    have settled words: the earlier words still count, once."""
+    lags: list[float] = []
+    now = [0.0]
+    meter = WordLagMeter(lags.append, sample_rate=RATE, clock=lambda: now[0])
+    for second in range(1, 9):
+        now[0] = float(second)
+        meter.mark_audio(second * RATE * 2)
+    now[0] = 9.0
+    meter.observe_words([(0.4, 0.8)])  # settled from an interim
+    meter.observe_words([(3.7, 4.1), (4.4, 4.8)])  # the next utterance, settled first
+    meter.observe_words([(0.38, 0.82), (1.1, 1.5), (1.8, 2.2)])  # the first one's final
+    meter.observe_words([(3.72, 4.1), (4.4, 4.8), (5.1, 5.5)])  # the second one's final
+    assert lags == [8.0, 4.0, 4.0, 7.0, 6.0, 3.0]  # each from the frame holding its end
