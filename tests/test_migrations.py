@@ -10,7 +10,12 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from mina.db import create_db_engine
-from mina.migrate import alembic_config, current_revision, head_revision, upgrade_database
+from mina.migrate import (
+    current_revision,
+    head_revision,
+    migrate_database,
+    upgrade_database,
+)
 from mina.models import EXPRESSION_INDEXES, Base
 from mina.search import is_search_schema_object
 from mina.settings import Settings
@@ -71,8 +76,6 @@ def test_upgrade_on_an_empty_database(tmp_path: Path) -> None:
 def test_full_text_migration_downgrades_and_rebuilds_its_index(
     db_engine: Engine, db: Session
 ) -> None:
-    from alembic import command
-
     from mina import store
     from tests.searchhelp import make_meeting, make_user
 
@@ -80,10 +83,7 @@ def test_full_text_migration_downgrades_and_rebuilds_its_index(
     make_meeting(db, ada, "Before the index", ["Existing words about giraffes."])
     db.commit()
     db.close()
-    config = alembic_config(db_engine.url.render_as_string(hide_password=False))
-    with db_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0001")
+    migrate_database(db_engine, "0001")  # down to it, with the rows in place
     assert not any(
         is_search_schema_object(t, "table") for t in inspect(db_engine).get_table_names()
     )
@@ -95,7 +95,6 @@ def test_full_text_migration_downgrades_and_rebuilds_its_index(
 def test_topics_migration_fills_meeting_topics_from_insights(
     db_engine: Engine, db: Session
 ) -> None:
-    from alembic import command
     from sqlalchemy import select
 
     from mina import store
@@ -133,10 +132,7 @@ def test_topics_migration_fills_meeting_topics_from_insights(
 
     assert stored() == expected  # save_insights keeps them
     db.close()
-    config = alembic_config(db_engine.url.render_as_string(hide_password=False))
-    with db_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0005")
+    migrate_database(db_engine, "0005")  # down to it, with the rows in place
     assert "meeting_topics" not in inspect(db_engine).get_table_names()
     upgrade_database(db_engine)  # 0006 reads the insights already made
     assert stored() == expected
@@ -147,8 +143,6 @@ def test_passage_ids_only_grow_and_survive_the_sqlite_rebuild(
 ) -> None:
     """0013 rebuilds passages on SQLite with AUTOINCREMENT (a no-op on PostgreSQL): the rows
     survive down and up, and an id once given out is never given again."""
-    from alembic import command
-
     from mina.models import Passage
     from tests.test_vector_index import ADA, _embed, _meeting
 
@@ -161,10 +155,7 @@ def test_passage_ids_only_grow_and_survive_the_sqlite_rebuild(
     before = rows()
     assert len(before) == 4
     db.close()
-    config = alembic_config(db_engine.url.render_as_string(hide_password=False))
-    with db_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0012")
+    migrate_database(db_engine, "0012")  # down to it, with the rows in place
     assert rows() == before
     db.close()
     upgrade_database(db_engine)
