@@ -140,27 +140,21 @@ class Recorder:
         if self.lag is not None:
             self.lag.mark_audio(self.writer.written)
         self.stream.feed(data)
-        if self._stepping or self._wake.is_set() or self._step_needed():
+        if self._stepping or self._wake.is_set() or self._ready_step() is not None:
             self._wake.set()
 
-    def _step_arguments(self) -> tuple[bool, float | None]:
-        """The stream step's ``decode_interim`` and ``step_s`` now."""
+    def _ready_step(self) -> tuple[bool, float | None] | None:
+        """The stream step's ``decode_interim`` and ``step_s`` when it must run in the decode
+        pool now; None when it is deferred to the next one, which runs it there first (a frame
+        of speech that cannot decode yet costs no hop to the pool). Between steps only, on the
+        event loop: microseconds."""
         services = self.services
-        pacer = services.pacer
-        return (
-            services.steps_running < services.interim_slots,
-            pacer.step_s(self.external_id) if pacer else None,
-        )
-
-    def _step_needed(self) -> bool:
-        """Whether the stream must step in the decode pool now; if not, the step is deferred
-        to the next one, which runs it there first (a frame of speech that cannot decode yet
-        costs no hop to the pool). Between steps only, on the event loop: microseconds."""
-        decode_interim, step_s = self._step_arguments()
+        decode_interim = services.steps_running < services.interim_slots
+        step_s = services.pacer.step_s(self.external_id) if services.pacer else None
         if self.stream.may_work(decode_interim=decode_interim, step_s=step_s):
-            return True
+            return decode_interim, step_s
         self.stream.defer(decode_interim=decode_interim, step_s=step_s)
-        return False
+        return None
 
     def attach(self, send: Send, on_taken_over: Notify | None = None) -> None:
         """Send events to this connection from now on (a resume supersedes an older one);
@@ -254,10 +248,10 @@ class Recorder:
                 break
             services = self.services
             pacer = services.pacer
-            decode_interim, step_s = self._step_arguments()
-            if not self.stream.may_work(decode_interim=decode_interim, step_s=step_s):
-                self.stream.defer(decode_interim=decode_interim, step_s=step_s)
+            ready = self._ready_step()
+            if ready is None:
                 continue
+            decode_interim, step_s = ready
             step = functools.partial(
                 self._labelled,
                 functools.partial(self.stream.step, decode_interim=decode_interim, step_s=step_s),
