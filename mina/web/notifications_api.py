@@ -14,6 +14,7 @@ from mina.models import NotificationType
 from mina.web.comments_api import AuthorOut
 from mina.web.deps import ApiPrincipal, Db
 from mina.web.errors import error_responses
+from mina.web.fields import PositiveId
 
 router = APIRouter(prefix="/api", tags=["notifications"])
 
@@ -43,7 +44,7 @@ class ReadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    ids: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=500)
+    ids: list[PositiveId] | None = Field(default=None, max_length=500)
     all_: StrictBool | None = Field(default=None, alias="all")
 
 

@@ -14,6 +14,7 @@ from mina.semantic.search import Filters, Mode, search
 from mina.settings import Settings
 from mina.web.deps import ApiPrincipal, Db, get_settings
 from mina.web.errors import ApiError, error_responses
+from mina.web.fields import Id
 from mina.web.meetings_api import load_meeting
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -42,7 +43,7 @@ class SearchResults(BaseModel):
 
 class Question(BaseModel):
     question: str = Field(min_length=1, max_length=500)
-    meeting_id: int | None = None
+    meeting_id: Id | None = None
 
 
 class CitationOut(BaseModel):

@@ -15,6 +15,7 @@ from mina.comments.assignments import notify_assignee
 from mina.models import Task, TaskSource, TaskStatus
 from mina.web.deps import ApiPrincipal, Db, Editor
 from mina.web.errors import ApiError, NotFound, error_responses
+from mina.web.fields import Id
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -52,8 +53,8 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    meeting_id: int | None = None
-    segment_id: int | None = Field(default=None, description="A moment of the meeting")
+    meeting_id: Id | None = None
+    segment_id: Id | None = Field(default=None, description="A moment of the meeting")
     assignee: Assignee | None = None
     due_date: date | None = Field(default=None, description="YYYY-MM-DD")
 

@@ -35,6 +35,7 @@ from mina.web.deps import (
     session_data,
 )
 from mina.web.errors import ApiError, NotFound, error_responses
+from mina.web.fields import Id
 from mina.web.proxies import public_base
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class RoleChange(BaseModel):
 
 
 class Transfer(BaseModel):
-    user_id: int
+    user_id: Id
 
 
 class InviteCreate(BaseModel):
