@@ -138,6 +138,16 @@ def healthz_count(server: LiveServer) -> float:
     return registry.get_sample_value("mina_http_requests_total", labels) or 0.0
 
 
+def eventually_logged(log: Path, request_id: str, timeout: float = 5.0) -> bool:
+    """Whether ``request_id`` ends a line of nginx's access log within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if request_id in (line.split()[-1] for line in log.read_text().splitlines() if line):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed")
 def test_the_nginx_example_serves_two_processes_and_their_websockets(
     quiet_settings: Settings, db: Session, tmp_path: Path
@@ -158,8 +168,10 @@ def test_the_nginx_example_serves_two_processes_and_their_websockets(
             # both processes answered (least_conn spreads requests when none is busier)
             assert all(healthz_count(server) > 0 for server in servers)
             # nginx's request id is Mina's: one id in both logs
-            logged = (tmp_path / "nginx" / "access.log").read_text().split()
-            assert answer.headers["x-request-id"] == logged[-1]
+            # (nginx writes its log line after the answer has gone, so wait for it)
+            assert eventually_logged(
+                tmp_path / "nginx" / "access.log", answer.headers["x-request-id"]
+            )
             # /metrics is for Prometheus inside the network, not through the proxy
             assert client.get(f"{https_url}/metrics").status_code == 404
 

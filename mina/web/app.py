@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,6 +63,7 @@ from mina.web import (
     ws,
 )
 from mina.web.cookies import SessionCookieMiddleware
+from mina.web.deps import single_query_values
 from mina.web.errors import install_error_handlers
 from mina.web.proxies import ForwardedHeaders
 from mina.web.rendering import create_templates
@@ -338,31 +339,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cookie_signer = signer
 
     install_error_handlers(app)
-    app.include_router(auth.router)
-    app.include_router(pages.router)
-    app.include_router(tasks_page.router)
-    app.include_router(api.router)
-    app.include_router(meetings_api.router)
-    app.include_router(uploads_api.router)
-    app.include_router(exports_api.router)
-    app.include_router(segments_api.router)
-    app.include_router(speakers_api.router)
-    app.include_router(insights_api.router)
-    app.include_router(tasks_api.router)
-    app.include_router(shares_api.router)
-    app.include_router(comments_api.router)
-    app.include_router(notifications_api.router)
-    app.include_router(shared_page.router)
-    app.include_router(analytics_api.router)
-    app.include_router(account_api.router)
-    app.include_router(webhooks_api.router)
-    app.include_router(team_api.router)
-    app.include_router(search_api.router)
-    app.include_router(ask_page.router)
-    app.include_router(invite_page.router)
-    app.include_router(ws.router)
-    app.include_router(docs.router)
-    app.include_router(metrics_api.router)
+    for pages_router in (auth, pages, tasks_page, shared_page, ask_page, invite_page, ws, docs):
+        app.include_router(pages_router.router)
+    # every parameter of the API is one value: one given twice is refused, not half-read
+    one_value_each = [Depends(single_query_values)]
+    for api_router in (
+        api,
+        meetings_api,
+        uploads_api,
+        exports_api,
+        segments_api,
+        speakers_api,
+        insights_api,
+        tasks_api,
+        shares_api,
+        comments_api,
+        notifications_api,
+        analytics_api,
+        account_api,
+        webhooks_api,
+        team_api,
+        search_api,
+        metrics_api,
+    ):
+        app.include_router(api_router.router, dependencies=one_value_each)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     app.add_middleware(SessionCookieMiddleware, signer=signer, secure=settings.secure_cookies)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -21,6 +22,15 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 WORKSPACE_HEADER = "x-mina-workspace"
 SESSION_WORKSPACE = "ws"  # the workspace a signed-in browser acts in (the page switcher sets it)
+
+
+def single_query_values(request: Request) -> None:
+    """Refuse a query parameter given twice: every parameter of the API is one value, and
+    FastAPI would quietly keep the last one, answering a client that meant a list for one item."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = sorted(key for key, count in counts.items() if count > 1)
+    if repeated:
+        raise ApiError(422, "validation_error", f"Invalid request: {repeated[0]} is given twice.")
 
 
 def get_settings(request: Request) -> Settings:

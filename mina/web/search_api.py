@@ -96,9 +96,6 @@ def search_meetings(
     list), ``semantic`` (by meaning, with a local embedding model) or ``hybrid`` (both, fused by
     reciprocal rank; the default). Each item is cited at its segment and moment."""
     _check_on(settings, mode)
-    for name in ("q", "mode", "meeting_id", "from", "to", "speaker", "limit"):
-        if len(request.query_params.getlist(name)) > 1:
-            raise ApiError(422, "validation_error", f"Invalid request: {name} is given twice.")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ApiError(422, "validation_error", "Invalid request: from is after to.")
     if meeting_id is not None:
