@@ -12,10 +12,10 @@ at its wall-clock time, then ``stop``; every meeting must end completed with eve
 Acks come about once a second (``ACK_INTERVAL_S``), so a frame waits for the next one by design:
 frame-to-ack (a frame's send to the first ack covering it) is about 0.5 s at the median even on an
 idle server. What load changes is the ack delay: from the send of the newest frame an ack covers
-to that ack's arrival (fsync, event loop lag, the network; up to one frame period of it is the
-phase of the server's tick). The steps stop at the first N whose ack delay p99 passes
-``--limit-ms`` (200 ms; ``--all-steps`` goes on) or that had an error, and the largest N within
-it is printed.
+to that ack's arrival (the frame that completes a second since the last ack wakes the server's
+sync, so this is the fsync, event loop lag and the network). The steps stop at the first N whose
+ack delay p99 passes ``--limit-ms`` (200 ms; ``--all-steps`` goes on) or that had an error, and
+the largest N within it is printed.
 
 Server CPU per stream is both processes' CPU seconds in the step over N times the seconds of
 audio each stream sent, as a share of one core (the step also waits for the stops, so this is a

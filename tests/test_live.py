@@ -103,11 +103,30 @@ def test_acks_cover_durable_audio(user_client: TestClient) -> None:
     with user_client.websocket_connect("/ws/transcribe") as ws:
         start(ws)
         send_pcm(ws, pcm)
-        time.sleep(1.3)
+        time.sleep(1.6)  # no frame follows: the tick acks them, a little past the second
         ws.send_json({"type": "ping"})
         messages = receive_until(ws, "pong")
         acks = [m["received_bytes"] for m in messages if m["type"] == "ack"]
         assert acks and acks[-1] == len(pcm)
+        stop(ws)
+
+
+def test_the_frame_that_completes_a_second_is_acked_at_once(user_client: TestClient) -> None:
+    """An ack follows the frame that completes a second since the last one by an fsync, not
+    by the phase of a timer: it covers that frame (a timer's ack at the second would not)."""
+    frame = b"\x00\x00" * 1600  # 100 ms
+    with user_client.websocket_connect("/ws/transcribe") as ws:
+        start(ws)
+        ws.send_bytes(frame)
+        time.sleep(1.05)
+        ws.send_bytes(frame)
+        ws.send_json({"type": "ping"})
+        acks = [m for m in receive_until(ws, "pong") if m["type"] == "ack"]
+        if not acks:  # the ack may follow the pong
+            time.sleep(0.5)
+            ws.send_json({"type": "ping"})
+            acks = [m for m in receive_until(ws, "pong") if m["type"] == "ack"]
+        assert acks[0] == {"type": "ack", "received_bytes": 2 * len(frame)}
         stop(ws)
 
 

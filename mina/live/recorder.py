@@ -36,6 +36,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Notify = Callable[[], Awaitable[None]]
 
 ACK_INTERVAL_S = 1.0
+FRAME_SLACK_S = 0.25  # how long past the ack interval the sync loop waits for a frame
 COMMIT_BATCH = 5  # DESIGN.md 4: at most 5 segments or 2 seconds per commit
 
 
@@ -90,6 +91,11 @@ class Recorder:
         self._stopping = False
         self._stopped: asyncio.Future[StopSummary] = asyncio.get_running_loop().create_future()
         self._acked = writer.durable
+        # the frame that completes a second since the last ack wakes the sync loop at once, so
+        # an ack follows its newest frame by an fsync, not by the phase of a free-running timer
+        self._sync_wake = asyncio.Event()
+        self._last_sync = time.monotonic()
+        self._sync_tick_s = min(ACK_INTERVAL_S, services.heartbeat_s)
         self._tasks: list[asyncio.Task[None]] = []
         self._grace: asyncio.Task[None] | None = None
         self._finalising: asyncio.Task[None] | None = None
@@ -140,6 +146,8 @@ class Recorder:
         if self.lag is not None:
             self.lag.mark_audio(self.writer.written)
         self.stream.feed(data)
+        if not self._sync_wake.is_set() and time.monotonic() - self._last_sync >= self._sync_tick_s:
+            self._sync_wake.set()
         if self._stepping or self._wake.is_set() or self._ready_step() is not None:
             self._wake.set()
 
@@ -332,12 +340,17 @@ class Recorder:
         return saved
 
     async def _sync_loop(self) -> None:
-        """Acks (after an fsync) about once a second, and the heartbeat. A failure (the disk,
-        the database) is logged and tried again at the next tick: it must not end the loop,
-        or acks would stop and the recording would look dead to recovery."""
-        tick = min(ACK_INTERVAL_S, self.services.heartbeat_s)
+        """Acks (after an fsync) about once a second, and the heartbeat: woken by the frame that
+        completes a second since the last ack, or by the tick when frames pause. A failure (the
+        disk, the database) is logged and tried again at the next tick: it must not end the
+        loop, or acks would stop and the recording would look dead to recovery."""
         while not self._stopping:
-            await asyncio.sleep(tick)
+            # the tick waits a little past the second, for a frame to come first
+            wait_s = self._last_sync + self._sync_tick_s + FRAME_SLACK_S - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sync_wake.wait(), timeout=max(0.0, wait_s))
+            self._sync_wake.clear()
+            self._last_sync = time.monotonic()
             try:
                 await self._sync_once()
             except Exception:
