@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is here: PostgreSQL running on 127.0.0.1:5432, Redis on
-# 127.0.0.1:6379 (the job queue tests) and Debian's chromium, ffmpeg, sox, espeak-ng, nginx and
-# openssl installed. Idempotent; quick when all is in place.
+# 127.0.0.1:6379 (the job queue tests) and Debian's chromium, ffmpeg, sox, espeak-ng, nginx, caddy
+# and openssl installed. Idempotent; quick when all is in place.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -13,6 +13,7 @@ command -v sox >/dev/null || missing+=(sox)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v pg_isready >/dev/null || missing+=(postgresql)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)  # the reverse-proxy tests run their own
+command -v caddy >/dev/null || missing+=(caddy)  # so do the tests of deploy/'s Caddyfile
 command -v openssl >/dev/null || missing+=(openssl)
 command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
