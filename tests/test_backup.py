@@ -31,11 +31,12 @@ from mina.backup.snapshot import TRANSIENT_TABLES
 from mina.cli import main
 from mina.db import create_db_engine, create_session_factory, transaction
 from mina.migrate import current_revision, head_revision
-from mina.models import Base, Job, JobStatus
+from mina.models import Base
 from mina.settings import Settings
 from mina.web.app import create_app
 from tests.conftest import PASSWORD, TEST_SECRET, _pg_server_url, create_settings_token, signup
 from tests.livehelp import FRAME, receive_until, send_pcm, sentences_pcm, start, stop, words_of
+from tests.test_authz import wait_jobs_idle
 
 LIVE_SENTENCES = ([21, 22, 23], [24, 25])
 
@@ -208,12 +209,8 @@ def test_backup_while_recording_restores_everything(
 
         _wait_for(copies_made, 30, "the Opus copies")
 
-        def jobs_idle() -> bool:  # the edit's insights and embeddings too
-            with transaction(sessions) as session:
-                busy = select(Job.id).where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-                return session.scalars(busy).first() is None
-
-        _wait_for(jobs_idle, 60, "the jobs after the edit")
+        with sessions() as session:  # the edit's insights and embeddings too
+            wait_jobs_idle(session)
 
         # a recording that is still live while the backup runs
         ws = stack.enter_context(client.websocket_connect("/ws/transcribe"))
