@@ -23,7 +23,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _configure_postgresql)
+    return engine
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +36,20 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _configure_postgresql(dbapi_connection: Any, _record: Any) -> None:
+    """Plan every statement for its parameters. psycopg prepares a statement on the server after
+    its fifth run on a connection, and PostgreSQL may then switch to a generic plan that ignores
+    the parameters' values: full-text searches whose words are rare went from 25 to 150-190 ms
+    at 1M segments that way (the planner cannot guess a tsquery's selectivity without it)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
