@@ -166,6 +166,28 @@ def test_live_labels_tell_two_voices_apart() -> None:
     assert speakers.label(clip("jfk")[:8000]) == "Speaker 2"  # too short to tell: the last one
 
 
+def test_live_labels_keep_one_voice_one_speaker() -> None:
+    """JFK's speech, cut where the live pipeline cuts its final segments: its short, noisy
+    pieces once opened a "Speaker 2" for him."""
+    from bench.live_speakers import live_segments
+
+    audio = clip("jfk")
+    pieces = live_segments(audio)
+    speakers = LiveSpeakers()
+    assert len(pieces) >= 3
+    assert {speakers.label(audio[start:end]) for start, end in pieces} == {"Speaker 1"}
+
+
+def test_a_short_segment_unlike_everyone_joins_the_nearest_speaker() -> None:
+    speakers = LiveSpeakers()
+    austen = clip("sense_and_sensibility_01_austen_64kb-0870")
+    kennedy = clip("jfk")
+    assert speakers.label(austen) == "Speaker 1"
+    assert speakers.label(kennedy[: 2 * RATE]) == "Speaker 1"  # too short to open a speaker
+    assert speakers.label(kennedy) == "Speaker 2"
+    assert speakers.label(kennedy[4 * RATE : 6 * RATE]) == "Speaker 2"
+
+
 @pytest.mark.parametrize(
     ("names", "count"),
     [

@@ -226,3 +226,15 @@ def test_run_writes_its_figures(
     assert all(r["found_speakers"] == 1 for r in document["results"])
     out = capsys.readouterr().out
     assert "real two-person conversation (ami_dev00)" in out
+
+
+def test_live_labels_as_a_diarizer(speaker_items: list[Item], tmp_path: Path) -> None:
+    """``bench.live_speakers`` scores the labels a live recording shows, with the real voice
+    encoder, on a mix of two people: two speakers, keeping diarize's promise."""
+    item = next(i for i in speaker_items if i.name == "mix2_jfk_FEE078")
+    (result,) = diarize_items(
+        [item], in_child("bench.live_speakers:diarize", timeout_s=120), tmp_path, ["auto"]
+    )
+    assert not result.failed and result.problems == ()
+    assert result.score.hypothesis_speakers == 2
+    assert result.score.der < 0.25, result.score  # one speaker throughout: over 0.3
