@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import multiprocessing
+import os
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -73,7 +76,7 @@ def test_build_base_model_assembles_once(tmp_path: Path) -> None:
     built = (target / "model.bin").stat().st_mtime_ns
     assert build_base_model(data_dir, source_dirs=sources, expected_sha256=digest) == target
     assert (target / "model.bin").stat().st_mtime_ns == built
-    assert [p.name for p in target.parent.iterdir()] == ["base"]
+    assert sorted(p.name for p in target.parent.iterdir()) == [".base.lock", "base"]
 
 
 def test_build_base_model_refuses_a_wrong_digest(tmp_path: Path) -> None:
@@ -81,7 +84,51 @@ def test_build_base_model_refuses_a_wrong_digest(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with pytest.raises(ModelIntegrityError, match="model.bin.part1"):
         build_base_model(data_dir, source_dirs=sources, expected_sha256="0" * 64)
-    assert list((data_dir / "models").iterdir()) == []  # nothing half-built left behind
+    # nothing half-built left behind
+    assert [p.name for p in (data_dir / "models").iterdir()] == [".base.lock"]
+
+
+def _build_after(
+    barrier: Any, results: Any, data_dir: Path, sources: list[Path], digest: str
+) -> None:
+    barrier.wait()
+    try:
+        target = build_base_model(data_dir, source_dirs=sources, expected_sha256=digest)
+        model = (target / "model.bin").stat()
+        results.put((model.st_ino, model.st_mtime_ns))
+    except Exception as exc:
+        results.put(repr(exc))
+
+
+def test_processes_starting_at_once_build_the_base_model_once(tmp_path: Path) -> None:
+    """Two web processes of one data directory start together: one builds, the other waits
+    and uses that model, instead of building its own and removing the first one's (which the
+    first process may be loading)."""
+    part1, part2 = tmp_path / "part1" / "data", tmp_path / "part2" / "data"
+    part1.mkdir(parents=True)
+    part2.mkdir(parents=True)
+    first, second = os.urandom(24 << 20), os.urandom(24 << 20)  # long enough to overlap
+    (part1 / "model.bin.part1").write_bytes(first)
+    (part2 / "model.bin.part2").write_bytes(second)
+    (part1 / "config.json").write_text("{}", encoding="utf-8")
+    digest = hashlib.sha256(first + second).hexdigest()
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(3), context.Queue()
+    builders = [
+        context.Process(
+            target=_build_after,
+            args=(barrier, results, tmp_path / "data", [part1, part2], digest),
+        )
+        for _ in range(3)
+    ]
+    for builder in builders:
+        builder.start()
+    built = [results.get(timeout=60) for _ in builders]
+    for builder in builders:
+        builder.join(timeout=10)
+    assert len(set(built)) == 1, built  # one model file, written once
+    models = tmp_path / "data" / "models"
+    assert sorted(p.name for p in models.iterdir()) == [".base.lock", "base"]
 
 
 def test_base_model_without_its_packages_says_what_to_install(

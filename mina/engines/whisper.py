@@ -21,6 +21,7 @@ feature extractor). So no lock is needed; ``num_workers`` bounds parallel decode
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import importlib.util
@@ -32,6 +33,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -77,6 +79,7 @@ ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 _verified: set[tuple[str, int, int, str]] = set()
 _verify_lock = threading.Lock()
 _build_lock = threading.Lock()
+BUILD_LOCK_FILE = ".base.lock"  # beside the model, held while it is checked or built
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +155,13 @@ def build_base_model(
     ``model.bin`` is the concatenation of the ``model.bin.part*`` files found in the source
     folders (by default those of the installed base packages); the other files are copied. The
     result is checked against ``expected_sha256`` and renamed into place only when complete, so
-    a crash or a second builder never leaves a half-written model behind.
+    a crash never leaves a half-written model behind. Builders wait for each other, in this
+    process and in others (a lock file beside the model): two processes of one data directory
+    starting at once build it once, and neither removes the model while the other loads it.
     """
     target = data_dir / "models" / "base"
-    with _build_lock:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock, _file_lock(target.parent / BUILD_LOCK_FILE):
         if (target / MODEL_FILE).exists():
             try:
                 verify_model_dir(target, expected_sha256)
@@ -169,7 +175,6 @@ def build_base_model(
         )
         if not parts:
             raise ModelUnavailableError(f"no {MODEL_FILE}.part* files in {sources}")
-        target.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".base-", dir=target.parent))
         try:
             digest = _concatenate(parts, scratch / MODEL_FILE)
@@ -192,6 +197,17 @@ def build_base_model(
         verify_model_dir(target, expected_sha256)
     logger.info("built the base model in %s", target)
     return target
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) against other processes."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _concatenate(parts: Sequence[Path], target: Path) -> str:
