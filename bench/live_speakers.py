@@ -66,12 +66,4 @@ def diarize(
             continue
         who = int(label.rsplit(" ", 1)[1]) - 1
         turns.append(Turn(start * 1000 // SAMPLE_RATE, end * 1000 // SAMPLE_RATE, who))
-    return _numbered(turns)
-
-
-def _numbered(turns: list[Turn]) -> list[Turn]:
-    """Speakers 0..N-1 in order of first appearance (a label's index may skip)."""
-    order: dict[int, int] = {}
-    for turn in turns:
-        order.setdefault(turn.speaker, len(order))
-    return [Turn(t.start_ms, t.end_ms, order[t.speaker]) for t in turns]
+    return turns  # speakers open in order: numbered by first appearance already

@@ -78,7 +78,6 @@ ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 
 _verified: set[tuple[str, int, int, str]] = set()
 _verify_lock = threading.Lock()
-_build_lock = threading.Lock()
 BUILD_LOCK_FILE = ".base.lock"  # beside the model, held while it is checked or built
 
 
@@ -161,7 +160,7 @@ def build_base_model(
     """
     target = data_dir / "models" / "base"
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _build_lock, _file_lock(target.parent / BUILD_LOCK_FILE):
+    with _file_lock(target.parent / BUILD_LOCK_FILE):
         if (target / MODEL_FILE).exists():
             try:
                 verify_model_dir(target, expected_sha256)
@@ -201,7 +200,8 @@ def build_base_model(
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) against other processes."""
+    """Hold an exclusive lock on ``path`` (created if missing). ``flock`` locks an open file, and
+    each call opens its own, so threads of one process wait for each other as processes do."""
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

