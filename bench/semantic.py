@@ -7,19 +7,24 @@ at 100 meetings and at 10k meetings / 1M segments.
    answering line), and how often Ask answers (the paraphrase questions) or says it cannot
    (questions about things no meeting discussed).
 2. Speed: a workspace of demo meetings (``mina demo-data``'s generator) whose every segment
-   has a passage; the vectors are random unit vectors (search time does not depend on what
-   they mean; embedding 1M passages takes the time ``bench embeddings`` prints per passage).
+   has a passage. Embedding 1M passages takes hours (``bench embeddings`` prints the time a
+   passage), so each vector is one of 2,000 embedded demo sentences' plus noise: search time
+   does not depend on what vectors mean, but what the shortlist of a large workspace misses
+   does, and uniformly random vectors have none of the structure real ones have.
    Timed in process through ``mina.semantic.search``: semantic and hybrid p50/p95 (query
    embedding included), the index's first load and its memory. SQLite; PostgreSQL too when
-   BENCH_SEMANTIC_PG=1 and MINA_TEST_DATABASE_URL names a server. Then what a change costs the
-   next search (a new meeting, a deleted one) and searches while the workspace is rebuilt.
+   BENCH_SEMANTIC_PG=1 and MINA_TEST_DATABASE_URL names a server. Then the vector search alone
+   with and without the shortlist and how much of every row's top 5 and top 20 the shortlist
+   finds; what a change costs the next search (a new meeting, a deleted one); searches while
+   the workspace is rebuilt; and the paraphrase set's recall@5 with the workspace's passages
+   around it, with the shortlist and without.
 Targets: recall@5 >= 0.85 (hybrid); p95 <= 100 ms (semantic) and 150 ms (hybrid) at 10k / 1M,
 and at most 3x the p95 at 100.
 
 Options (environment): BENCH_SEMANTIC_SIZES, a comma list of small (100 meetings), medium
 (1,000) and large (10,000; default small,large); BENCH_SEMANTIC_ROUNDS, the queries per mode
-(default 40); BENCH_SEMANTIC_REAL=N, also N demo meetings embedded with the model, timed, with
-an HNSW graph measured beside exact search; BENCH_SEMANTIC_PG=1, the sizes on PostgreSQL too
+(default 40); BENCH_SEMANTIC_REAL=N, also N demo meetings embedded with the model and timed;
+BENCH_SEMANTIC_PG=1, the sizes on PostgreSQL too
 (MINA_TEST_DATABASE_URL's server, a fresh database per size), ``only`` on PostgreSQL alone;
 BENCH_SEMANTIC_QUALITY=0 skips the paraphrase set.
 """
@@ -28,16 +33,18 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench.paraphrase import load_meetings, load_questions
@@ -66,6 +73,8 @@ OFF_TOPIC = [
     "How many legs does a spider have?",
     "Explain quantum entanglement simply.",
 ]
+SENTENCES = 2_000  # distinct demo sentences the speed workspaces' vectors are drawn around
+NOISE = 1.0
 QUERIES = [
     "what did we decide about server costs",
     "who is calling finance",
@@ -90,65 +99,19 @@ def quality(url: str) -> None:
     engine = create_db_engine(url)
     upgrade_database(engine)
     sessions = create_session_factory(engine)
-    meetings = load_meetings()
-    started = time.perf_counter()
     with transaction(sessions) as session:
         workspace_id, user_id = _workspace(session, "quality@example.com")
-        base = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-        bulk = [
-            store.BulkMeeting(
-                m.title,
-                MeetingStatus.COMPLETED,
-                base + timedelta(days=i),
-                base + timedelta(days=i, minutes=30),
-                [
-                    store.NewSegment(j, s.text, j * 4000, j * 4000 + 3500, 0.9, speaker=s.speaker)
-                    for j, s in enumerate(m.segments)
-                ],
-            )
-            for i, m in enumerate(meetings)
-        ]
-        store.bulk_add_meetings(
-            session, workspace_id=workspace_id, organizer_id=user_id, meetings=bulk
-        )
-    with transaction(sessions) as session:
-        ids = {}
-        for m, meeting in zip(
-            meetings,
-            store.list_recent_meetings(session, workspace_id=workspace_id, limit=100)[::-1],
-            strict=True,
-        ):
-            ids[m.id] = meeting.id
-            embed_meeting_now(session, meeting=meeting)
-    emit(
-        "paraphrase set embedded",
-        f"{time.perf_counter() - started:.1f} s for {sum(len(m.segments) for m in meetings)} lines",
-    )
+    started = time.perf_counter()
+    ids = _add_paraphrase_meetings(sessions, workspace_id, user_id)
+    lines = sum(len(m.segments) for m in load_meetings())
+    emit("paraphrase set embedded", f"{time.perf_counter() - started:.1f} s for {lines} lines")
     index = VectorIndex()
     with sessions() as session:
         for split in ("tuning", "held_out"):
             questions = load_questions(split=split)
             for mode in Mode:
                 for k in (5, 10):
-                    hits = 0
-                    for q in questions:
-                        meeting_id = ids[q.meeting]
-                        lines = store.list_transcript(session, meeting_id=meeting_id)
-                        wanted = [lines[i].start_ms for i in q.answers]
-                        found = search(
-                            session,
-                            index,
-                            workspace_id=workspace_id,
-                            q=q.question,
-                            mode=mode,
-                            limit=k,
-                        )
-                        if any(
-                            h.meeting_id == meeting_id and h.start_ms <= at < h.end_ms
-                            for h in found
-                            for at in wanted
-                        ):
-                            hits += 1
+                    hits = _hits(session, index, workspace_id, ids, questions, mode, k)
                     emit(
                         f"recall@{k} {mode.value} ({split}, {len(questions)} questions)",
                         f"{hits / len(questions):.2f}",
@@ -171,6 +134,65 @@ def quality(url: str) -> None:
             refused += not answer_locally(session, question, hits).found
         emit("Ask says it cannot (off-topic questions)", f"{refused}/{len(OFF_TOPIC)}")
     engine.dispose()
+
+
+def _add_paraphrase_meetings(
+    sessions: Callable[[], Session], workspace_id: int, user_id: int
+) -> dict[str, int]:
+    """The paraphrase set's meetings, embedded with the model, in the workspace; their ids by
+    the set's names."""
+    meetings = load_meetings()
+    with transaction(sessions) as session:
+        before = session.scalar(select(func.max(Meeting.id))) or 0
+        base = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+        bulk = [
+            store.BulkMeeting(
+                m.title,
+                MeetingStatus.COMPLETED,
+                base + timedelta(days=i),
+                base + timedelta(days=i, minutes=30),
+                [
+                    store.NewSegment(j, s.text, j * 4000, j * 4000 + 3500, 0.9, speaker=s.speaker)
+                    for j, s in enumerate(m.segments)
+                ],
+            )
+            for i, m in enumerate(meetings)
+        ]
+        store.bulk_add_meetings(
+            session, workspace_id=workspace_id, organizer_id=user_id, meetings=bulk
+        )
+    with transaction(sessions) as session:
+        ids = {}
+        added = session.scalars(select(Meeting).where(Meeting.id > before).order_by(Meeting.id))
+        for m, meeting in zip(meetings, added.all(), strict=True):
+            assert meeting.title == m.title
+            ids[m.id] = meeting.id
+            embed_meeting_now(session, meeting=meeting)
+    return ids
+
+
+def _hits(
+    session: Session,
+    index: VectorIndex,
+    workspace_id: int,
+    ids: dict[str, int],
+    questions: list[Any],
+    mode: Mode,
+    k: int,
+) -> int:
+    """How many questions have a line that answers them among the first ``k`` passages."""
+    hits = 0
+    for q in questions:
+        meeting_id = ids[q.meeting]
+        lines = store.list_transcript(session, meeting_id=meeting_id)
+        wanted = [lines[i].start_ms for i in q.answers]
+        found = search(session, index, workspace_id=workspace_id, q=q.question, mode=mode, limit=k)
+        hits += any(
+            h.meeting_id == meeting_id and h.start_ms <= at < h.end_ms
+            for h in found
+            for at in wanted
+        )
+    return hits
 
 
 def fill(url: str, meetings: int, per_meeting: int, *, embed: bool = False) -> int:
@@ -217,8 +239,19 @@ def fill(url: str, meetings: int, per_meeting: int, *, embed: bool = False) -> i
     return int(count)
 
 
+@cache
+def _sentence_vectors() -> np.ndarray:
+    """``SENTENCES`` distinct demo sentences embedded with the model (once a run)."""
+    distinct: dict[str, None] = {}
+    for demo in generate_meetings(200, 100, now=datetime.now(UTC), seed=5):
+        distinct.update((s.text, None) for s in demo.segments)
+    return load_encoder().embed(list(distinct)[:SENTENCES])
+
+
 def _random_passages(session: Session, workspace_id: int, which: Any, now: datetime) -> None:
-    """A passage with a random unit vector for each segment ``which`` selects."""
+    """A passage for each segment ``which`` selects, its vector one of the embedded demo
+    sentences' plus noise of norm ``NOISE`` (cosine about 0.7 to the sentence)."""
+    sentences = _sentence_vectors()
     rng = np.random.default_rng(7)
     last = 0
     while True:
@@ -237,7 +270,9 @@ def _random_passages(session: Session, workspace_id: int, which: Any, now: datet
         ).all()
         if not rows:
             break
-        vectors = rng.standard_normal((len(rows), DIMENSIONS)).astype(np.float32)
+        noise = rng.standard_normal((len(rows), DIMENSIONS)).astype(np.float32)
+        vectors = sentences[rng.integers(len(sentences), size=len(rows))]
+        vectors = vectors + noise * (NOISE / np.sqrt(DIMENSIONS))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         packed = quantize(vectors)
         session.execute(
@@ -281,7 +316,7 @@ def _ms(times: list[float]) -> str:
     return f"p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms"
 
 
-def speed(label: str, url: str, rounds: int, *, approximate: bool = False) -> dict[str, float]:
+def speed(label: str, url: str, rounds: int) -> dict[str, float]:
     engine = create_db_engine(url)
     sessions = create_session_factory(engine)
     index = VectorIndex()
@@ -310,40 +345,73 @@ def speed(label: str, url: str, rounds: int, *, approximate: bool = False) -> di
         ):
             times = _timed(lambda f=filters: ask(QUERIES[0], filters=f), rounds)  # type: ignore[misc]
             emit(f"{label}: semantic, filtered to {name}", _ms(times))
-        if approximate:
-            _approximate(label, index.current(session, workspace_id), rounds)
+        _shortlisted(label, session, index, workspace_id)
         _changes(label, session, index, workspace_id, ask)
+    _recall_at_scale(label, sessions, index, workspace_id)
     engine.dispose()
     return results
 
 
-def _approximate(label: str, snapshot: Any, rounds: int) -> None:
-    """What an HNSW graph (usearch, int8, cosine) of the same vectors would give: its build
-    time and memory, its search time beside the exact search's, and how many of the exact top
-    20 it finds."""
-    from usearch.index import Index
-    from usearch.index import search as exact
+def _every_row(index: VectorIndex) -> VectorIndex:
+    """An index over the same loaded rows that scores every row (no shortlist)."""
+    every = VectorIndex(shortlist_from=sys.maxsize)
+    every._slots = index._slots
+    return every
 
-    vectors = snapshot.columns.vectors[: snapshot.size]
-    keys = np.arange(len(vectors), dtype=np.uint64)
-    graph = Index(ndim=DIMENSIONS, metric="cos", dtype="i8")
-    started = time.perf_counter()
-    graph.add(keys, vectors, threads=2)
+
+def _shortlisted(label: str, session: Session, index: VectorIndex, workspace_id: int) -> None:
+    """What the shortlist costs and misses: the index's search alone with and without it, and
+    how many of the top 5 and top 20 found by scoring every row it finds too."""
+    every = _every_row(index)
+    questions = QUERIES + [q.question for q in load_questions()]
+    vectors = load_encoder().embed(questions)
+    agree = {5: 0, 20: 0}
+    for vector in vectors:
+        truth = [
+            f.passage_id
+            for f in every.search(session, workspace_id=workspace_id, query=vector, k=20)
+        ]
+        got = [
+            f.passage_id
+            for f in index.search(session, workspace_id=workspace_id, query=vector, k=20)
+        ]
+        for k in agree:
+            agree[k] += len(set(truth[:k]) & set(got[:k]))
+    for name, which in (("shortlist", index), ("every row", every)):
+        pending = iter(vectors)
+        times = _timed(
+            lambda w=which, v=pending: w.search(  # type: ignore[misc]
+                session, workspace_id=workspace_id, query=next(v), k=20
+            ),
+            len(vectors),
+        )
+        emit(f"{label}: vector search alone, {name}", _ms(times))
     emit(
-        f"{label}: HNSW build ({len(vectors)} vectors)",
-        f"{time.perf_counter() - started:.1f} s, {graph.memory_usage / 1e6:.0f} MB ({load()})",
+        f"{label}: shortlist finds of every row's top 5 / top 20",
+        f"{agree[5] / (5 * len(vectors)):.3f} / {agree[20] / (20 * len(vectors)):.3f}"
+        f" ({len(vectors)} questions)",
     )
-    queries = load_encoder().embed(QUERIES)
-    int8 = [np.round(q * 127 / np.abs(q).max()).astype(np.int8) for q in queries]
-    found = total = 0
-    for q in int8:
-        truth = set(exact(vectors, q, 20, "cos", exact=True, threads=2).keys.tolist())
-        found += len(truth & set(graph.search(q, 20).keys.tolist()))
-        total += len(truth)
-    hnsw = _timed(lambda: graph.search(int8[0], 40), rounds)
-    flat = _timed(lambda: exact(vectors, int8[0], 40, "cos", exact=True, threads=2), rounds)
-    emit(f"{label}: HNSW search (k=40)", f"{_ms(hnsw)}; exact {_ms(flat)}")
-    emit(f"{label}: HNSW recall of the exact top 20", f"{found / total:.2f}")
+
+
+def _recall_at_scale(
+    label: str, sessions: Callable[[], Session], index: VectorIndex, workspace_id: int
+) -> None:
+    """The paraphrase set's meetings added to the workspace: recall@5 among all its passages,
+    with the shortlist and scoring every row."""
+    with sessions() as session:
+        user_id = int(session.scalar(text("SELECT min(id) FROM users")))
+    ids = _add_paraphrase_meetings(sessions, workspace_id, user_id)
+    questions = load_questions()
+    with sessions() as session:
+        for mode in (Mode.SEMANTIC, Mode.HYBRID):
+            shortlist, every = (
+                _hits(session, which, workspace_id, ids, questions, mode, 5)
+                for which in (index, _every_row(index))
+            )
+            emit(
+                f"{label}: paraphrase recall@5 {mode.value} among all, shortlist / every row",
+                f"{shortlist / len(questions):.2f} / {every / len(questions):.2f}",
+            )
 
 
 def _some_meeting(session: Session, workspace_id: int) -> int:
@@ -435,7 +503,7 @@ def run(options: list[str] | None = None) -> None:
                     f"{db} real: {real} meetings, embedded",
                     f"{count} passages stored in {time.perf_counter() - started:.0f} s",
                 )
-                speed(f"{db} real ({count} passages)", url, rounds, approximate=True)
+                speed(f"{db} real ({count} passages)", url, rounds)
             p95: dict[str, dict[str, float]] = {}
             for name, (meetings, per_meeting) in sizes.items():
                 url = url_of(name)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mina import store
 from mina.models import Meeting, Passage, utcnow
-from mina.semantic.index import VectorIndex, quantize
+from mina.semantic.index import VectorIndex, quantize, shortlist, signs
 from mina.semantic.model import DIMENSIONS
 from mina.settings import Settings
 from mina.store.passages import NewPassage, replace_passages, search_version
@@ -198,3 +198,56 @@ def test_re_embedding_the_newest_meeting_is_seen(
         assert _best(index, db, workspace, new[position]) == _passage(db, newest, position)
     found = index.search(db, workspace_id=workspace, query=old[1], k=1)
     assert found[0].score < 0.5, "the old vector came back"
+
+
+def test_the_shortlist_holds_the_rows_whose_signs_differ_least() -> None:
+    vectors = np.stack([np.frombuffer(v, dtype=np.int8) for v, _ in quantize(_unit(500))])
+    words = signs(vectors)
+    query = _unit(1)[0]
+    # a row's signs against the query's, counted one dimension at a time
+    distance = ((vectors > 0) != (query > 0)).sum(axis=1)
+    listed = shortlist(words, query, 40)
+    assert len(listed) >= 40 and list(listed) == sorted(listed)
+    # every row closer than the farthest listed one is listed, none farther
+    edge = distance[listed].max()
+    assert set(listed) == set(np.flatnonzero(distance <= edge))
+    assert (distance <= edge - 1).sum() < 40
+
+    leave_out = np.zeros(500, dtype=np.bool_)
+    leave_out[listed[:20]] = True
+    kept = shortlist(words, query, 40, leave_out=leave_out)
+    assert len(kept) >= 40 and not set(kept) & set(listed[:20])
+
+
+def test_a_shortlisted_search_keeps_to_the_filters_and_the_living_rows(
+    db: Session, settings: Settings, ada_token: str
+) -> None:
+    meetings = [_meeting(db, settings, ADA, f"meeting {i}") for i in range(3)]
+    vectors = [_embed(db, m) for m in meetings]
+    workspace = meetings[0].workspace_id
+    every_row = VectorIndex(rebuild_dead_share=0.9)
+    shortlisted = VectorIndex(rebuild_dead_share=0.9, shortlist_from=1, shortlist_length=6)
+    assert _best(shortlisted, db, workspace, vectors[2][1]) == _passage(db, meetings[2], 1)
+    for i in range(3, 6):  # caught up: the new rows' signs are written as they are appended
+        meetings.append(_meeting(db, settings, ADA, f"meeting {i}"))
+        vectors.append(_embed(db, meetings[-1]))
+    for m, vs in zip(meetings, vectors, strict=True):
+        for position, v in enumerate(vs):  # a passage's own vector, a little off: found first
+            near = v + 0.3 * _unit(1)[0] / np.sqrt(DIMENSIONS)
+            assert _best(shortlisted, db, workspace, near) == _passage(db, m, position)
+            assert _best(every_row, db, workspace, near) == _passage(db, m, position)
+    # the filters leave their rows out of the shortlist: only the meeting's passages come back
+    query = vectors[0][0]
+    found = shortlisted.search(
+        db, workspace_id=workspace, query=query, k=4, meeting_id=meetings[3].id
+    )
+    assert {f.passage_id for f in found} == {_passage(db, meetings[3], i) for i in range(4)}
+    by_grace = shortlisted.search(db, workspace_id=workspace, query=query, k=24, speaker="Grace")
+    assert {f.passage_id for f in by_grace} == {_passage(db, m, 3) for m in meetings}
+    # a deleted meeting's rows never make the shortlist, however near
+    store.delete_meeting(db, meeting=meetings[0])
+    db.commit()
+    found = shortlisted.search(db, workspace_id=workspace, query=query, k=6)
+    assert len(found) == 6
+    assert all(db.get(Passage, f.passage_id).meeting_id != meetings[0].id for f in found)  # type: ignore[union-attr]
+    assert shortlisted.current(db, workspace).dead == 4

@@ -14,10 +14,15 @@ taken serves the index as it was (an immutable snapshot) rather than wait, and a
 workspace never stalls searches in another. Only a workspace's first search in the process
 waits for its load.
 
-A search is exact: cosine similarity of the int8 vectors (usearch's SIMD kernels) over the
-rows the filters keep (workspace always; meeting, date range, speaker), then the best
-candidates scored again against the float query, and the top ``k``. See ``bench semantic``
-for its latency and memory at scale.
+A search scores the int8 vectors by cosine similarity (usearch's SIMD kernels) over the rows
+the filters keep (workspace always; meeting, date range, speaker), then the best candidates
+again against the float query, and returns the top ``k``. Up to ``SHORTLIST_FROM`` rows it
+scores them all. Past that it first takes a shortlist (1% of the rows, at least
+``SHORTLIST``) by the Hamming distance of the vectors' signs (48 bytes a row, 6 ms at 1M
+rows; the first pass of binary quantization with rescoring, as Qdrant does it) and scores
+only those. Measured before choosing it, on really embedded sentences, it kept every answer
+that scoring all rows found, where an inverted-file index and an HNSW graph lost some. See
+``bench semantic`` for its latency, memory and what it misses at 1M rows.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ logger = logging.getLogger(__name__)
 REBUILD_DEAD_SHARE = 0.25
 _THREADS = min(4, os.cpu_count() or 1)
 RESCORED = 32  # candidates past k that the int8 query ranks, to be scored with the float one
+SHORTLIST_FROM = 65_536  # rows (after the filters) from which a search scores a shortlist only
+SHORTLIST = 8_192  # the shortlist's least length (otherwise 1% of the rows)
+_WORDS = DIMENSIONS // 64  # a vector's signs as 64-bit words
+_FAR = DIMENSIONS + 1  # the distance given to rows the shortlist leaves out
 
 
 def _exact_search() -> Callable[..., Any]:
@@ -63,6 +72,32 @@ def quantize(vectors: npt.NDArray[np.float32]) -> list[tuple[bytes, float]]:
         scale = peak / 127.0
         out.append((np.round(row / scale).astype(np.int8).tobytes(), scale))
     return out
+
+
+def signs(vectors: npt.NDArray[np.int8]) -> npt.NDArray[np.uint64]:
+    """Each row's signs (bit set where positive) as ``_WORDS`` words: shape (words, rows)."""
+    packed = np.packbits(vectors > 0, axis=1).view(np.uint64)
+    return np.ascontiguousarray(packed.T)
+
+
+def shortlist(
+    words: npt.NDArray[np.uint64],
+    query: npt.NDArray[np.float32],
+    length: int,
+    *,
+    leave_out: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.int64]:
+    """The positions of the ``length`` rows (a few more on ties) whose signs differ least from
+    the query's, among the rows ``leave_out`` does not mark, in position order."""
+    mine = np.packbits(query > 0).view(np.uint64)
+    distance = np.bitwise_count(words[0] ^ mine[0]).astype(np.uint16)
+    for w in range(1, _WORDS):
+        distance += np.bitwise_count(words[w] ^ mine[w])
+    if leave_out is not None:
+        distance[leave_out] = _FAR
+    # the distance within which ``length`` rows lie, from the histogram (cheaper than a sort)
+    within = int(np.searchsorted(np.cumsum(np.bincount(distance, minlength=_FAR + 1)), length))
+    return np.flatnonzero(distance <= min(within, DIMENSIONS))
 
 
 def _int8(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
@@ -88,6 +123,7 @@ class _Columns:
         self.speakers = np.zeros(capacity, dtype=np.int32)  # a code: speaker_codes[name.lower()]
         self.alive = np.ones(capacity, dtype=np.bool_)
         self.vectors = np.zeros((capacity, DIMENSIONS), dtype=np.int8)
+        self.signs = np.zeros((_WORDS, capacity), dtype=np.uint64)  # see ``signs``
 
     @property
     def capacity(self) -> int:
@@ -100,6 +136,7 @@ class _Columns:
         bigger = _Columns(max(needed, self.capacity * 2))
         for name in ("ids", "meetings", "dates", "speakers", "alive", "vectors"):
             getattr(bigger, name)[:size] = getattr(self, name)[:size]
+        bigger.signs[:, :size] = self.signs[:, :size]
         return bigger
 
     def write(self, at: int, rows: Sequence[Any], codes: dict[str, int]) -> int:
@@ -107,6 +144,7 @@ class _Columns:
         end = at + len(rows)
         raw = np.frombuffer(b"".join(row[6] for row in rows), dtype=np.int8)
         self.vectors[at:end] = raw.reshape(len(rows), DIMENSIONS)
+        self.signs[:, at:end] = signs(self.vectors[at:end])
         self.ids[at:end] = [row[0] for row in rows]
         self.meetings[at:end] = [row[1] for row in rows]
         self.speakers[at:end] = [
@@ -139,7 +177,7 @@ class _Snapshot:
     @property
     def nbytes(self) -> int:
         c = self.columns
-        parts = (c.ids, c.meetings, c.dates, c.speakers, c.alive, c.vectors)
+        parts = (c.ids, c.meetings, c.dates, c.speakers, c.alive, c.vectors, c.signs)
         return sum(int(a.nbytes) for a in parts)
 
 
@@ -155,8 +193,16 @@ class _Slot:
 class VectorIndex:
     """Every workspace's vectors in this process (see the module docstring)."""
 
-    def __init__(self, *, rebuild_dead_share: float = REBUILD_DEAD_SHARE) -> None:
+    def __init__(
+        self,
+        *,
+        rebuild_dead_share: float = REBUILD_DEAD_SHARE,
+        shortlist_from: int = SHORTLIST_FROM,
+        shortlist_length: int = SHORTLIST,
+    ) -> None:
         self._rebuild_dead_share = rebuild_dead_share
+        self._shortlist_from = shortlist_from
+        self._shortlist_length = shortlist_length
         self._slots_lock = threading.Lock()  # only to find or add a slot
         self._slots: dict[int, _Slot] = {}
         self._rebuilders: list[threading.Thread] = []
@@ -256,6 +302,14 @@ class VectorIndex:
         if speaker:
             narrow(c.speakers[:size] == index.speaker_codes.get(speaker.strip().lower(), -1))
         rows = np.flatnonzero(keep) if keep is not None else None
+        count = size if rows is None else len(rows)
+        if count >= self._shortlist_from:
+            leave_out = None if keep is None else ~keep
+            if index.dead:
+                dead = ~c.alive[:size]
+                leave_out = dead if leave_out is None else leave_out | dead
+            length = max(self._shortlist_length, count // 100)
+            rows = shortlist(c.signs[:, :size], query, length, leave_out=leave_out)
         vectors = c.vectors[:size] if rows is None else c.vectors[rows]
         wanted = min(k + RESCORED, len(vectors))
         pool = wanted
