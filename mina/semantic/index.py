@@ -304,12 +304,7 @@ class VectorIndex:
         rows = np.flatnonzero(keep) if keep is not None else None
         count = size if rows is None else len(rows)
         if count >= self._shortlist_from:
-            leave_out = None if keep is None else ~keep
-            if index.dead:
-                dead = ~c.alive[:size]
-                leave_out = dead if leave_out is None else leave_out | dead
-            length = max(self._shortlist_length, count // 100)
-            rows = shortlist(c.signs[:, :size], query, length, leave_out=leave_out)
+            rows = self._shortlist(index, query, keep, count)
         vectors = c.vectors[:size] if rows is None else c.vectors[rows]
         wanted = min(k + RESCORED, len(vectors))
         pool = wanted
@@ -332,6 +327,23 @@ class VectorIndex:
         scores = candidates @ query.astype(np.float32) / np.where(norms > 0, norms, 1.0)
         best = np.argsort(-scores, kind="stable")[:k]
         return [Found(int(c.ids[positions[i]]), float(scores[i])) for i in best]
+
+    def _shortlist(
+        self,
+        index: _Snapshot,
+        query: npt.NDArray[np.float32],
+        keep: npt.NDArray[np.bool_] | None,
+        count: int,
+    ) -> npt.NDArray[np.int64]:
+        """The rows worth scoring among the ``count`` that the filters ``keep`` (all when
+        None), dead rows left out."""
+        c, size = index.columns, index.size
+        leave_out = None if keep is None else ~keep
+        if index.dead:
+            dead = ~c.alive[:size]
+            leave_out = dead if leave_out is None else leave_out | dead
+        length = max(self._shortlist_length, count // 100)
+        return shortlist(c.signs[:, :size], query, length, leave_out=leave_out)
 
 
 def _load(session: Session, workspace_id: int, version: int) -> _Snapshot:
