@@ -196,8 +196,9 @@ def _hits(
 
 
 def fill(url: str, meetings: int, per_meeting: int, *, embed: bool = False) -> int:
-    """A workspace of demo meetings, one passage (a random vector) per segment; or, with
-    ``embed``, the completed meetings embedded with the model, as ``demo-data --embed`` does."""
+    """A workspace of demo meetings, one passage per segment (its vector drawn near an embedded
+    demo sentence's); or, with ``embed``, the completed meetings embedded with the model, as
+    ``demo-data --embed`` does."""
     engine = create_db_engine(url)
     upgrade_database(engine)
     sessions = create_session_factory(engine)
@@ -232,7 +233,7 @@ def fill(url: str, meetings: int, per_meeting: int, *, embed: bool = False) -> i
         )
     else:
         with sessions() as session:
-            _random_passages(session, workspace_id, Segment.id > 0, now)
+            _passages_near_sentences(session, workspace_id, Segment.id > 0, now)
     with sessions() as session:
         count = session.scalar(text("SELECT count(*) FROM passages")) or 0
     engine.dispose()
@@ -248,7 +249,9 @@ def _sentence_vectors() -> np.ndarray:
     return load_encoder().embed(list(distinct)[:SENTENCES])
 
 
-def _random_passages(session: Session, workspace_id: int, which: Any, now: datetime) -> None:
+def _passages_near_sentences(
+    session: Session, workspace_id: int, which: Any, now: datetime
+) -> None:
     """A passage for each segment ``which`` selects, its vector one of the embedded demo
     sentences' plus noise of norm ``NOISE`` (cosine about 0.7 to the sentence)."""
     sentences = _sentence_vectors()
@@ -438,7 +441,7 @@ def _changes(
     )
     session.commit()
     meeting_id = int(session.scalar(text("SELECT max(id) FROM meetings")))
-    _random_passages(session, workspace_id, Segment.meeting_id == meeting_id, now)
+    _passages_near_sentences(session, workspace_id, Segment.meeting_id == meeting_id, now)
     t = time.perf_counter()
     ask(QUERIES[1])
     emit(
