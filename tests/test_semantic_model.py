@@ -89,9 +89,9 @@ def test_a_long_text_is_cut_without_error(encoder: Encoder) -> None:
     assert float(vectors[0] @ vectors[1]) > 0.9999
 
 
-def test_batches_keep_both_limits(encoder: Encoder) -> None:
+def test_batches_keep_both_limits() -> None:
     lengths = [256] * 9 + [12] * 70 + [40] * 30 + [3]
-    batches = encoder._batches(lengths)
+    batches = model.length_batches(lengths, model.BATCH, model.BATCH_TOKENS)
     assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
     for batch in batches:
         assert len(batch) <= model.BATCH

@@ -23,8 +23,8 @@ from mina.models.base import (
 
 class Passage(Base):
     """A stretch of a meeting's transcript with its sentence embedding, for semantic search:
-    one segment, or neighbouring segments of one speaker. The vector is int8 (384 bytes), to be
-    multiplied by ``scale``; it is cited at its first segment."""
+    one segment, or neighbouring segments of one speaker. The vector is int8 (384 or 768 bytes,
+    by ``model``), to be multiplied by ``scale``; it is cited at its first segment."""
 
     __tablename__ = "passages"
     # SQLite: ids only grow (the vector index catches up on ids past the newest it holds)
@@ -47,6 +47,8 @@ class Passage(Base):
     text: Mapped[str] = mapped_column(Text)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     scale: Mapped[float] = mapped_column(Float)
+    # the embedding model (``MINA_EMBEDDING_MODEL``): only the configured one's are searched
+    model: Mapped[str] = mapped_column(String(40), default="minilm", server_default="minilm")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -28,15 +28,15 @@ from sqlalchemy.orm import Session
 
 from mina.models import Meeting, Segment
 from mina.semantic.index import VectorIndex
-from mina.semantic.model import load_encoder
+from mina.semantic.model import DEFAULT_MODEL, MODELS, EmbeddingModel, load_encoder
 from mina.semantic.search import Filters, Hit, Mode, search
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 12
-# the best sentence must be at least this similar to the question to be an answer
-ANSWER_SIMILARITY = 0.30
+# the best sentence must be at least the model's ``answer_similarity`` to the question to be an
+# answer (0.30 with MiniLM)
 CITATIONS = 3
 NOT_FOUND = "I could not find that in your meetings."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -78,7 +78,7 @@ def ask(
         filters=Filters(meeting_id=meeting_id),
         limit=CANDIDATES,
     )
-    local = answer_locally(session, question, hits)
+    local = answer_locally(session, question, hits, model=index.model)
     if not settings.llm_url or not hits:
         return local
     try:
@@ -95,7 +95,15 @@ class _Sentence:
     text: str
 
 
-def answer_locally(session: Session, question: str, hits: list[Hit]) -> Answer:
+def answer_locally(
+    session: Session,
+    question: str,
+    hits: list[Hit],
+    *,
+    model: EmbeddingModel = MODELS[DEFAULT_MODEL],
+) -> Answer:
+    """The best hit's best statement, with up to ``CITATIONS`` citations, or ``NOT_FOUND``
+    when none is similar enough (``model``: the one the hits were found with)."""
     if not hits:
         return Answer(NOT_FOUND)
     # a question said in the meeting resembles the question asked more than its answer does:
@@ -106,7 +114,7 @@ def answer_locally(session: Session, question: str, hits: list[Hit]) -> Answer:
         for s in _SENTENCE.split(hit.text)
         if len(s.split()) >= 3 and not s.strip().endswith("?")
     ] or [_Sentence(i, hit.text) for i, hit in enumerate(hits)]
-    encoder = load_encoder()
+    encoder = load_encoder(model.name)
     vectors = encoder.embed([question, *(s.text for s in sentences), *(h.text for h in hits)])
     q, sentence_vectors = vectors[0], vectors[1 : 1 + len(sentences)]
     passage_vectors = vectors[1 + len(sentences) :]
@@ -134,14 +142,14 @@ def answer_locally(session: Session, question: str, hits: list[Hit]) -> Answer:
         ranked.append((score, max(relevance, said), i))
     ranked.sort(reverse=True)
     _, relevance, top = ranked[0]
-    if relevance < ANSWER_SIMILARITY:
+    if relevance < model.answer_similarity:
         return Answer(NOT_FOUND)
     hit = hits[top]
     sentence = sentences[best_sentence[top]].text if top in best_sentence else hit.text
     segment_id, start_ms = _segment_of(session, hit, sentence)
     citations = [Citation(hit.meeting_id, hit.meeting_title, segment_id, start_ms, sentence)]
     for _, score, i in ranked[1:]:
-        if len(citations) >= CITATIONS or score < ANSWER_SIMILARITY:
+        if len(citations) >= CITATIONS or score < model.answer_similarity:
             break
         other = hits[i]
         if other.segment_id != segment_id:

@@ -1,9 +1,10 @@
 """The in-memory vector index of each workspace's passages, refreshed from the table.
 
 The ``passages`` table is the truth (both databases); each process keeps, per workspace, the
-int8 vectors (384 bytes a passage) with the ids, meetings, meeting dates and speakers beside
-them, and looks at the workspace's ``search_versions`` row on every search (one primary-key
-read), so several web processes see the same results.
+int8 vectors of the configured model's passages (a byte a dimension: 384 with MiniLM) with the
+ids, meetings, meeting dates and speakers beside them, and looks at the workspace's
+``search_versions`` row on every search (one primary-key read), so several web processes see
+the same results.
 
 When the version has moved, the index catches up in place of reloading: it appends the rows
 newer than the newest it holds, marks the older rows of the meetings those rows belong to dead
@@ -39,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from mina.semantic.model import DIMENSIONS
+from mina.semantic.model import DEFAULT_MODEL, EmbeddingModel, embedding_model
 from mina.store import passages as passage_store
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,6 @@ _THREADS = min(4, os.cpu_count() or 1)
 RESCORED = 32  # candidates past k that the int8 query ranks, to be scored with the float one
 SHORTLIST_FROM = 65_536  # rows (after the filters) from which a search scores a shortlist only
 SHORTLIST = 8_192  # the shortlist's least length (otherwise 1% of the rows)
-_WORDS = DIMENSIONS // 64  # a vector's signs as 64-bit words
-_FAR = DIMENSIONS + 1  # the distance given to rows the shortlist leaves out
 
 
 def _exact_search() -> Callable[..., Any]:
@@ -75,7 +74,8 @@ def quantize(vectors: npt.NDArray[np.float32]) -> list[tuple[bytes, float]]:
 
 
 def signs(vectors: npt.NDArray[np.int8]) -> npt.NDArray[np.uint64]:
-    """Each row's signs (bit set where positive) as ``_WORDS`` words: shape (words, rows)."""
+    """Each row's signs (bit set where positive) as 64-bit words: shape (dimensions / 64,
+    rows)."""
     packed = np.packbits(vectors > 0, axis=1).view(np.uint64)
     return np.ascontiguousarray(packed.T)
 
@@ -90,14 +90,15 @@ def shortlist(
     """The positions of the ``length`` rows (a few more on ties) whose signs differ least from
     the query's, among the rows ``leave_out`` does not mark, in position order."""
     mine = np.packbits(query > 0).view(np.uint64)
+    bits = 64 * len(words)
     distance = np.bitwise_count(words[0] ^ mine[0]).astype(np.uint16)
-    for w in range(1, _WORDS):
+    for w in range(1, len(words)):
         distance += np.bitwise_count(words[w] ^ mine[w])
     if leave_out is not None:
-        distance[leave_out] = _FAR
+        distance[leave_out] = bits + 1  # farther than any row
     # the distance within which ``length`` rows lie, from the histogram (cheaper than a sort)
-    within = int(np.searchsorted(np.cumsum(np.bincount(distance, minlength=_FAR + 1)), length))
-    return np.flatnonzero(distance <= min(within, DIMENSIONS))
+    within = int(np.searchsorted(np.cumsum(np.bincount(distance, minlength=bits + 2)), length))
+    return np.flatnonzero(distance <= min(within, bits))
 
 
 def _int8(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
@@ -115,15 +116,15 @@ class _Columns:
     """A workspace's rows, in id order, in arrays that grow by doubling. Rows past a snapshot's
     ``size`` are written only by the refresher; readers look at ``[:size]`` only."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, dimensions: int) -> None:
         capacity = max(capacity, 1024)
         self.ids = np.zeros(capacity, dtype=np.int64)
         self.meetings = np.zeros(capacity, dtype=np.int64)
         self.dates = np.zeros(capacity, dtype=np.float64)  # the meeting's created_at, epoch s
         self.speakers = np.zeros(capacity, dtype=np.int32)  # a code: speaker_codes[name.lower()]
         self.alive = np.ones(capacity, dtype=np.bool_)
-        self.vectors = np.zeros((capacity, DIMENSIONS), dtype=np.int8)
-        self.signs = np.zeros((_WORDS, capacity), dtype=np.uint64)  # see ``signs``
+        self.vectors = np.zeros((capacity, dimensions), dtype=np.int8)
+        self.signs = np.zeros((dimensions // 64, capacity), dtype=np.uint64)  # see ``signs``
 
     @property
     def capacity(self) -> int:
@@ -133,7 +134,7 @@ class _Columns:
         """These columns, or a copy of their first ``size`` rows with room for ``needed``."""
         if needed <= self.capacity:
             return self
-        bigger = _Columns(max(needed, self.capacity * 2))
+        bigger = _Columns(max(needed, self.capacity * 2), self.vectors.shape[1])
         for name in ("ids", "meetings", "dates", "speakers", "alive", "vectors"):
             getattr(bigger, name)[:size] = getattr(self, name)[:size]
         bigger.signs[:, :size] = self.signs[:, :size]
@@ -143,7 +144,7 @@ class _Columns:
         """Rows of ``stream_workspace_passages`` written from ``at``; the new size."""
         end = at + len(rows)
         raw = np.frombuffer(b"".join(row[6] for row in rows), dtype=np.int8)
-        self.vectors[at:end] = raw.reshape(len(rows), DIMENSIONS)
+        self.vectors[at:end] = raw.reshape(len(rows), self.vectors.shape[1])
         self.signs[:, at:end] = signs(self.vectors[at:end])
         self.ids[at:end] = [row[0] for row in rows]
         self.meetings[at:end] = [row[1] for row in rows]
@@ -196,10 +197,12 @@ class VectorIndex:
     def __init__(
         self,
         *,
+        model: str = DEFAULT_MODEL,
         rebuild_dead_share: float = REBUILD_DEAD_SHARE,
         shortlist_from: int = SHORTLIST_FROM,
         shortlist_length: int = SHORTLIST,
     ) -> None:
+        self.model = embedding_model(model)  # only its passages are read, and its queries
         self._rebuild_dead_share = rebuild_dead_share
         self._shortlist_from = shortlist_from
         self._shortlist_length = shortlist_length
@@ -233,14 +236,14 @@ class VectorIndex:
         if held is None:
             with slot.lock:  # the first load: only this workspace's searches wait for it
                 if slot.snapshot is None:
-                    slot.snapshot = _load(session, workspace_id, version)
+                    slot.snapshot = _load(session, self.model, workspace_id, version)
                 return slot.snapshot
         if not slot.lock.acquire(blocking=False):
             return held  # someone is refreshing it: serve what we have
         rebuild = False
         try:
             fresh, rebuild = _catch_up(
-                session, workspace_id, held, version, self._rebuild_dead_share
+                session, self.model, workspace_id, held, version, self._rebuild_dead_share
             )
             slot.snapshot = fresh
         finally:
@@ -257,7 +260,7 @@ class VectorIndex:
             try:
                 with Session(bind) as own:
                     version = passage_store.search_version(own, workspace_id=workspace_id)
-                    slot.snapshot = _load(own, workspace_id, version)
+                    slot.snapshot = _load(own, self.model, workspace_id, version)
                     slot.rebuilds += 1
             except Exception:
                 logger.exception("rebuilding the vector index of workspace %d", workspace_id)
@@ -346,19 +349,29 @@ class VectorIndex:
         return shortlist(c.signs[:, :size], query, length, leave_out=leave_out)
 
 
-def _load(session: Session, workspace_id: int, version: int) -> _Snapshot:
-    """The workspace's passages, read whole."""
-    count = passage_store.count_workspace_passages(session, workspace_id=workspace_id)
+def _load(session: Session, model: EmbeddingModel, workspace_id: int, version: int) -> _Snapshot:
+    """The workspace's passages of ``model``, read whole."""
+    count = passage_store.count_workspace_passages(
+        session, workspace_id=workspace_id, model=model.name
+    )
     # room for the meetings of the coming weeks before the arrays are copied to grow
-    columns, codes, size = _Columns(count + count // 8), dict[str, int](), 0
-    for batch in passage_store.stream_workspace_passages(session, workspace_id=workspace_id):
+    columns = _Columns(count + count // 8, model.dimensions)
+    codes, size = dict[str, int](), 0
+    for batch in passage_store.stream_workspace_passages(
+        session, workspace_id=workspace_id, model=model.name
+    ):
         columns = columns.grown(size, size + len(batch))
         size = columns.write(size, batch, codes)
     return _Snapshot(version, size, 0, columns, codes)
 
 
 def _catch_up(
-    session: Session, workspace_id: int, held: _Snapshot, version: int, dead_share: float
+    session: Session,
+    model: EmbeddingModel,
+    workspace_id: int,
+    held: _Snapshot,
+    version: int,
+    dead_share: float,
 ) -> tuple[_Snapshot, bool]:
     """``held`` with the rows added since, and the rows of replaced and deleted meetings
     marked dead; and whether the workspace needs a rebuild (too many dead rows). A row gone
@@ -367,7 +380,7 @@ def _catch_up(
     last = held.last_id
     touched: set[int] = set()
     for batch in passage_store.stream_workspace_passages(
-        session, workspace_id=workspace_id, after_id=last
+        session, workspace_id=workspace_id, model=model.name, after_id=last
     ):
         columns = columns.grown(size, size + len(batch))
         size = columns.write(size, batch, codes)

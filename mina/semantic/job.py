@@ -18,7 +18,7 @@ from mina.db import transaction
 from mina.jobs.base import JobContext, settled_meeting
 from mina.models import Meeting
 from mina.semantic.index import quantize
-from mina.semantic.model import load_encoder
+from mina.semantic.model import DEFAULT_MODEL, load_encoder
 from mina.semantic.passages import Line, PassageText, make_passages
 from mina.store.passages import NewPassage, replace_passages
 
@@ -35,7 +35,7 @@ def embed_meeting_job(context: JobContext, *, job_id: int) -> None:
             return
         passages = meeting_passages(session, meeting_id=meeting.id)
         meeting_id = meeting.id
-    vectors = embed_passages(passages)
+    vectors = embed_passages(passages, model=context.settings.embedding_model)
     context.check_stop()
     with transaction(context.sessions) as session:
         # the meeting row before its passages and segments (see store.lock_meeting)
@@ -53,25 +53,26 @@ def meeting_passages(session: Session, *, meeting_id: int) -> list[PassageText]:
     return make_passages(lines)
 
 
-def embed_passages(passages: list[PassageText]) -> list[NewPassage]:
-    """Each passage with its int8 embedding (blocking: a job thread or the CLI)."""
+def embed_passages(passages: list[PassageText], *, model: str = DEFAULT_MODEL) -> list[NewPassage]:
+    """Each passage with its int8 embedding by ``model`` (blocking: a job thread or the CLI)."""
     started, cpu = time.perf_counter(), time.process_time()
-    vectors = load_encoder().embed([p.text for p in passages])
+    vectors = load_encoder(model).embed([p.text for p in passages])
     packed = quantize(vectors)
     logger.info(
-        "%d passages embedded in %.2f s (%.2f CPU s)",
+        "%d passages embedded with %s in %.2f s (%.2f CPU s)",
         len(passages),
+        model,
         time.perf_counter() - started,
         time.process_time() - cpu,
     )
     return [
-        NewPassage(p.segment_id, p.start_ms, p.end_ms, p.speaker, p.text, vector, scale)
+        NewPassage(p.segment_id, p.start_ms, p.end_ms, p.speaker, p.text, vector, scale, model)
         for p, (vector, scale) in zip(passages, packed, strict=True)
     ]
 
 
-def embed_meeting_now(session: Session, *, meeting: Meeting) -> int:
+def embed_meeting_now(session: Session, *, meeting: Meeting, model: str = DEFAULT_MODEL) -> int:
     """Embed a meeting in the caller's transaction (the CLI); how many passages."""
-    vectors = embed_passages(meeting_passages(session, meeting_id=meeting.id))
+    vectors = embed_passages(meeting_passages(session, meeting_id=meeting.id), model=model)
     replace_passages(session, meeting=meeting, passages=vectors)
     return len(vectors)

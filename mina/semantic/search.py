@@ -21,9 +21,6 @@ from mina.store.segment_search import keyword_segments
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion
 CANDIDATES = 50  # per side, before fusion
-# a passage less similar than this is not "about" the query (MiniLM cosines; unrelated
-# sentences sit around 0-0.15, paraphrases 0.5 and up)
-MIN_SIMILARITY = 0.20
 
 
 class Mode(enum.StrEnum):
@@ -72,8 +69,9 @@ def by_meaning(
     filters: Filters,
     limit: int,
 ) -> list[Hit]:
-    """The passages nearest the query's meaning (at least ``MIN_SIMILARITY``), one per segment."""
-    vector = load_encoder().embed([q])[0]
+    """The passages nearest the query's meaning (at least the model's ``min_similarity``), one
+    per segment."""
+    vector = load_encoder(index.model.name).embed([q])[0]
     start, end = filters.window()
     found = index.search(
         session,
@@ -85,7 +83,7 @@ def by_meaning(
         date_to=end,
         speaker=filters.speaker,
     )
-    found = [f for f in found if f.score >= MIN_SIMILARITY]
+    found = [f for f in found if f.score >= index.model.min_similarity]
     rows = passages_by_id(session, workspace_id=workspace_id, ids=[f.passage_id for f in found])
     hits: dict[int, Hit] = {}
     for f in found:

@@ -339,10 +339,11 @@ def meeting_titles(
 
 
 def list_completed_meeting_ids(
-    session: Session, *, without_insights: bool = False, without_passages: bool = False
+    session: Session, *, without_insights: bool = False, without_passages: str | None = None
 ) -> list[int]:
     """Every completed meeting (of every workspace), oldest first; ``without_insights``: only
-    those never given insights; ``without_passages``: only those never embedded."""
+    those never given insights; ``without_passages`` (a model's name): only those without
+    passages embedded with it (never embedded, or with another model)."""
     query = select(Meeting.id).where(Meeting.status == MeetingStatus.COMPLETED)
     if without_insights:
         query = query.where(
@@ -350,8 +351,12 @@ def list_completed_meeting_ids(
             .where(MeetingInsights.meeting_id == Meeting.id)
             .exists()
         )
-    if without_passages:
-        query = query.where(~select(Passage.id).where(Passage.meeting_id == Meeting.id).exists())
+    if without_passages is not None:
+        query = query.where(
+            ~select(Passage.id)
+            .where(Passage.meeting_id == Meeting.id, Passage.model == without_passages)
+            .exists()
+        )
     return list(session.scalars(query.order_by(Meeting.id)))
 
 

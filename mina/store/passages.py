@@ -20,8 +20,9 @@ class NewPassage:
     end_ms: int
     speaker: str | None
     text: str
-    vector: bytes  # int8, 384 bytes
+    vector: bytes  # int8, one byte a dimension
     scale: float
+    model: str = "minilm"
 
 
 def search_version(session: Session, *, workspace_id: int) -> int:
@@ -61,6 +62,7 @@ def replace_passages(session: Session, *, meeting: Meeting, passages: Sequence[N
             text=p.text,
             vector=p.vector,
             scale=p.scale,
+            model=p.model,
             created_at=now,
         )
         for p in passages
@@ -74,9 +76,13 @@ def count_passages(session: Session, *, meeting_id: int) -> int:
     )
 
 
-def count_workspace_passages(session: Session, *, workspace_id: int) -> int:
+def count_workspace_passages(session: Session, *, workspace_id: int, model: str) -> int:
     return int(
-        session.scalar(select(func.count(Passage.id)).where(Passage.workspace_id == workspace_id))
+        session.scalar(
+            select(func.count(Passage.id)).where(
+                Passage.workspace_id == workspace_id, Passage.model == model
+            )
+        )
         or 0
     )
 
@@ -87,11 +93,16 @@ def workspace_meeting_ids(session: Session, *, workspace_id: int) -> set[int]:
 
 
 def stream_workspace_passages(
-    session: Session, *, workspace_id: int, after_id: int = 0, batch_size: int = 20_000
+    session: Session,
+    *,
+    workspace_id: int,
+    model: str,
+    after_id: int = 0,
+    batch_size: int = 20_000,
 ) -> Iterator[Sequence[Any]]:
     """Batches of ``(id, meeting_id, segment_id, start_ms, end_ms, speaker, vector, scale,
-    meeting start)`` of the workspace's passages with ids past ``after_id``, in id order (for
-    the in-memory index; the text stays in the database)."""
+    meeting start)`` of the workspace's passages embedded with ``model`` with ids past
+    ``after_id``, in id order (for the in-memory index; the text stays in the database)."""
     last = after_id
     while True:
         rows = session.execute(
@@ -107,7 +118,7 @@ def stream_workspace_passages(
                 Meeting.created_at,
             )
             .join(Meeting, Meeting.id == Passage.meeting_id)
-            .where(Passage.workspace_id == workspace_id, Passage.id > last)
+            .where(Passage.workspace_id == workspace_id, Passage.model == model, Passage.id > last)
             .order_by(Passage.id)
             .limit(batch_size)
         ).all()

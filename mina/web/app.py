@@ -33,6 +33,7 @@ from mina.observability.metrics import LiveState, Metrics
 from mina.privacy.retention import HOUSEKEEPING_LEASE_S, keep_tidy
 from mina.security import CookieSigner
 from mina.semantic.index import VectorIndex
+from mina.semantic.model import DEFAULT_MODEL, load_in_background
 from mina.settings import Settings
 from mina.speakers.live import LiveSpeakers
 from mina.web import (
@@ -270,7 +271,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:
             logger.warning("could not look for abandoned uploads: %s", exc)
 
-    vector_index = VectorIndex()
+    vector_index = VectorIndex(model=settings.embedding_model)
     serving = 0  # lifespans running: the last one to end releases what they share
 
     @asynccontextmanager
@@ -282,6 +283,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recovering = asyncio.create_task(recover_forever(), name="recovery")
         await asyncio.to_thread(jobs.start)
         await asyncio.to_thread(webhooks.start)
+        if serving == 1 and settings.semantic_search and settings.embedding_model != DEFAULT_MODEL:
+            load_in_background(settings.embedding_model)  # mpnet takes about 10 s to load
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
         housekeeping = asyncio.create_task(
             keep_tidy(sessions, settings, leases["housekeeping"]), name="housekeeping"
