@@ -11,7 +11,11 @@ Printed: the CPU, load time (hash checks, session creation) and the resident mem
 passages/s and CPU s per 1,000 passages at batch sizes 1, 8 and 32 with 1 and 2 onnxruntime
 threads (length-sorted, as ``embed`` does, the best of ``BENCH_EMBED_REPEATS`` runs, default 3);
 the same without sorting across batches; then the 1-hour meeting in CPU and wall seconds with
-the defaults. Figures are from a shared machine: compare them only with a run beside them.
+the defaults. Then the same load, query and 1-hour figures for all-mpnet-base-v2
+(``MINA_EMBEDDING_MODEL=mpnet``) beside MiniLM's, when its packages are installed
+(``BENCH_EMBED_MPNET=0`` skips it): one search's query, and one Ask's texts (a question, 30
+statements and 12 passages of the meeting). Figures are from a shared machine: compare them
+only with a run beside them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from bench.insights.material import load_scripts, recognised
 from bench.server import machine_description
 from bench.stats import emit
-from mina.semantic.model import BATCH, BATCH_TOKENS, MAX_TOKENS, Encoder
+from mina.semantic.model import BATCH, BATCH_TOKENS, MAX_TOKENS, EmbeddingModelError, Encoder
 
 SEGMENTS = 900  # one hour of a meeting, about 4 s a segment
 BATCH_SIZES = (1, 8, 32)
@@ -115,6 +119,41 @@ def measure() -> None:
     emit(
         f"meeting   1 hour ({len(passages)} passages), defaults (1 thread, batch {BATCH}, "
         f"at most {BATCH_TOKENS} tokens, sorted): {cpu_s:.2f} CPU s, {wall_s:.2f} s wall"
+    )
+    if os.environ.get("BENCH_EMBED_MPNET", "1") != "0":
+        _mpnet(default, passages, repeats)
+
+
+def _mpnet(minilm: Encoder, passages: list[str], repeats: int) -> None:
+    """all-mpnet-base-v2 beside MiniLM: load, a query, an Ask, the hour (defaults, 1 thread)."""
+    from mina.semantic.mpnet import MpnetEncoder
+
+    before = _rss_mib()
+    cpu, wall = time.process_time(), time.perf_counter()
+    try:
+        mpnet = MpnetEncoder()
+    except EmbeddingModelError as exc:
+        emit(f"mpnet     not measured: {exc}")
+        return
+    emit(
+        f"mpnet     load {time.perf_counter() - wall:.1f} s wall, "
+        f"{time.process_time() - cpu:.1f} CPU s (archive, SHA-256, graph, session); resident "
+        f"memory +{_rss_mib() - before:.0f} MiB"
+    )
+    query = ["what did we decide about the hosting costs?"]
+    asked = query + [p.split(".")[0] for p in passages[:30]] + passages[SEGMENTS : SEGMENTS + 12]
+    for name, encoder in (("minilm", minilm), ("mpnet", mpnet)):
+        encoder.embed(query)
+        one = min(_time(lambda e=encoder: e.embed(query), 1)[1] for _ in range(20))
+        _, ask_s = _time(lambda e=encoder: e.embed(asked), repeats)
+        emit(
+            f"{name:<9} one query {one * 1000:.0f} ms; one Ask's {len(asked)} texts "
+            f"{ask_s:.2f} s (1 thread)"
+        )
+    cpu_s, wall_s = _time(lambda: mpnet.embed(passages), 1)
+    emit(
+        f"mpnet     1 hour ({len(passages)} passages), 1 thread: {cpu_s:.1f} CPU s, "
+        f"{wall_s:.1f} s wall"
     )
 
 

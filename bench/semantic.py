@@ -26,7 +26,9 @@ Options (environment): BENCH_SEMANTIC_SIZES, a comma list of small (100 meetings
 (default 40); BENCH_SEMANTIC_REAL=N, also N demo meetings embedded with the model and timed;
 BENCH_SEMANTIC_PG=1, the sizes on PostgreSQL too
 (MINA_TEST_DATABASE_URL's server, a fresh database per size), ``only`` on PostgreSQL alone;
-BENCH_SEMANTIC_QUALITY=0 skips the paraphrase set.
+BENCH_SEMANTIC_QUALITY=0 skips the paraphrase set; BENCH_SEMANTIC_MODELS, the embedding models
+it is measured with (a comma list of minilm and mpnet; default minilm); BENCH_SEMANTIC_SPEED_MODEL,
+the model of the sizes' vectors and queries (default minilm).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from mina.semantic.ask import answer_locally
 from mina.semantic.backfill import embed_meetings
 from mina.semantic.index import VectorIndex, _load, quantize
 from mina.semantic.job import embed_meeting_now
-from mina.semantic.model import DIMENSIONS, load_encoder
+from mina.semantic.model import DEFAULT_MODEL, embedding_model, load_encoder
 from mina.semantic.search import Filters, Mode, search
 from mina.store.passages import bump_search_version, search_version
 
@@ -85,6 +87,10 @@ QUERIES = [
 ]
 
 
+# the model of the speed sections' vectors and queries (BENCH_SEMANTIC_SPEED_MODEL)
+SPEED_MODEL = embedding_model(os.environ.get("BENCH_SEMANTIC_SPEED_MODEL", DEFAULT_MODEL)).name
+
+
 def emit(label: str, value: str) -> None:
     emit_line(f"{label:<58} {value}")
 
@@ -95,49 +101,66 @@ def _workspace(session: Session, email: str) -> tuple[int, int]:
     return principal.workspace.id, user.id
 
 
-def quality(url: str) -> None:
+def quality(url: str, model: str = DEFAULT_MODEL) -> None:
     engine = create_db_engine(url)
     upgrade_database(engine)
     sessions = create_session_factory(engine)
     with transaction(sessions) as session:
         workspace_id, user_id = _workspace(session, "quality@example.com")
-    started = time.perf_counter()
-    ids = _add_paraphrase_meetings(sessions, workspace_id, user_id)
+    load_encoder(model)  # loaded before the clock starts
+    started, cpu = time.perf_counter(), time.process_time()
+    ids = _add_paraphrase_meetings(sessions, workspace_id, user_id, model=model)
     lines = sum(len(m.segments) for m in load_meetings())
-    emit("paraphrase set embedded", f"{time.perf_counter() - started:.1f} s for {lines} lines")
-    index = VectorIndex()
+    emit(
+        f"{model}: paraphrase set embedded",
+        f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} CPU s) "
+        f"for {lines} lines",
+    )
+    index = VectorIndex(model=model)
+    say = _labelled(model)
     with sessions() as session:
         for split in ("tuning", "held_out"):
             questions = load_questions(split=split)
             for mode in Mode:
                 for k in (5, 10):
                     hits = _hits(session, index, workspace_id, ids, questions, mode, k)
-                    emit(
+                    say(
                         f"recall@{k} {mode.value} ({split}, {len(questions)} questions)",
                         f"{hits / len(questions):.2f}",
                     )
             answered = right = 0
             for q in questions:
                 hits = search(session, index, workspace_id=workspace_id, q=q.question, limit=12)
-                answer = answer_locally(session, q.question, hits)
+                answer = answer_locally(session, q.question, hits, model=index.model)
                 answered += answer.found
                 lines = store.list_transcript(session, meeting_id=ids[q.meeting])
                 wanted = {lines[i].id for i in q.answers}
                 right += bool(answer.citations) and answer.citations[0].segment_id in wanted
-            emit(
+            say(
                 f"Ask answers / first citation is the answering line ({split})",
                 f"{answered}/{len(questions)} / {right}/{len(questions)}",
             )
         refused = 0
         for question in OFF_TOPIC:
             hits = search(session, index, workspace_id=workspace_id, q=question, limit=12)
-            refused += not answer_locally(session, question, hits).found
-        emit("Ask says it cannot (off-topic questions)", f"{refused}/{len(OFF_TOPIC)}")
+            refused += not answer_locally(session, question, hits, model=index.model).found
+        say("Ask says it cannot (off-topic questions)", f"{refused}/{len(OFF_TOPIC)}")
     engine.dispose()
 
 
+def _labelled(model: str) -> Callable[[str, str], None]:
+    """``emit`` with lines that name the model, past the default one's (unchanged)."""
+    if model == DEFAULT_MODEL:
+        return emit
+    return lambda label, value: emit(f"{model}: {label}", value)
+
+
 def _add_paraphrase_meetings(
-    sessions: Callable[[], Session], workspace_id: int, user_id: int
+    sessions: Callable[[], Session],
+    workspace_id: int,
+    user_id: int,
+    *,
+    model: str = DEFAULT_MODEL,
 ) -> dict[str, int]:
     """The paraphrase set's meetings, embedded with the model, in the workspace; their ids by
     the set's names."""
@@ -167,7 +190,7 @@ def _add_paraphrase_meetings(
         for m, meeting in zip(meetings, added.all(), strict=True):
             assert meeting.title == m.title
             ids[m.id] = meeting.id
-            embed_meeting_now(session, meeting=meeting)
+            embed_meeting_now(session, meeting=meeting, model=model)
     return ids
 
 
@@ -225,7 +248,7 @@ def fill(url: str, meetings: int, per_meeting: int, *, embed: bool = False) -> i
         started = time.perf_counter()
         with sessions() as session:
             ids = store.list_completed_meeting_ids(session)
-        count = embed_meetings(sessions, ids)
+        count = embed_meetings(sessions, ids, model=SPEED_MODEL)
         took = time.perf_counter() - started
         emit(
             f"embedded {len(ids)} completed meetings",
@@ -246,7 +269,7 @@ def _sentence_vectors() -> np.ndarray:
     distinct: dict[str, None] = {}
     for demo in generate_meetings(200, 100, now=datetime.now(UTC), seed=5):
         distinct.update((s.text, None) for s in demo.segments)
-    return load_encoder().embed(list(distinct)[:SENTENCES])
+    return load_encoder(SPEED_MODEL).embed(list(distinct)[:SENTENCES])
 
 
 def _passages_near_sentences(
@@ -273,9 +296,10 @@ def _passages_near_sentences(
         ).all()
         if not rows:
             break
-        noise = rng.standard_normal((len(rows), DIMENSIONS)).astype(np.float32)
+        dimensions = sentences.shape[1]
+        noise = rng.standard_normal((len(rows), dimensions)).astype(np.float32)
         vectors = sentences[rng.integers(len(sentences), size=len(rows))]
-        vectors = vectors + noise * (NOISE / np.sqrt(DIMENSIONS))
+        vectors = vectors + noise * (NOISE / np.sqrt(dimensions))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         packed = quantize(vectors)
         session.execute(
@@ -291,6 +315,7 @@ def _passages_near_sentences(
                     "text": r[5],
                     "vector": v,
                     "scale": s,
+                    "model": SPEED_MODEL,
                     "created_at": now,
                 }
                 for r, (v, s) in zip(rows, packed, strict=True)
@@ -322,8 +347,8 @@ def _ms(times: list[float]) -> str:
 def speed(label: str, url: str, rounds: int) -> dict[str, float]:
     engine = create_db_engine(url)
     sessions = create_session_factory(engine)
-    index = VectorIndex()
-    load_encoder().embed(["warm up"])
+    index = VectorIndex(model=SPEED_MODEL)
+    load_encoder(SPEED_MODEL).embed(["warm up"])
     results = {}
     with sessions() as session:
         workspace_id = int(session.scalar(text("SELECT workspace_id FROM passages LIMIT 1")))
@@ -357,7 +382,7 @@ def speed(label: str, url: str, rounds: int) -> dict[str, float]:
 
 def _every_row(index: VectorIndex) -> VectorIndex:
     """An index over the same loaded rows that scores every row (no shortlist)."""
-    every = VectorIndex(shortlist_from=sys.maxsize)
+    every = VectorIndex(model=index.model.name, shortlist_from=sys.maxsize)
     every._slots = index._slots
     return every
 
@@ -367,7 +392,7 @@ def _shortlisted(label: str, session: Session, index: VectorIndex, workspace_id:
     how many of the top 5 and top 20 found by scoring every row it finds too."""
     every = _every_row(index)
     questions = QUERIES + [q.question for q in load_questions()]
-    vectors = load_encoder().embed(questions)
+    vectors = load_encoder(SPEED_MODEL).embed(questions)
     agree = {5: 0, 20: 0}
     for vector in vectors:
         truth = [
@@ -403,7 +428,7 @@ def _recall_at_scale(
     with the shortlist and scoring every row."""
     with sessions() as session:
         user_id = int(session.scalar(text("SELECT min(id) FROM users")))
-    ids = _add_paraphrase_meetings(sessions, workspace_id, user_id)
+    ids = _add_paraphrase_meetings(sessions, workspace_id, user_id, model=SPEED_MODEL)
     questions = load_questions()
     with sessions() as session:
         for mode in (Mode.SEMANTIC, Mode.HYBRID):
@@ -464,7 +489,7 @@ def _changes(
         with slot.lock, Session(session.get_bind()) as own:
             started = time.perf_counter()
             version = search_version(own, workspace_id=workspace_id)
-            slot.snapshot = _load(own, workspace_id, version)
+            slot.snapshot = _load(own, index.model, workspace_id, version)
             rebuilt.append(time.perf_counter() - started)
 
     bump_search_version(session, workspace_id=workspace_id)
@@ -489,7 +514,8 @@ def run(options: list[str] | None = None) -> None:
     real = int(os.environ.get("BENCH_SEMANTIC_REAL", "0"))
     with tempfile.TemporaryDirectory(prefix="mina-bench-semantic-") as tmp:
         if os.environ.get("BENCH_SEMANTIC_QUALITY", "1") != "0":
-            quality(f"sqlite:///{Path(tmp) / 'quality.db'}")
+            for model in os.environ.get("BENCH_SEMANTIC_MODELS", DEFAULT_MODEL).split(","):
+                quality(f"sqlite:///{Path(tmp) / f'quality-{model}.db'}", model)
         urls: dict[str, Callable[[str], str]] = {}
         on_pg = os.environ.get("BENCH_SEMANTIC_PG", "0")
         if on_pg != "only":
