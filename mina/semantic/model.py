@@ -97,23 +97,13 @@ class Encoder:
         encodings = self._tokenizer.encode_batch(texts)
         lengths = [len(encoding.ids) for encoding in encodings]
         for chunk in length_batches(lengths, self._batch_size, self._batch_tokens):
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                tokens = encodings[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
+            ids, mask = padded([encodings[i].ids for i in chunk], pad_id=0)
             feeds: dict[str, Any] = {
                 "input_ids": ids,
-                "attention_mask": mask,
+                "attention_mask": mask.astype(np.int64),
                 "token_type_ids": np.zeros_like(ids),
             }
-            hidden = self._session.run(None, feeds)[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[chunk] = pooled / np.maximum(norms, 1e-12)
+            out[chunk] = mean_pooled(self._session.run(None, feeds)[0], mask)
         return out
 
 
@@ -131,6 +121,30 @@ def length_batches(lengths: list[int], size: int, tokens: int | None) -> list[li
     if batch:
         batches.append(batch)
     return batches
+
+
+def padded(
+    rows: list[list[int]], *, pad_id: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Token ids padded to the longest row with ``pad_id``, and the mask (1.0 at tokens)."""
+    ids = np.full((len(rows), max(len(row) for row in rows)), pad_id, dtype=np.int64)
+    mask = np.zeros(ids.shape, dtype=np.float32)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1.0
+    return ids, mask
+
+
+def mean_pooled(
+    hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Unit vectors: the mean of each row's hidden states over its tokens (as
+    sentence-transformers pools), L2-normalised."""
+    weights = mask[..., None]
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    unit: npt.NDArray[np.float32] = pooled / np.maximum(norms, 1e-12)
+    return unit
 
 
 class TextEncoder(Protocol):

