@@ -93,17 +93,17 @@ def _check_speech_model(settings: Settings) -> None:
 
 
 def _check_embedding_model(settings: Settings) -> None:
-    """Refuse to start with an embedding model whose packages are missing (mpnet without
+    """Refuse to start with an embedding model whose files are missing (mpnet without
     ``make install-mpnet``); the model itself loads at the first embedding or search."""
-    if not settings.semantic_search or settings.embedding_model != "mpnet":
+    if not settings.semantic_search:
         return
-    from mina.semantic.model import EmbeddingModelError
-    from mina.semantic.mpnet import archive_parts
+    from mina.semantic.model import EmbeddingModelError, embedding_model
 
     try:
-        archive_parts()
+        embedding_model(settings.embedding_model).check_installed()
     except EmbeddingModelError as exc:
-        raise click.ClickException(f"MINA_EMBEDDING_MODEL=mpnet: {exc}") from None
+        name = settings.embedding_model
+        raise click.ClickException(f"MINA_EMBEDDING_MODEL={name}: {exc}") from None
 
 
 def _check_insight_provider(settings: Settings) -> None:

@@ -91,6 +91,21 @@ def test_serve_refuses_a_speech_model_it_cannot_find(cli_env: dict[str, str]) ->
     assert "MINA_MODEL=large-v9: unknown model 'large-v9'" in result.output, result.output
 
 
+def test_serve_refuses_an_embedding_model_that_is_not_installed(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mina.semantic import mpnet
+
+    monkeypatch.setattr(mpnet, "PACKAGES", (*mpnet.PACKAGES[:4], "no-such-mpnet-part"))
+    env = {**cli_env, "MINA_EMBEDDING_MODEL": "mpnet"}
+    result = CliRunner().invoke(main, ["serve", "--port", "1"], env=env)
+    assert result.exit_code != 0
+    assert "MINA_EMBEDDING_MODEL=mpnet: the mpnet embedding model needs no-such-mpnet-part" in (
+        result.output
+    ), result.output
+    assert "make install-mpnet" in result.output
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

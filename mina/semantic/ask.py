@@ -35,8 +35,6 @@ from mina.settings import Settings
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 12
-# the best sentence must be at least the model's ``answer_similarity`` to the question to be an
-# answer (0.30 with MiniLM)
 CITATIONS = 3
 NOT_FOUND = "I could not find that in your meetings."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -142,6 +140,7 @@ def answer_locally(
         ranked.append((score, max(relevance, said), i))
     ranked.sort(reverse=True)
     _, relevance, top = ranked[0]
+    # the best passage or statement must be this similar to the question to be an answer
     if relevance < model.answer_similarity:
         return Answer(NOT_FOUND)
     hit = hits[top]

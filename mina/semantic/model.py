@@ -159,6 +159,9 @@ class EmbeddingModel:
     name: str
     dimensions: int
     load: Callable[[], TextEncoder]
+    # raises EmbeddingModelError, saying what to install, when its files are missing (cheap:
+    # no hashing, no loading; ``mina serve`` calls it before it starts)
+    check_installed: Callable[[], object]
     # below this a passage is not "about" the query (search by meaning drops it)
     min_similarity: float
     # below this Ask says it cannot answer, rather than quote a passage
@@ -171,11 +174,17 @@ def _load_mpnet() -> TextEncoder:
     return MpnetEncoder()
 
 
+def _mpnet_installed() -> object:
+    from mina.semantic.mpnet import archive_parts
+
+    return archive_parts()
+
+
 DEFAULT_MODEL = "minilm"
 MODELS: dict[str, EmbeddingModel] = {
     # unrelated sentences sit around 0-0.15, paraphrases 0.5 and up
-    "minilm": EmbeddingModel("minilm", DIMENSIONS, Encoder, 0.20, 0.30),
-    "mpnet": EmbeddingModel("mpnet", 768, _load_mpnet, 0.20, 0.30),
+    "minilm": EmbeddingModel("minilm", DIMENSIONS, Encoder, model_path, 0.20, 0.30),
+    "mpnet": EmbeddingModel("mpnet", 768, _load_mpnet, _mpnet_installed, 0.20, 0.30),
 }
 
 
