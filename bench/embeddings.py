@@ -13,8 +13,9 @@ threads (length-sorted, as ``embed`` does, the best of ``BENCH_EMBED_REPEATS`` r
 the same without sorting across batches; then the 1-hour meeting in CPU and wall seconds with
 the defaults. Then the same load, query and 1-hour figures for all-mpnet-base-v2
 (``MINA_EMBEDDING_MODEL=mpnet``) beside MiniLM's, when its packages are installed
-(``BENCH_EMBED_MPNET=0`` skips it): one search's query, and one Ask's texts (a question, 30
-statements and 12 passages of the meeting). Figures are from a shared machine: compare them
+(``BENCH_EMBED_MPNET=0`` skips it): one search's query, and what one Ask embeds (30
+statements of its 12 passages; the question is the search's query, and the passages' vectors
+come from the index). Figures are from a shared machine: compare them
 only with a run beside them.
 """
 
@@ -141,13 +142,13 @@ def _mpnet(minilm: Encoder, passages: list[str], repeats: int) -> None:
         f"memory +{_rss_mib() - before:.0f} MiB"
     )
     query = ["what did we decide about the hosting costs?"]
-    asked = query + [p.split(".")[0] for p in passages[:30]] + passages[SEGMENTS : SEGMENTS + 12]
+    asked = [p.split(".")[0] for p in passages[:30]]
     for name, encoder in (("minilm", minilm), ("mpnet", mpnet)):
         encoder.embed(query)
         one = min(_time(lambda e=encoder: e.embed(query), 1)[1] for _ in range(20))
         _, ask_s = _time(lambda e=encoder: e.embed(asked), repeats)
         emit(
-            f"{name:<9} one query {one * 1000:.0f} ms; one Ask's {len(asked)} texts "
+            f"{name:<9} one query {one * 1000:.0f} ms; one Ask's {len(asked)} statements "
             f"{ask_s:.2f} s (1 thread)"
         )
     cpu_s, wall_s = _time(lambda: mpnet.embed(passages), 1)

@@ -5,9 +5,11 @@ with a token and bad input."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -16,7 +18,11 @@ from sqlalchemy.orm import Session
 from bench.paraphrase import load_meetings, load_questions
 from mina import store
 from mina.models import Meeting, Passage, utcnow
+from mina.semantic.ask import CANDIDATES, answer_locally
+from mina.semantic.index import VectorIndex
 from mina.semantic.job import embed_meeting_now
+from mina.semantic.model import load_encoder
+from mina.semantic.search import search
 from mina.settings import Settings
 from tests.meetingdata import Said, add_meeting, principal_of
 
@@ -178,6 +184,34 @@ def test_ask_answers_from_the_moment_and_says_when_it_cannot(
         "/api/ask", json={"question": "rent?", "meeting_id": archive["theirs"]}, headers=token
     )
     assert theirs.status_code == 404
+
+
+def test_ask_takes_the_passages_vectors_from_the_index(
+    db: Session, archive: dict[str, Any]
+) -> None:
+    """Ask embeds only the statements: a hit found by meaning carries its passage's vector (the
+    index's int8 row, as a unit vector), and the answers are those of embedding it again."""
+    index = VectorIndex()
+    encoder = load_encoder(index.model.name)
+    workspace_id = principal_of(db, ADA).workspace.id
+    questions = [q.question for q in load_questions() if q.meeting in MEETINGS]
+    same = 0
+    for question in questions:
+        hits = search(db, index, workspace_id=workspace_id, q=question, limit=CANDIDATES)
+        carried = [h for h in hits if h.vector is not None]
+        assert carried and all("meaning" in h.matched for h in carried)
+        assert all(h.vector is None for h in hits if "meaning" not in h.matched)
+        fresh = encoder.embed([h.text for h in carried])
+        for hit, vector in zip(carried, fresh, strict=True):
+            assert hit.vector is not None
+            assert abs(float(np.linalg.norm(hit.vector)) - 1.0) < 1e-5
+            assert float(hit.vector @ vector) > 0.99, hit.text
+        taken = answer_locally(db, question, hits)
+        embedded = answer_locally(db, question, [replace(h, vector=None) for h in hits])
+        assert taken.found == embedded.found, question
+        same += taken.citations[:1] == embedded.citations[:1]
+    # int8 rounding may swap two near-equal passages, rarely
+    assert same >= len(questions) - 1, (same, len(questions))
 
 
 def test_deleting_a_meeting_deletes_its_vectors(

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mina.models import Meeting, Segment
 from mina.semantic.index import VectorIndex
 from mina.semantic.model import DEFAULT_MODEL, MODELS, EmbeddingModel, load_encoder
-from mina.semantic.search import Filters, Hit, Mode, search
+from mina.semantic.search import Filters, Hit, Mode, embed_query, search
 from mina.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def ask(
     meeting_id: int | None = None,
 ) -> Answer:
     """Answer ``question`` from the workspace's meetings (or one of them)."""
+    vector = embed_query(index, question)
     hits = search(
         session,
         index,
@@ -75,8 +77,9 @@ def ask(
         mode=Mode.HYBRID,
         filters=Filters(meeting_id=meeting_id),
         limit=CANDIDATES,
+        vector=vector,
     )
-    local = answer_locally(session, question, hits, model=index.model)
+    local = answer_locally(session, question, hits, model=index.model, question_vector=vector)
     if not settings.llm_url or not hits:
         return local
     try:
@@ -99,9 +102,12 @@ def answer_locally(
     hits: list[Hit],
     *,
     model: EmbeddingModel = MODELS[DEFAULT_MODEL],
+    question_vector: npt.NDArray[np.float32] | None = None,
 ) -> Answer:
     """The best hit's best statement, with up to ``CITATIONS`` citations, or ``NOT_FOUND``
-    when none is similar enough (``model``: the one the hits were found with)."""
+    when none is similar enough (``model``: the one the hits were found with, and
+    ``question_vector`` the question in it, when the caller has it). Only the sentences, the
+    question when not given and the hits without their passage's vector are embedded here."""
     if not hits:
         return Answer(NOT_FOUND)
     # a question said in the meeting resembles the question asked more than its answer does:
@@ -112,10 +118,17 @@ def answer_locally(
         for s in _SENTENCE.split(hit.text)
         if len(s.split()) >= 3 and not s.strip().endswith("?")
     ] or [_Sentence(i, hit.text) for i, hit in enumerate(hits)]
-    encoder = load_encoder(model.name)
-    vectors = encoder.embed([question, *(s.text for s in sentences), *(h.text for h in hits)])
-    q, sentence_vectors = vectors[0], vectors[1 : 1 + len(sentences)]
-    passage_vectors = vectors[1 + len(sentences) :]
+    unembedded = [h.text for h in hits if h.vector is None]
+    texts = [*(s.text for s in sentences), *unembedded]
+    if question_vector is None:
+        texts.insert(0, question)
+    vectors = load_encoder(model.name).embed(texts)
+    if question_vector is None:
+        q, vectors = vectors[0], vectors[1:]
+    else:
+        q = question_vector
+    sentence_vectors, fresh = vectors[: len(sentences)], iter(vectors[len(sentences) :])
+    passage_vectors = np.stack([h.vector if h.vector is not None else next(fresh) for h in hits])
     sentence_scores = sentence_vectors @ q
     best_sentence: dict[int, int] = {}
     for j, s in enumerate(sentences):

@@ -110,6 +110,7 @@ def _int8(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
 class Found:
     passage_id: int
     score: float
+    vector: npt.NDArray[np.float32] | None = None  # the stored vector, as a unit vector
 
 
 class _Columns:
@@ -327,9 +328,10 @@ class VectorIndex:
         # within its rounding), as the cosine of each stored vector
         candidates = c.vectors[positions].astype(np.float32)
         norms = np.linalg.norm(candidates, axis=1)
-        scores = candidates @ query.astype(np.float32) / np.where(norms > 0, norms, 1.0)
+        candidates /= np.where(norms > 0, norms, 1.0)[:, None]
+        scores = candidates @ query.astype(np.float32)
         best = np.argsort(-scores, kind="stable")[:k]
-        return [Found(int(c.ids[positions[i]]), float(scores[i])) for i in best]
+        return [Found(int(c.ids[positions[i]]), float(scores[i]), candidates[i]) for i in best]
 
     def _shortlist(
         self,

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,8 @@ class Hit:
     meeting_title: str = ""
     matched: list[str] = field(default_factory=list)  # "keyword", "meaning"
     similarity: float | None = None
+    # the passage's vector from the index (found by meaning): Ask needs not embed it again
+    vector: npt.NDArray[np.float32] | None = field(default=None, repr=False)
 
 
 def by_meaning(
@@ -68,10 +72,12 @@ def by_meaning(
     q: str,
     filters: Filters,
     limit: int,
+    vector: npt.NDArray[np.float32] | None = None,
 ) -> list[Hit]:
     """The passages nearest the query's meaning (at least the model's ``min_similarity``), one
-    per segment."""
-    vector = load_encoder(index.model.name).embed([q])[0]
+    per segment (``vector``: the query's, when the caller has embedded it)."""
+    if vector is None:
+        vector = embed_query(index, q)
     start, end = filters.window()
     found = index.search(
         session,
@@ -100,8 +106,15 @@ def by_meaning(
             f.score,
             matched=["meaning"],
             similarity=f.score,
+            vector=f.vector,
         )
     return list(hits.values())[:limit]
+
+
+def embed_query(index: VectorIndex, q: str) -> npt.NDArray[np.float32]:
+    """``q`` as a unit vector of the index's model."""
+    vector: npt.NDArray[np.float32] = load_encoder(index.model.name).embed([q])[0]
+    return vector
 
 
 def _overlaps(meeting_id: int, start_ms: int, end_ms: int, chosen: Iterable[Hit]) -> bool:
@@ -152,8 +165,10 @@ def search(
     mode: Mode = Mode.HYBRID,
     filters: Filters | None = None,
     limit: int = 20,
+    vector: npt.NDArray[np.float32] | None = None,
 ) -> list[Hit]:
-    """The best ``limit`` hits for ``q`` in the workspace, with their meetings' titles."""
+    """The best ``limit`` hits for ``q`` in the workspace, with their meetings' titles
+    (``vector``: ``q`` embedded by ``embed_query``, when the caller has it already)."""
     filters = filters or Filters()
     if not q.strip():
         return []
@@ -161,7 +176,13 @@ def search(
         hits = by_keyword(session, workspace_id=workspace_id, q=q, filters=filters, limit=limit)
     elif mode is Mode.SEMANTIC:
         hits = by_meaning(
-            session, index, workspace_id=workspace_id, q=q, filters=filters, limit=limit
+            session,
+            index,
+            workspace_id=workspace_id,
+            q=q,
+            filters=filters,
+            limit=limit,
+            vector=vector,
         )
     else:
         # the two halves at once, the keyword one on its own connection: a hybrid search takes
@@ -179,7 +200,13 @@ def search(
                 limit=CANDIDATES,
             )
             meaning = by_meaning(
-                session, index, workspace_id=workspace_id, q=q, filters=filters, limit=CANDIDATES
+                session,
+                index,
+                workspace_id=workspace_id,
+                q=q,
+                filters=filters,
+                limit=CANDIDATES,
+                vector=vector,
             )
             hits = fuse(words.result(), meaning)[:limit]
     titles = dict(
@@ -211,12 +238,14 @@ def fuse(*rankings: list[Hit]) -> list[Hit]:
                     share,
                     matched=list(hit.matched),
                     similarity=hit.similarity,
+                    vector=hit.vector,
                 )
                 continue
             seen.score += share
             seen.matched = sorted(set(seen.matched) | set(hit.matched))
             if "meaning" in hit.matched:
                 seen.text, seen.end_ms, seen.similarity = hit.text, hit.end_ms, hit.similarity
+                seen.vector = hit.vector
     return sorted(fused.values(), key=lambda h: -h.score)
 
 
