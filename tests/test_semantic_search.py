@@ -12,18 +12,20 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bench.paraphrase import load_meetings, load_questions
 from mina import store
 from mina.models import Meeting, Passage, utcnow
 from mina.semantic.ask import CANDIDATES, answer_locally
+from mina.semantic.backfill import waiting_for_embedding
 from mina.semantic.index import VectorIndex
 from mina.semantic.job import embed_meeting_now
 from mina.semantic.model import load_encoder
 from mina.semantic.search import search
 from mina.settings import Settings
+from mina.web.app import create_app
 from tests.meetingdata import Said, add_meeting, principal_of
 
 ADA, GRACE = "ada@example.com", "grace@example.com"
@@ -212,6 +214,25 @@ def test_ask_takes_the_passages_vectors_from_the_index(
         same += taken.citations[:1] == embedded.citations[:1]
     # int8 rounding may swap two near-equal passages, rarely
     assert same >= len(questions) - 1, (same, len(questions))
+
+
+def test_meetings_embedded_with_another_model_are_named_at_start(
+    db: Session, settings: Settings, archive: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A meeting embedded by a process configured with another model (here: its passages
+    relabelled, as a worker with MINA_EMBEDDING_MODEL=mpnet would have written them) is not
+    searched by meaning; the web process says so as it starts, and what to run."""
+    assert waiting_for_embedding(db, model="minilm") is None
+    assert "4 meeting(s)" in (waiting_for_embedding(db, model="mpnet") or "")
+    budget = archive["ids"]["budget-review"]
+    db.execute(update(Passage).where(Passage.meeting_id == budget).values(model="mpnet"))
+    db.commit()
+    note = waiting_for_embedding(db, model="minilm")
+    assert note is not None and note.startswith("1 meeting(s)") and "mina embed" in note
+    with caplog.at_level("WARNING", logger="mina.web.app"), TestClient(create_app(settings)) as c:
+        found = _get(c, archive["token"], "/api/search", q="rent", mode="semantic")["items"]
+        assert found and all(item["meeting_id"] != budget for item in found)
+    assert any(r.getMessage() == note for r in caplog.records), caplog.text
 
 
 def test_deleting_a_meeting_deletes_its_vectors(

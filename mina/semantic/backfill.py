@@ -1,5 +1,6 @@
 """Embedding meetings in bulk outside the job queue: ``mina embed`` (an archive recorded before
-search by meaning) and ``mina demo-data --embed``."""
+search by meaning, or after ``MINA_EMBEDDING_MODEL`` changed) and ``mina demo-data --embed``;
+and what a web process says when meetings wait for it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mina import store
 from mina.db import transaction
 from mina.semantic.job import embed_passages, meeting_passages
 from mina.semantic.model import DEFAULT_MODEL
-from mina.store.passages import replace_passages
+from mina.store.passages import count_meetings_embedded_otherwise, replace_passages
 
 
 class EmbedError(Exception):
@@ -40,3 +41,18 @@ def embed_meetings(
                 replace_passages(session, meeting=meeting, passages=made)
                 total += len(made)
     return total
+
+
+def waiting_for_embedding(session: Session, *, model: str) -> str | None:
+    """What to tell the operator when meetings were embedded with another model than the
+    configured ``model`` (a changed setting, or a process configured differently): search by
+    meaning and Ask do not see them until they are embedded again. None when none are."""
+    count = count_meetings_embedded_otherwise(session, model=model)
+    if not count:
+        return None
+    return (
+        f"{count} meeting(s) were embedded with another model than MINA_EMBEDDING_MODEL="
+        f"{model}: search by meaning and Ask find them by keyword only until "
+        "`mina embed --all --missing` embeds them again (and every process of this "
+        "deployment needs the same MINA_EMBEDDING_MODEL)"
+    )

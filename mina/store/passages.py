@@ -87,6 +87,16 @@ def count_workspace_passages(session: Session, *, workspace_id: int, model: str)
     )
 
 
+def count_meetings_embedded_otherwise(session: Session, *, model: str) -> int:
+    """Meetings (of every workspace) whose passages another model than ``model`` embedded."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Passage.meeting_id))).where(Passage.model != model)
+        )
+        or 0
+    )
+
+
 def workspace_meeting_ids(session: Session, *, workspace_id: int) -> set[int]:
     """The ids of the workspace's meetings (the index's check for deleted ones)."""
     return set(session.scalars(select(Meeting.id).where(Meeting.workspace_id == workspace_id)))

@@ -32,6 +32,7 @@ from mina.observability.http import HttpMetrics
 from mina.observability.metrics import LiveState, Metrics
 from mina.privacy.retention import HOUSEKEEPING_LEASE_S, keep_tidy
 from mina.security import CookieSigner
+from mina.semantic.backfill import waiting_for_embedding
 from mina.semantic.index import VectorIndex
 from mina.semantic.model import DEFAULT_MODEL, load_in_background
 from mina.settings import Settings
@@ -271,6 +272,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:
             logger.warning("could not look for abandoned uploads: %s", exc)
 
+    def check_embedding_model() -> None:
+        try:
+            with sessions() as session:
+                note = waiting_for_embedding(session, model=settings.embedding_model)
+        except Exception as exc:
+            logger.warning("could not look for meetings embedded with another model: %s", exc)
+            return
+        if note:
+            logger.warning("%s", note)
+
     vector_index = VectorIndex(model=settings.embedding_model)
     serving = 0  # lifespans running: the last one to end releases what they share
 
@@ -286,6 +297,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if serving == 1 and settings.semantic_search and settings.embedding_model != DEFAULT_MODEL:
             load_in_background(settings.embedding_model)  # mpnet takes about 10 s to load
         tidying = asyncio.create_task(asyncio.to_thread(remove_abandoned_uploads))
+        checking = None
+        if serving == 1 and settings.semantic_search:
+            checking = asyncio.create_task(asyncio.to_thread(check_embedding_model))
         housekeeping = asyncio.create_task(
             keep_tidy(sessions, settings, leases["housekeeping"]), name="housekeeping"
         )
@@ -299,6 +313,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with suppress(asyncio.CancelledError):
                 await recovering
             await tidying
+            if checking is not None:
+                await checking
             await asyncio.to_thread(jobs.stop)
             await asyncio.to_thread(webhooks.stop)
             serving -= 1
