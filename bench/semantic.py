@@ -4,7 +4,8 @@ at 100 meetings and at 10k meetings / 1M segments.
 1. Quality, on the paraphrase set (bench/data/paraphrase: 12 meetings, questions that share no
    content word with the line that answers them), tuning and held-out questions apart: recall
    @5 and @10 of keyword, semantic and hybrid search (a hit when a returned passage holds the
-   answering line), and how often Ask answers (the paraphrase questions) or says it cannot
+   answering line), and how often Ask answers (the paraphrase questions; p50/p95 of one Ask,
+   search included, through ``mina.semantic.ask.ask`` with the local answer) or says it cannot
    (questions about things no meeting discussed).
 2. Speed: a workspace of demo meetings (``mina demo-data``'s generator) whose every segment
    has a passage. Embedding 1M passages takes hours (``bench embeddings`` prints the time a
@@ -57,12 +58,13 @@ from mina.db import create_db_engine, create_session_factory, transaction
 from mina.demodata import generate_meetings
 from mina.migrate import upgrade_database
 from mina.models import Meeting, MeetingStatus, Passage, Segment
-from mina.semantic.ask import answer_locally
+from mina.semantic.ask import ask
 from mina.semantic.backfill import embed_meetings
 from mina.semantic.index import VectorIndex, _load, quantize
 from mina.semantic.job import embed_meeting_now
 from mina.semantic.model import DEFAULT_MODEL, embedding_model, load_encoder
 from mina.semantic.search import Filters, Mode, search
+from mina.settings import Settings
 from mina.store.passages import bump_search_version, search_version
 
 OFF_TOPIC = [
@@ -117,6 +119,7 @@ def quality(url: str, model: str = DEFAULT_MODEL) -> None:
         f"for {lines} lines",
     )
     index = VectorIndex(model=model)
+    local = Settings(data_dir=Path(tempfile.gettempdir()), llm_url="")  # Ask's local answers
     say = _labelled(model)
     with sessions() as session:
         for split in ("tuning", "held_out"):
@@ -129,9 +132,11 @@ def quality(url: str, model: str = DEFAULT_MODEL) -> None:
                         f"{hits / len(questions):.2f}",
                     )
             answered = right = 0
+            took = []
             for q in questions:
-                hits = search(session, index, workspace_id=workspace_id, q=q.question, limit=12)
-                answer = answer_locally(session, q.question, hits, model=index.model)
+                clock = time.perf_counter()
+                answer = ask(session, index, local, workspace_id=workspace_id, question=q.question)
+                took.append(time.perf_counter() - clock)
                 answered += answer.found
                 lines = store.list_transcript(session, meeting_id=ids[q.meeting])
                 wanted = {lines[i].id for i in q.answers}
@@ -140,10 +145,14 @@ def quality(url: str, model: str = DEFAULT_MODEL) -> None:
                 f"Ask answers / first citation is the answering line ({split})",
                 f"{answered}/{len(questions)} / {right}/{len(questions)}",
             )
+            say(
+                f"Ask p50 / p95, search included ({split})",
+                f"{percentile(took, 50):.2f} / {percentile(took, 95):.2f} s",
+            )
         refused = 0
         for question in OFF_TOPIC:
-            hits = search(session, index, workspace_id=workspace_id, q=question, limit=12)
-            refused += not answer_locally(session, question, hits, model=index.model).found
+            answer = ask(session, index, local, workspace_id=workspace_id, question=question)
+            refused += not answer.found
         say("Ask says it cannot (off-topic questions)", f"{refused}/{len(OFF_TOPIC)}")
     engine.dispose()
 
