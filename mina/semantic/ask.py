@@ -66,9 +66,12 @@ def ask(
     workspace_id: int,
     question: str,
     meeting_id: int | None = None,
+    vector: npt.NDArray[np.float32] | None = None,
 ) -> Answer:
-    """Answer ``question`` from the workspace's meetings (or one of them)."""
-    vector = embed_query(index, question)
+    """Answer ``question`` from the workspace's meetings (or one of them); ``vector``: the
+    question embedded by ``embed_query``, when the caller has it already."""
+    if vector is None:
+        vector = embed_query(index, question)
     hits = search(
         session,
         index,

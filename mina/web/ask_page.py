@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mina.semantic.ask import ask
-from mina.semantic.search import Filters, Mode, search
+from mina.semantic.search import Filters, Mode, embed_query, search
 from mina.web.deps import Db, PagePrincipal
 from mina.web.rendering import render
 
@@ -30,7 +30,15 @@ def ask_page(
     context: dict[str, object] = {"q": question, "enabled": settings.semantic_search}
     if question and settings.semantic_search:
         index = request.app.state.vector_index
-        answer = ask(db, index, settings, workspace_id=principal.workspace.id, question=question)
+        vector = embed_query(index, question)  # once, for the answer and the other passages
+        answer = ask(
+            db,
+            index,
+            settings,
+            workspace_id=principal.workspace.id,
+            question=question,
+            vector=vector,
+        )
         related = search(
             db,
             index,
@@ -39,6 +47,7 @@ def ask_page(
             mode=Mode.HYBRID,
             filters=Filters(),
             limit=RELATED,
+            vector=vector,
         )
         cited = {c.segment_id for c in answer.citations}
         context["answer"] = answer
