@@ -56,6 +56,8 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     provider: str = "local"
     found: bool = False
+    # what the search retrieved for it, best first (the page lists those not cited)
+    passages: list[Hit] = field(default_factory=list, repr=False)
 
 
 def ask(
@@ -66,12 +68,10 @@ def ask(
     workspace_id: int,
     question: str,
     meeting_id: int | None = None,
-    vector: npt.NDArray[np.float32] | None = None,
 ) -> Answer:
-    """Answer ``question`` from the workspace's meetings (or one of them); ``vector``: the
-    question embedded by ``embed_query``, when the caller has it already."""
-    if vector is None:
-        vector = embed_query(index, question)
+    """Answer ``question`` from the workspace's meetings (or one of them), with the passages
+    retrieved for it."""
+    vector = embed_query(index, question)
     hits = search(
         session,
         index,
@@ -82,15 +82,15 @@ def ask(
         limit=CANDIDATES,
         vector=vector,
     )
-    local = answer_locally(session, question, hits, model=index.model, question_vector=vector)
-    if not settings.llm_url or not hits:
-        return local
-    try:
-        return answer_with_endpoint(settings, question, hits)
-    except Exception as exc:  # the local answer stands in for any failure of the endpoint
-        logger.warning("ask: the endpoint failed (%s); answering locally", exc)
-        local.provider = f"local (openai failed: {type(exc).__name__})"
-        return local
+    answer = answer_locally(session, question, hits, model=index.model, question_vector=vector)
+    if settings.llm_url and hits:
+        try:
+            answer = answer_with_endpoint(settings, question, hits)
+        except Exception as exc:  # the local answer stands in for any failure of the endpoint
+            logger.warning("ask: the endpoint failed (%s); answering locally", exc)
+            answer.provider = f"local (openai failed: {type(exc).__name__})"
+    answer.passages = hits
+    return answer
 
 
 @dataclass(frozen=True)

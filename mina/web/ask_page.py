@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mina.semantic.ask import ask
-from mina.semantic.search import Filters, Mode, embed_query, search
 from mina.web.deps import Db, PagePrincipal
 from mina.web.rendering import render
 
@@ -29,27 +28,14 @@ def ask_page(
     question = q.strip()
     context: dict[str, object] = {"q": question, "enabled": settings.semantic_search}
     if question and settings.semantic_search:
-        index = request.app.state.vector_index
-        vector = embed_query(index, question)  # once, for the answer and the other passages
         answer = ask(
             db,
-            index,
+            request.app.state.vector_index,
             settings,
             workspace_id=principal.workspace.id,
             question=question,
-            vector=vector,
-        )
-        related = search(
-            db,
-            index,
-            workspace_id=principal.workspace.id,
-            q=question,
-            mode=Mode.HYBRID,
-            filters=Filters(),
-            limit=RELATED,
-            vector=vector,
         )
         cited = {c.segment_id for c in answer.citations}
         context["answer"] = answer
-        context["related"] = [h for h in related if h.segment_id not in cited]
+        context["related"] = [h for h in answer.passages[:RELATED] if h.segment_id not in cited]
     return render(request, "ask.html", context, principal=principal)
