@@ -4,6 +4,7 @@ file describes the topology the README's Scaling out section promises."""
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,10 +39,10 @@ WRAPPER = """
 {user}
 worker_processes 1;
 pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
+error_log {dir}/error.log info;
 events {{ worker_connections 64; }}
 http {{
-  log_format ids '$request_id';
+  log_format ids '$status $request_time $upstream_addr $upstream_header_time $request_id';
   access_log {dir}/access.log ids;
   client_body_temp_path {dir}/body;
   proxy_temp_path {dir}/proxy;
@@ -111,7 +113,8 @@ def record_through(https_url: str, token: str) -> list[dict[str, Any]]:
     pcm = sentences_pcm([1, 2, 3], [4, 5])
     url = https_url.replace("https://", "wss://") + "/ws/transcribe"
     headers = {"Authorization": f"Bearer {token}"}
-    with connect(url, additional_headers=headers, ssl=tls, open_timeout=10) as ws:
+    # a handshake takes milliseconds; the wait is long for a CI machine running other tests
+    with connect(url, additional_headers=headers, ssl=tls, open_timeout=30) as ws:
         ws.send(json.dumps({"type": "start", "title": "Through a proxy", "sample_rate": 16000}))
         started: dict[str, Any] = json.loads(ws.recv(timeout=10))
         assert started["type"] == "started", started
@@ -136,6 +139,28 @@ def healthz_count(server: LiveServer) -> float:
     registry = server.app.state.metrics.registry
     labels = {"method": "GET", "route": "/healthz", "status": "200"}
     return registry.get_sample_value("mina_http_requests_total", labels) or 0.0
+
+
+def what_the_proxy_saw(directory: Path, servers: list[LiveServer]) -> str:
+    """What a handshake that timed out through nginx leaves to read: nginx's logs (a request's
+    line is written when it ends), whether each process answers directly, and the stacks of
+    this process's threads (the servers run in them)."""
+    time.sleep(1)  # nginx notices the client has gone and logs the request
+    parts = [
+        f"--- nginx {name}\n{(directory / name).read_text()}"
+        for name in ("error.log", "access.log")
+    ]
+    for server in servers:
+        try:
+            answer: object = httpx.get(f"{server.base_url}/healthz", timeout=5).status_code
+        except httpx.HTTPError as exc:
+            answer = repr(exc)
+        parts.append(f"--- {server.base_url}/healthz directly: {answer}")
+    with tempfile.TemporaryFile("w+") as dump:
+        faulthandler.dump_traceback(dump, all_threads=True)
+        dump.seek(0)
+        parts.append(f"--- threads\n{dump.read()}")
+    return "\n".join(parts)
 
 
 def eventually_logged(log: Path, request_id: str, timeout: float = 5.0) -> bool:
@@ -175,7 +200,10 @@ def test_the_nginx_example_serves_two_processes_and_their_websockets(
             # /metrics is for Prometheus inside the network, not through the proxy
             assert client.get(f"{https_url}/metrics").status_code == 404
 
-        messages = record_through(https_url, token)
+        try:
+            messages = record_through(https_url, token)
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}\n{what_the_proxy_saw(tmp_path / 'nginx', servers)}")
     assert messages[-1]["words"] == 5
 
 
