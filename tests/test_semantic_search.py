@@ -158,6 +158,12 @@ def test_filters_and_workspaces(client: TestClient, db: Session, archive: dict[s
         headers={"Authorization": f"Bearer {token}"},
     )
     assert bad.status_code == 422
+    backwards = client.get(
+        "/api/search",
+        params={"q": "rent", "from": "2026-03-05", "to": "2026-03-01"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert backwards.status_code == 422 and "from is after to" in backwards.text
     assert client.get("/api/search", params={"q": "rent"}).status_code == 401
 
 
