@@ -202,7 +202,8 @@ def test_ask_takes_the_passages_vectors_from_the_index(
     index = VectorIndex()
     encoder = load_encoder(index.model.name)
     workspace_id = principal_of(db, ADA).workspace.id
-    questions = [q.question for q in load_questions() if q.meeting in MEETINGS]
+    # every third of the meetings' 27 questions: each is answered twice (about 1.5 s)
+    questions = [q.question for q in load_questions() if q.meeting in MEETINGS][::3]
     same = 0
     for question in questions:
         hits = search(db, index, workspace_id=workspace_id, q=question, limit=CANDIDATES)
