@@ -248,7 +248,11 @@ def test_a_recording_survives_redis_going_away(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url, redis_process = private_redis
-    settings = quick_settings.model_copy(update={"redis_url": url, "resume_grace_s": 30.0})
+    # quick heartbeats, but no idle timeout: on a busy machine opening the viewer (or Redis
+    # dying) can take the quick settings' 1 s, and the recording would end for being idle
+    settings = quick_settings.model_copy(
+        update={"redis_url": url, "resume_grace_s": 30.0, "idle_timeout_s": 30.0}
+    )
     first, second = sentences_pcm([1, 2], [3, 4]), sentences_pcm([5, 6], [7])
     with caplog.at_level(logging.WARNING), live_server(settings) as server:
         with server.connect(ada_token) as ws:
