@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
     resume_grace_s: float = Field(default=120.0, ge=0)
     idle_timeout_s: float = Field(default=60.0, gt=0)
     decode_workers: int = Field(default=2, ge=1, le=64)
+    decode_threads: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Threads of each decode worker's model replica; 0: the cores shared out "
+        "among the decode workers (at least 1, at most 4 each).",
+    )
     job_workers: int = Field(
         default=1,
         ge=0,
@@ -141,17 +149,36 @@ class Settings(BaseSettings):
         """How the server loads its one speech engine (live streams and uploads share it).
 
         The whisper engine gets one model replica per decode worker, so that many decodes run
-        at once (a final decode need not wait behind another stream's interim one), and each
-        replica may use every core (the engine's default, at most 4), so a lone stream's decodes
-        are not held to one core. On an AVX2-only 2-core AMD EPYC, two two-thread replicas
-        settled a lone stream's words at 2.08-2.18 s p50 / 3.55-4.12 s p95 against 2.31-2.59 /
-        4.56-5.08 s with one thread each, and four streams no worse. (On a faster 2-core machine,
-        where decodes cost less than half, two one-thread replicas had beaten one two-thread one.)
+        at once (a final decode need not wait behind another stream's interim one), with
+        ``threads_per_decode()`` threads each.
         """
         options: dict[str, Any] = {"model": self.model, "data_dir": self.data_dir}
         if self.engine == "whisper":
             options["num_workers"] = self.decode_workers
+            options["cpu_threads"] = self.threads_per_decode()
         return options
+
+    def threads_per_decode(self) -> int:
+        """``decode_threads``, or the cores shared out among the decode workers (1 to 4 each),
+        so that the replicas, all busy, use the cores without outnumbering them (as CTranslate2
+        advises).
+
+        In ``bench streaming`` (tiny.en, two decode workers, two cores, quiet), two one-thread
+        replicas against two two-thread ones (the default before): on an Intel Xeon with
+        AVX-512 VNNI and AMX, one stream's settled words 0.71 / 3.21-3.35 s (p50 / p95) against
+        0.82-0.88 / 2.91-3.44 s, four streams 0.93-1.00 / 3.27-3.39 s against 1.44-1.55 /
+        3.87-4.16 s, interim text 0.20-0.23 s against 0.29-0.33 s, and 24% less CPU per
+        audio second; on an AMD EPYC with AVX-512 VNNI, 18% less CPU, interim text and p50
+        sooner, but a p95 0.3-0.5 s later (one stream 3.72-3.87 s against 3.45-3.57 s, four
+        5.55-5.72 against 5.18-5.21 s); on an AMD EPYC with AVX2 only, 2.31-2.59 / 4.56-5.08 s
+        for one stream against 2.08-2.18 / 3.55-4.12 s. ``MINA_DECODE_THREADS=2`` restores
+        the old choice where that measures better.
+        """
+        if self.decode_threads:
+            return self.decode_threads
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cores = cores or os.cpu_count() or 1
+        return max(1, min(4, cores // self.decode_workers))
 
     @model_validator(mode="after")
     def _normalise(self) -> Settings:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,35 @@ def test_invalid_values_are_refused(field: str, value: str) -> None:
 
 def test_the_server_loads_one_whisper_replica_per_decode_worker(tmp_path: Path) -> None:
     options = Settings(data_dir=tmp_path, decode_workers=3).server_engine_options()
-    # each replica takes the engine's default threads (every core, at most 4)
-    assert options == {"model": "tiny.en", "data_dir": tmp_path, "num_workers": 3}
+    threads = Settings(decode_workers=3).threads_per_decode()
+    assert options == {
+        "model": "tiny.en",
+        "data_dir": tmp_path,
+        "num_workers": 3,
+        "cpu_threads": threads,
+    }
     # other engines get only what every engine accepts
     fake = Settings(data_dir=tmp_path, engine="fake").server_engine_options()
     assert fake == {"model": "tiny.en", "data_dir": tmp_path}
+
+
+@pytest.mark.parametrize(
+    "cores, workers, threads",
+    [(2, 2, 1), (1, 2, 1), (4, 2, 2), (8, 2, 4), (64, 2, 4), (16, 8, 2), (3, 2, 1)],
+)
+def test_decode_workers_share_the_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int, workers: int, threads: int
+) -> None:
+    """Each replica gets the cores shared out among the decode workers (1 to 4), so that
+    replicas all busy at once do not outnumber the cores."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert Settings(decode_workers=workers).threads_per_decode() == threads
+
+
+def test_decode_threads_can_be_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MINA_DECODE_THREADS", "2")
+    settings = Settings(data_dir=tmp_path)
+    assert settings.threads_per_decode() == 2
+    assert settings.server_engine_options()["cpu_threads"] == 2
+    with pytest.raises(ValidationError):
+        Settings(decode_threads=-1)
