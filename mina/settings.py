@@ -165,13 +165,14 @@ class Settings(BaseSettings):
 
         In ``bench streaming`` (tiny.en, two decode workers, two cores, quiet), two one-thread
         replicas against two two-thread ones (the default before): on an Intel Xeon with
-        AVX-512 VNNI and AMX, one stream's settled words 0.71 / 3.21-3.35 s (p50 / p95) against
-        0.82-0.88 / 2.91-3.44 s, four streams 0.93-1.00 / 3.27-3.39 s against 1.44-1.55 /
-        3.87-4.16 s, interim text 0.20-0.23 s against 0.29-0.33 s, and 24% less CPU per
-        audio second; on an AMD EPYC with AVX-512 VNNI, 18% less CPU, interim text and p50
-        sooner, but a p95 0.3-0.5 s later (one stream 3.72-3.87 s against 3.45-3.57 s, four
-        5.55-5.72 against 5.18-5.21 s); on an AMD EPYC with AVX2 only, 2.31-2.59 / 4.56-5.08 s
-        for one stream against 2.08-2.18 / 3.55-4.12 s. ``MINA_DECODE_THREADS=2`` restores
+        AVX-512 VNNI and AMX (four runs against three), one stream's settled words 0.71-0.72 /
+        2.19-3.35 s (p50 / p95) against 0.82-0.88 / 2.91-3.44 s, four streams 0.93-1.00 /
+        3.18-3.39 s against 1.44-1.55 / 3.87-4.16 s, interim text 0.20-0.23 s against
+        0.29-0.33 s, and about a quarter less CPU per audio second; on an AMD EPYC with
+        AVX-512 VNNI, 18% less CPU, interim text and p50 sooner, but a p95 0.3-0.5 s later (one
+        stream 3.72-3.87 s against 3.45-3.57 s, four 5.55-5.72 against 5.18-5.21 s); on an AMD
+        EPYC with AVX2 only, 2.31-2.59 / 4.56-5.08 s for one stream against 2.08-2.18 /
+        3.55-4.12 s. ``MINA_DECODE_THREADS=2`` restores
         the old choice where that measures better.
         """
         if self.decode_threads:

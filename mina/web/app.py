@@ -164,7 +164,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
 
     def load_timed_engine() -> SpeechEngine:
-        return metrics.timed(load_engine(settings.engine, **engine_options))
+        loaded = load_engine(settings.engine, **engine_options)
+        logger.info(
+            "decoding with %d workers of %s thread(s) each (MINA_DECODE_WORKERS, "
+            "MINA_DECODE_THREADS)",
+            settings.decode_workers,
+            engine_options.get("cpu_threads", "the engine's default"),
+        )
+        return metrics.timed(loaded)
 
     async def engine_loader() -> SpeechEngine:
         """The process's one speech model (its decodes timed for /metrics), loaded off the
