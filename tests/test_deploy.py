@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -174,6 +175,7 @@ def eventually_logged(log: Path, request_id: str, timeout: float = 5.0) -> bool:
 
 
 @pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed")
+@pytest.mark.filterwarnings("default:the first WebSocket handshake:UserWarning")
 def test_the_nginx_example_serves_two_processes_and_their_websockets(
     quiet_settings: Settings, db: Session, tmp_path: Path
 ) -> None:
@@ -203,7 +205,18 @@ def test_the_nginx_example_serves_two_processes_and_their_websockets(
         try:
             messages = record_through(https_url, token)
         except TimeoutError as exc:
-            pytest.fail(f"{exc}\n{what_the_proxy_saw(tmp_path / 'nginx', servers)}")
+            # Twice in about 60 runs under the suite's load, nginx accepted the TLS connection
+            # and never received the upgrade request ("client timed out ... while waiting for
+            # request" in its error log) while both processes answered directly: the request
+            # was lost before the proxy, not in Mina. Say so, and connect once more.
+            first = f"{exc}\n{what_the_proxy_saw(tmp_path / 'nginx', servers)}"
+            warnings.warn(
+                f"the first WebSocket handshake through nginx timed out:\n{first}", stacklevel=1
+            )
+            try:
+                messages = record_through(https_url, token)
+            except TimeoutError as again:
+                pytest.fail(f"{first}\n--- again: {again}")
     assert messages[-1]["words"] == 5
 
 
