@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -149,37 +148,16 @@ class Settings(BaseSettings):
         """How the server loads its one speech engine (live streams and uploads share it).
 
         The whisper engine gets one model replica per decode worker, so that many decodes run
-        at once (a final decode need not wait behind another stream's interim one), with
-        ``threads_per_decode()`` threads each.
+        at once (a final decode need not wait behind another stream's interim one), each with
+        ``decode_threads`` threads, or by default the cores shared out among the replicas
+        (``mina.engines.whisper.default_cpu_threads``, with the figures behind it).
         """
         options: dict[str, Any] = {"model": self.model, "data_dir": self.data_dir}
         if self.engine == "whisper":
             options["num_workers"] = self.decode_workers
-            options["cpu_threads"] = self.threads_per_decode()
+            if self.decode_threads:
+                options["cpu_threads"] = self.decode_threads
         return options
-
-    def threads_per_decode(self) -> int:
-        """``decode_threads``, or the cores shared out among the decode workers (1 to 4 each),
-        so that the replicas, all busy, use the cores without outnumbering them (as CTranslate2
-        advises).
-
-        In ``bench streaming`` (tiny.en, two decode workers, two cores, quiet), two one-thread
-        replicas against two two-thread ones (the default before): on an Intel Xeon with
-        AVX-512 VNNI and AMX (four runs against three), one stream's settled words 0.71-0.72 /
-        2.19-3.35 s (p50 / p95) against 0.82-0.88 / 2.91-3.44 s, four streams 0.93-1.00 /
-        3.18-3.39 s against 1.44-1.55 / 3.87-4.16 s, interim text 0.20-0.23 s against
-        0.29-0.33 s, and about a quarter less CPU per audio second; on an AMD EPYC with
-        AVX-512 VNNI, 18% less CPU, interim text and p50 sooner, but a p95 0.3-0.5 s later (one
-        stream 3.72-3.87 s against 3.45-3.57 s, four 5.55-5.72 against 5.18-5.21 s); on an AMD
-        EPYC with AVX2 only, 2.31-2.59 / 4.56-5.08 s for one stream against 2.08-2.18 /
-        3.55-4.12 s. ``MINA_DECODE_THREADS=2`` restores
-        the old choice where that measures better.
-        """
-        if self.decode_threads:
-            return self.decode_threads
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        cores = cores or os.cpu_count() or 1
-        return max(1, min(4, cores // self.decode_workers))
 
     @model_validator(mode="after")
     def _normalise(self) -> Settings:

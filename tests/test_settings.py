@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from mina.engines.whisper import default_cpu_threads
 from mina.settings import Settings
 
 
@@ -70,13 +71,8 @@ def test_invalid_values_are_refused(field: str, value: str) -> None:
 
 def test_the_server_loads_one_whisper_replica_per_decode_worker(tmp_path: Path) -> None:
     options = Settings(data_dir=tmp_path, decode_workers=3).server_engine_options()
-    threads = Settings(decode_workers=3).threads_per_decode()
-    assert options == {
-        "model": "tiny.en",
-        "data_dir": tmp_path,
-        "num_workers": 3,
-        "cpu_threads": threads,
-    }
+    # each replica takes the engine's default threads (the cores shared out among replicas)
+    assert options == {"model": "tiny.en", "data_dir": tmp_path, "num_workers": 3}
     # other engines get only what every engine accepts
     fake = Settings(data_dir=tmp_path, engine="fake").server_engine_options()
     assert fake == {"model": "tiny.en", "data_dir": tmp_path}
@@ -84,7 +80,7 @@ def test_the_server_loads_one_whisper_replica_per_decode_worker(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     "cores, workers, threads",
-    [(2, 2, 1), (1, 2, 1), (4, 2, 2), (8, 2, 4), (64, 2, 4), (16, 8, 2), (3, 2, 1)],
+    [(2, 2, 1), (1, 2, 1), (4, 2, 2), (8, 2, 4), (64, 2, 4), (16, 8, 2), (3, 2, 1), (2, 1, 2)],
 )
 def test_decode_workers_share_the_cores(
     monkeypatch: pytest.MonkeyPatch, cores: int, workers: int, threads: int
@@ -92,13 +88,11 @@ def test_decode_workers_share_the_cores(
     """Each replica gets the cores shared out among the decode workers (1 to 4), so that
     replicas all busy at once do not outnumber the cores."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
-    assert Settings(decode_workers=workers).threads_per_decode() == threads
+    assert default_cpu_threads(workers) == threads
 
 
 def test_decode_threads_can_be_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MINA_DECODE_THREADS", "2")
-    settings = Settings(data_dir=tmp_path)
-    assert settings.threads_per_decode() == 2
-    assert settings.server_engine_options()["cpu_threads"] == 2
+    assert Settings(data_dir=tmp_path).server_engine_options()["cpu_threads"] == 2
     with pytest.raises(ValidationError):
         Settings(decode_threads=-1)

@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "decoding with %d workers of %s thread(s) each (MINA_DECODE_WORKERS, "
             "MINA_DECODE_THREADS)",
             settings.decode_workers,
-            engine_options.get("cpu_threads", "the engine's default"),
+            getattr(loaded, "cpu_threads", "the engine's default"),
         )
         return metrics.timed(loaded)
 
