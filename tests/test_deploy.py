@@ -101,7 +101,8 @@ def nginx_example(directory: Path, upstreams: list[int]) -> Iterator[tuple[str, 
             except OSError:
                 assert time.monotonic() < deadline, "nginx did not start"
                 time.sleep(0.1)
-        yield f"http://localhost:{http_port}", f"https://localhost:{https_port}"
+        # the address nginx listens on: "localhost" also resolves to ::1, where it does not
+        yield f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{https_port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
