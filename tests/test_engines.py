@@ -381,7 +381,8 @@ def test_streaming_decodes_encode_the_buffer_not_a_whole_window(
     whisper: WhisperEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A streaming decode of 3 s encodes those 3 s and the margin after them; a final decode
-    (the words that are stored) encodes Whisper's whole 30 s window."""
+    (the words that are stored) a longer margin, or Whisper's whole 30 s window when it has
+    none."""
     from faster_whisper import WhisperModel
 
     frames: list[int] = []
@@ -402,12 +403,14 @@ def test_streaming_decodes_encode_the_buffer_not_a_whole_window(
     assert frames and set(frames) == {int(np.ceil((3 + margin) * 100))}
     frames.clear()
     final = whisper.transcribe(audio, final=True)
-    assert frames and set(frames) == {3000}
+    final_margin = whisper.options.final_window_margin_s
+    assert final_margin is not None and final_margin > margin
+    assert frames and set(frames) == {int(np.ceil((3 + final_margin) * 100))}
     assert join_words(streamed).startswith("And so") and join_words(final).startswith("And so")
-    monkeypatch.setattr(whisper, "options", replace(whisper.options, final_window_margin_s=5.0))
+    monkeypatch.setattr(whisper, "options", replace(whisper.options, final_window_margin_s=None))
     frames.clear()
     whisper.transcribe(audio, final=True)
-    assert frames and set(frames) == {800}
+    assert frames and set(frames) == {3000}  # None: whole 30 s windows
 
 
 def test_a_word_piece_whisper_loops_on_is_kept_once() -> None:
