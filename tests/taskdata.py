@@ -116,13 +116,16 @@ def seed_workspace(
     insights and the tasks above; returns the meetings' ids."""
     ids = []
     midnight = datetime.combine(today, time(), tzinfo=UTC)
+    # The meetings are dated back from the last Thursday, so that they fall into the same
+    # (Monday-based) weeks whatever day the tests run: two in this week, the others alone.
+    thursday = midnight - timedelta(days=(today.weekday() - 3) % 7)
     for m in MEETINGS:
         meeting = add_meeting(
             db,
             principal=principal,
             audio_dir=audio_dir,
             title=m.title,
-            started_at=midnight - timedelta(days=m.days_ago) + timedelta(hours=10),
+            started_at=thursday - timedelta(days=m.days_ago) + timedelta(hours=10),
             said=m.said,
             audio_s=audio_s or max(s.end_ms for s in m.said) / 1000,
         )

@@ -20,6 +20,12 @@ def _today() -> datetime:
     return datetime.combine(utcnow().date(), time(), tzinfo=UTC)
 
 
+def _today_and_ago(delta: timedelta) -> datetime:
+    """``delta`` ago, but not before midnight: a test run just after midnight (UTC) still
+    dates its "today" meetings today."""
+    return max(utcnow() - delta, _today() + timedelta(seconds=1))
+
+
 def test_store_lists_live_and_todays_meetings_and_totals(
     user_client: TestClient, other_client: TestClient, db: Session, settings: Settings
 ) -> None:
@@ -33,7 +39,7 @@ def test_store_lists_live_and_todays_meetings_and_totals(
         title="Early",
         said=SAID,
         audio_s=90,
-        started_at=today + timedelta(minutes=5),
+        started_at=today,
     )
     yesterday = add_meeting(
         db,
@@ -51,7 +57,7 @@ def test_store_lists_live_and_todays_meetings_and_totals(
         title="Now",
         said=SAID,
         audio_s=3,
-        started_at=utcnow() - timedelta(minutes=1),
+        started_at=_today_and_ago(timedelta(minutes=1)),
         live=True,
     )
     add_meeting(
@@ -61,7 +67,7 @@ def test_store_lists_live_and_todays_meetings_and_totals(
         title="Theirs",
         said=SAID,
         audio_s=60,
-        started_at=utcnow() - timedelta(minutes=2),
+        started_at=_today_and_ago(timedelta(minutes=2)),
         live=True,
     )
     workspace = me.workspace.id
@@ -101,7 +107,7 @@ def test_dashboard_page_shows_live_today_recent_and_totals(
         title="Board call",
         said=SAID,
         audio_s=5,
-        started_at=now - timedelta(seconds=30),
+        started_at=_today_and_ago(timedelta(seconds=30)),  # today and this week
         live=True,
     )
     page = user_client.get("/dashboard").text
