@@ -101,5 +101,6 @@ def test_real_speech_settles_sooner_and_the_final_decode_still_decides(
     assert first_hearing == two_decodes
     assert "country" in " ".join(first_hearing).lower()
     # one streaming decode (0.5 s) fewer for the words Whisper is sure of: on jfk, a settled
-    # word waits 0.61 s of audio on average against 0.78 s
-    assert waited_with_rule < waited - 0.1, (waited_with_rule, waited)
+    # word waits 0.61 s of audio on average against 0.78 s (0.72 against 0.81 s on an AVX-512
+    # EPYC, whose kernels round differently, so Whisper is sure of other words there)
+    assert waited_with_rule < waited - 0.05, (waited_with_rule, waited)
