@@ -528,7 +528,7 @@ def default_cpu_threads(num_workers: int = 1) -> int:
     1.44-1.55 / 3.87-4.16 s, interim text 0.20-0.23 s against 0.29-0.33 s, and about a quarter
     less CPU per audio second; on an AMD EPYC with AVX-512 VNNI, 18% less CPU, interim text and
     p50 sooner, but a p95 0.3-0.5 s later (one stream 3.72-3.87 s against 3.45-3.57 s, four
-    5.55-5.72 against 5.18-5.21 s) with an older pipeline, and with today's (10 s final
+    5.55-5.72 against 5.18-5.21 s) with an older pipeline, and with this one (10 s final
     windows) four streams 1.24-1.39 / 2.91-3.29 s against 1.54-1.55 / 3.27-3.54 s, one stream
     0.86-0.88 / 2.55-2.64 s against 0.83-0.89 / 1.88-2.56 s, 0.68 against 0.88-0.95 CPU s per
     audio s; on an AMD EPYC with AVX2 only, 2.31-2.59 / 4.56-5.08 s for
