@@ -77,15 +77,10 @@ class TranscribeOptions:
     # window Whisper pads every input to (which costs as much for 1 s of speech as for 30 s);
     # None encodes whole windows.
     streaming_window_margin_s: float | None = 2.0
-    # the same for final decodes. ``bench streaming`` on a 2-core AVX2 EPYC, two runs each
-    # alternating, 10 s against whole windows (None): one stream's settled words 0.90-0.93 /
-    # 1.94-2.07 s (p50 / p95) against 1.01-1.04 / 2.92-3.60 s, four streams 1.69-1.71 /
-    # 3.69-4.11 s against 2.26-2.58 / 4.76-5.63 s, a tenth less CPU; stream WER 3.0-3.9%
-    # against 1.5-2.5% (one stream; four streams alike), still below offline's 5.9%. On an
-    # AVX-512 EPYC: one stream 0.86-0.88 / 2.55-2.64 s against 0.80-0.86 / 3.51-6.92 s, four
-    # streams 1.24-1.39 / 2.91-3.29 s against 1.53 / 4.29-4.34 s, the same WER. (Earlier,
-    # in ``bench simulate`` on an AVX-512 EPYC, margins of 2, 5 and 10 s: +1.2, +0.9 and +0.4
-    # WER points.)
+    # the same for final decodes: the utterance and 10 s after it. In ``bench streaming`` on an
+    # AVX2-only and an AVX-512 EPYC, against whole windows (None): one stream's settled-word p95
+    # 1.9-2.6 s against 2.9-6.9 s, four streams sooner throughout, a tenth less CPU, stream WER
+    # still below offline's (README, "Figures per machine", has every run).
     final_window_margin_s: float | None = 10.0
 
 

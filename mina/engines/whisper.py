@@ -522,19 +522,11 @@ def default_cpu_threads(num_workers: int = 1) -> int:
     replicas, all busy, do not outnumber the cores (as CTranslate2 advises).
 
     In ``bench streaming`` (tiny.en, two decode workers, two cores, quiet), two one-thread
-    replicas against two two-thread ones (the default before): on an Intel Xeon with AVX-512
-    VNNI and AMX (four runs against three), one stream's settled words 0.71-0.72 / 2.19-3.35 s
-    (p50 / p95) against 0.82-0.88 / 2.91-3.44 s, four streams 0.93-1.00 / 3.18-3.39 s against
-    1.44-1.55 / 3.87-4.16 s, interim text 0.20-0.23 s against 0.29-0.33 s, and about a quarter
-    less CPU per audio second; on an AMD EPYC with AVX-512 VNNI, 18% less CPU, interim text and
-    p50 sooner, but a p95 0.3-0.5 s later (one stream 3.72-3.87 s against 3.45-3.57 s, four
-    5.55-5.72 against 5.18-5.21 s) with an older pipeline, and with this one (10 s final
-    windows) four streams 1.24-1.39 / 2.91-3.29 s against 1.54-1.55 / 3.27-3.54 s, one stream
-    0.86-0.88 / 2.55-2.64 s against 0.83-0.89 / 1.88-2.56 s, 0.68 against 0.88-0.95 CPU s per
-    audio s; on an AMD EPYC with AVX2 only, 2.31-2.59 / 4.56-5.08 s for
-    one stream against 2.08-2.18 / 3.55-4.12 s with an older pipeline, and with this one (two
-    runs each, alternating) 1.05-1.06 / 3.35-3.39 s against 1.24-1.35 / 3.55-4.97 s, four
-    streams 2.95-3.21 / 6.29-6.54 s against 3.46-3.47 / 7.06-7.39 s, a fifth less CPU.
+    replicas against two two-thread ones (the default before) used a fifth to a quarter less
+    CPU per audio second and settled four streams' words sooner on an Intel Xeon with AMX, an
+    AMD EPYC with AVX-512 and one with AVX2 only (on the AVX-512 EPYC an older pipeline had
+    given a p95 0.3-0.5 s later); one stream's p95 moved either way within the runs' spread.
+    The README's "Figures per machine" has every run.
     ``MINA_DECODE_THREADS=2`` restores the old choice where that measures better.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
